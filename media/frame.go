@@ -1,0 +1,74 @@
+package media
+
+import "time"
+
+// Codec identifies the codec of a Frame or Track.
+type Codec uint8
+
+// Codecs carried by the server.
+const (
+	CodecUnknown Codec = iota
+	CodecH264
+	CodecVP8
+	CodecAAC
+	CodecOpus
+)
+
+// String returns the codec's common name.
+func (c Codec) String() string {
+	switch c {
+	case CodecH264:
+		return "H264"
+	case CodecVP8:
+		return "VP8"
+	case CodecAAC:
+		return "AAC"
+	case CodecOpus:
+		return "Opus"
+	default:
+		return "unknown"
+	}
+}
+
+// IsVideo reports whether c is a video codec.
+func (c Codec) IsVideo() bool { return c == CodecH264 || c == CodecVP8 }
+
+// Frame is one video access unit or one audio frame. A Frame is immutable once
+// written to a Stream: every reader sees the same bytes, so anything that must
+// differ per reader is done on a copy.
+type Frame struct {
+	Codec Codec
+	// DTS is the decode time, relative to the stream's first frame.
+	DTS time.Duration
+	// CTS is the composition offset (PTS = DTS + CTS); non-zero only for
+	// video with B-frames.
+	CTS time.Duration
+	// Keyframe marks an IDR access unit (video); audio frames are always false.
+	Keyframe bool
+	// Data is the payload:
+	//   H.264: AVCC, every NAL unit prefixed by a 4-byte big-endian length
+	//          (AUD NAL units removed);
+	//   AAC:   one raw access unit (no ADTS header);
+	//   Opus:  one Opus packet;
+	//   VP8:   one frame.
+	Data []byte
+}
+
+// PTS returns the presentation time.
+func (f *Frame) PTS() time.Duration { return f.DTS + f.CTS }
+
+// Track describes one elementary stream of a Stream: the codec and the codec
+// parameters a reader needs before the first frame (FLV sequence headers, SDP).
+type Track struct {
+	Codec Codec
+	// H264 is set for CodecH264 tracks.
+	H264 *H264Config
+	// AAC is set for CodecAAC tracks.
+	AAC *AACConfig
+	// SampleRate and Channels describe audio tracks.
+	SampleRate int
+	Channels   int
+	// Derived marks a track produced by the server (a transcode) rather
+	// than sent by the publisher.
+	Derived bool
+}

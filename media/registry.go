@@ -1,0 +1,137 @@
+package media
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// EventType says what happened to a gig's stream.
+type EventType int
+
+// Registry events.
+const (
+	// Published: a stream went live for the gig.
+	Published EventType = iota + 1
+	// Unpublished: the gig's stream ended.
+	Unpublished
+)
+
+// Event tells listeners that a gig went live or ended.
+type Event struct {
+	Type   EventType
+	GigID  string
+	Stream *Stream
+}
+
+// RegistryConfig configures a Registry.
+type RegistryConfig struct {
+	// StaleAfter is how long a publisher may send nothing before a new
+	// publisher is allowed to take the gig over. Default 5 s.
+	StaleAfter time.Duration
+}
+
+// Registry maps gig IDs to their live Stream. At most one stream is live per
+// gig at a time.
+type Registry struct {
+	cfg RegistryConfig
+	log *slog.Logger
+
+	mu      sync.Mutex
+	streams map[string]*Stream
+
+	// hookMu serializes event delivery so listeners see events in order.
+	hookMu sync.Mutex
+	hooks  []func(Event)
+}
+
+// NewRegistry returns an empty Registry.
+func NewRegistry(cfg RegistryConfig, log *slog.Logger) *Registry {
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = 5 * time.Second
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Registry{cfg: cfg, log: log, streams: make(map[string]*Stream)}
+}
+
+// OnEvent registers fn to be called, in order, for every Published and
+// Unpublished event. fn runs on the publisher's goroutine: it must be quick
+// (start a goroutine for slow work such as a store update).
+func (r *Registry) OnEvent(fn func(Event)) {
+	r.hookMu.Lock()
+	defer r.hookMu.Unlock()
+	r.hooks = append(r.hooks, fn)
+}
+
+// Publish makes s the gig's live stream. A gig whose current publisher has
+// written within StaleAfter is refused with ErrAlreadyLive; a stale one is
+// closed and replaced.
+func (r *Registry) Publish(s *Stream) error {
+	r.mu.Lock()
+	old := r.streams[s.GigID()]
+	if old != nil && !old.Closed() && time.Since(old.LastWrite()) < r.cfg.StaleAfter {
+		r.mu.Unlock()
+		return fmt.Errorf("publish gig %s: %w", s.GigID(), ErrAlreadyLive)
+	}
+	r.streams[s.GigID()] = s
+	r.mu.Unlock()
+	if old != nil {
+		r.log.Info("replacing stale publisher", "gig", s.GigID(), "idle", time.Since(old.LastWrite()).Round(time.Millisecond))
+		old.Close()
+		r.emit(Event{Type: Unpublished, GigID: old.GigID(), Stream: old})
+	}
+	r.emit(Event{Type: Published, GigID: s.GigID(), Stream: s})
+	return nil
+}
+
+// Unpublish ends s. It does nothing if s is no longer the gig's stream
+// (a newer publisher took over), except closing s.
+func (r *Registry) Unpublish(s *Stream) {
+	r.mu.Lock()
+	current := r.streams[s.GigID()] == s
+	if current {
+		delete(r.streams, s.GigID())
+	}
+	r.mu.Unlock()
+	s.Close()
+	if current {
+		r.emit(Event{Type: Unpublished, GigID: s.GigID(), Stream: s})
+	}
+}
+
+// Get returns the gig's live stream.
+func (r *Registry) Get(gigID string) (*Stream, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.streams[gigID]
+	return s, ok
+}
+
+// Streams returns every live stream.
+func (r *Registry) Streams() []*Stream {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Stream, 0, len(r.streams))
+	for _, s := range r.streams {
+		out = append(out, s)
+	}
+	return out
+}
+
+// CloseAll ends every stream, for shutdown.
+func (r *Registry) CloseAll() {
+	for _, s := range r.Streams() {
+		r.Unpublish(s)
+	}
+}
+
+func (r *Registry) emit(ev Event) {
+	r.hookMu.Lock()
+	defer r.hookMu.Unlock()
+	for _, fn := range r.hooks {
+		fn(ev)
+	}
+}

@@ -1,0 +1,251 @@
+package media
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Reader receives a Stream's tracks and frames. Both methods are called on
+// the writer's goroutine with the stream locked: they must return quickly and
+// never block (queue, drop or skip instead), and must not call back into the
+// Stream (Attach/detach) from inside the callback.
+type Reader interface {
+	// OnTrack is called for every current track when the reader attaches,
+	// and again whenever a track is added or its parameters change, always
+	// before the first frame that depends on it.
+	OnTrack(t *Track)
+	// OnFrame is called for every frame, in write order.
+	OnFrame(f *Frame)
+}
+
+// StreamConfig configures a Stream.
+type StreamConfig struct {
+	// GigID is the gig this stream belongs to.
+	GigID string
+	// Source names the ingest protocol ("rtmp", "whip").
+	Source string
+	// GOPMaxBytes caps the GOP cache; a GOP larger than this is not cached
+	// and new readers wait for the next keyframe. Default 16 MiB.
+	GOPMaxBytes int
+	// Now is the clock, for tests. Default time.Now.
+	Now func() time.Time
+}
+
+// Stream is one live show: one publisher writes tracks and frames, many
+// readers receive them. It caches the current GOP (last keyframe onwards)
+// so a reader that attaches mid-stream starts with a decodable picture.
+type Stream struct {
+	cfg     StreamConfig
+	log     *slog.Logger
+	started time.Time
+
+	mu      sync.Mutex
+	tracks  []*Track
+	readers []Reader
+	gop     gopCache
+	closed  bool
+
+	done      chan struct{}
+	lastWrite atomic.Int64
+	stats     statsCollector
+	viewers   viewerCounts
+}
+
+// NewStream returns an open Stream.
+func NewStream(cfg StreamConfig, log *slog.Logger) *Stream {
+	if cfg.GOPMaxBytes <= 0 {
+		cfg.GOPMaxBytes = 16 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now()
+	s := &Stream{
+		cfg:     cfg,
+		log:     log,
+		started: now,
+		done:    make(chan struct{}),
+		gop:     gopCache{maxBytes: cfg.GOPMaxBytes},
+	}
+	s.lastWrite.Store(now.UnixNano())
+	s.stats.init(now)
+	return s
+}
+
+// GigID returns the gig this stream belongs to.
+func (s *Stream) GigID() string { return s.cfg.GigID }
+
+// Source returns the ingest protocol name.
+func (s *Stream) Source() string { return s.cfg.Source }
+
+// StartedAt returns when the stream was created.
+func (s *Stream) StartedAt() time.Time { return s.started }
+
+// Done is closed when the stream ends.
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// LastWrite returns the time of the last frame written (or of creation).
+func (s *Stream) LastWrite() time.Time { return time.Unix(0, s.lastWrite.Load()) }
+
+// SetTrack adds a track or replaces the track with the same codec (a new
+// sequence header), and tells every reader.
+func (s *Stream) SetTrack(t *Track) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	replaced := false
+	next := make([]*Track, 0, len(s.tracks)+1)
+	for _, old := range s.tracks {
+		if old.Codec == t.Codec {
+			next = append(next, t)
+			replaced = true
+			continue
+		}
+		next = append(next, old)
+	}
+	if !replaced {
+		next = append(next, t)
+	}
+	s.tracks = next
+	if replaced && t.Codec.IsVideo() {
+		// Cached frames were coded with the old parameters.
+		s.gop.reset()
+	}
+	for _, r := range s.readers {
+		r.OnTrack(t)
+	}
+}
+
+// Tracks returns the current tracks. The slice must not be modified.
+func (s *Stream) Tracks() []*Track {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tracks
+}
+
+// Track returns the track with codec c, or nil.
+func (s *Stream) Track(c Codec) *Track {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tracks {
+		if t.Codec == c {
+			return t
+		}
+	}
+	return nil
+}
+
+// VideoTrack returns the video track, or nil.
+func (s *Stream) VideoTrack() *Track {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tracks {
+		if t.Codec.IsVideo() {
+			return t
+		}
+	}
+	return nil
+}
+
+// WriteFrame hands f to every reader and the GOP cache. f must not be
+// modified afterwards. It never blocks on readers.
+func (s *Stream) WriteFrame(f *Frame) error {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrStreamClosed
+	}
+	s.lastWrite.Store(now.UnixNano())
+	s.stats.add(f, now)
+	s.gop.add(f, s.hasVideoLocked())
+	for _, r := range s.readers {
+		r.OnFrame(f)
+	}
+	return nil
+}
+
+func (s *Stream) hasVideoLocked() bool {
+	for _, t := range s.tracks {
+		if t.Codec.IsVideo() {
+			return true
+		}
+	}
+	return false
+}
+
+// Attach adds r. r first receives every current track, then (if fromGOP)
+// the cached GOP, then live frames, with no gap and no duplicate between
+// them. The returned detach function removes r; after it returns, r receives
+// nothing more. detach is idempotent and must not be called from inside a
+// Reader callback. Attaching to a closed stream returns ErrStreamClosed.
+func (s *Stream) Attach(r Reader, fromGOP bool) (detach func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return func() {}, ErrStreamClosed
+	}
+	for _, t := range s.tracks {
+		r.OnTrack(t)
+	}
+	if fromGOP {
+		for _, f := range s.gop.frames {
+			r.OnFrame(f)
+		}
+	}
+	next := make([]Reader, len(s.readers), len(s.readers)+1)
+	copy(next, s.readers)
+	s.readers = append(next, r)
+	var once sync.Once
+	return func() { once.Do(func() { s.detach(r) }) }, nil
+}
+
+func (s *Stream) detach(r Reader) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := make([]Reader, 0, len(s.readers))
+	for _, x := range s.readers {
+		if x != r {
+			next = append(next, x)
+		}
+	}
+	s.readers = next
+}
+
+// GOP returns a snapshot of the cached frames from the last keyframe on.
+func (s *Stream) GOP() []*Frame {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Frame(nil), s.gop.frames...)
+}
+
+// Close ends the stream: Done is closed and readers are dropped. It is
+// idempotent.
+func (s *Stream) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.readers = nil
+	s.gop.reset()
+	close(s.done)
+}
+
+// Closed reports whether Close was called.
+func (s *Stream) Closed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
