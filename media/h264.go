@@ -1,0 +1,45 @@
+package media
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// H.264 NAL unit types the server cares about.
+const (
+	NALUTypeSlice = 1
+	NALUTypeIDR   = 5
+	NALUTypeSEI   = 6
+	NALUTypeSPS   = 7
+	NALUTypePPS   = 8
+	NALUTypeAUD   = 9
+)
+
+// NALUType returns the nal_unit_type of a NAL unit (0 for an empty one).
+func NALUType(nalu []byte) byte {
+	if len(nalu) == 0 {
+		return 0
+	}
+	return nalu[0] & 0x1f
+}
+
+// ForEachNALU calls fn for every NAL unit of an AVCC payload with 4-byte
+// length prefixes (the form frames have inside a Stream), stopping early
+// when fn returns false. The slices alias data.
+func ForEachNALU(data []byte, fn func(nalu []byte) bool) error {
+	for len(data) > 0 {
+		if len(data) < 4 {
+			return fmt.Errorf("nal length prefix truncated: %w", ErrMalformed)
+		}
+		n := binary.BigEndian.Uint32(data)
+		data = data[4:]
+		if uint64(n) > uint64(len(data)) {
+			return fmt.Errorf("nal unit of %d bytes with %d left: %w", n, len(data), ErrMalformed)
+		}
+		if !fn(data[:n]) {
+			return nil
+		}
+		data = data[n:]
+	}
+	return nil
+}
