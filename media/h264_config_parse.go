@@ -116,9 +116,9 @@ func ParseSPS(nalu []byte) (*SPSInfo, error) {
 		if s.ChromaFormatIDC == 3 {
 			separateColourPlane = r.bit()
 		}
-		r.ue()  // bit_depth_luma_minus8
-		r.ue()  // bit_depth_chroma_minus8
-		r.bit() // qpprime_y_zero_transform_bypass_flag
+		r.ue()       // bit_depth_luma_minus8
+		r.ue()       // bit_depth_chroma_minus8
+		r.bit()      // qpprime_y_zero_transform_bypass_flag
 		if r.bit() { // seq_scaling_matrix_present_flag
 			n := 8
 			if s.ChromaFormatIDC == 3 {
@@ -135,7 +135,7 @@ func ParseSPS(nalu []byte) (*SPSInfo, error) {
 			}
 		}
 	}
-	r.ue() // log2_max_frame_num_minus4
+	r.ue()          // log2_max_frame_num_minus4
 	switch r.ue() { // pic_order_cnt_type
 	case 0:
 		r.ue() // log2_max_pic_order_cnt_lsb_minus4
