@@ -1,0 +1,363 @@
+// Player: WebRTC (WHEP) first, HTTP-FLV through mpegts.js as the fallback.
+//
+// Fallback rules: the server refusing WebRTC for this stream (409/415/422/
+// 501, e.g. B-frames or a codec browsers cannot take over RTP), WebRTC
+// failing to connect, or no decoded frame within a few seconds all switch to
+// FLV. A 404 means "not live yet": the owner polls and calls start() again.
+import { negotiate, SignalError, type Session } from './whip';
+
+export type Transport = 'webrtc' | 'flv';
+export type PlayerState = 'idle' | 'connecting' | 'playing' | 'stalled' | 'offline' | 'error';
+
+export interface PlayerEvents {
+  onState(state: PlayerState, detail: string): void;
+  onTransport(t: Transport | null, reason: string): void;
+}
+
+export interface PlayerMetrics {
+  transport: Transport | null;
+  state: PlayerState;
+  framesDecoded: number;
+  audioEnergy: number; // WebRTC: totalAudioEnergy; FLV: decoded audio bytes
+  latencyMs: number | null;
+  width: number;
+  height: number;
+  fps: number;
+  bitrateKbps: number;
+}
+
+const firstFrameTimeoutMs = 8000;
+const stallMs = 4000;
+
+export class Player {
+  private pc: RTCPeerConnection | null = null;
+  private session: Session | null = null;
+  private flv: any = null;
+  private transport: Transport | null = null;
+  private state: PlayerState = 'idle';
+  private timers: number[] = [];
+  private lastFrames = 0;
+  private lastFrameAt = 0;
+  private lastBytes = 0;
+  private lastBytesAt = 0;
+  private fpsFrames = 0;
+  private fpsAt = 0;
+  private metricsCache: PlayerMetrics;
+  private gen = 0; // bumps on every (re)start so stale async work stops
+  private webrtcRefused = false;
+
+  constructor(
+    private video: HTMLVideoElement,
+    private gigId: string,
+    private pref: 'auto' | Transport,
+    private ev: PlayerEvents,
+  ) {
+    this.metricsCache = this.emptyMetrics();
+    video.muted = true; // autoplay rules: start muted, the page offers unmute
+    video.playsInline = true;
+    video.autoplay = true;
+  }
+
+  get current(): Transport | null {
+    return this.transport;
+  }
+
+  // start connects, picking the transport. Safe to call again to retry.
+  async start(): Promise<void> {
+    this.teardown();
+    const gen = ++this.gen;
+    this.setState('connecting', 'Connecting to the show…');
+    const useWebRTC = this.pref === 'webrtc' || (this.pref === 'auto' && !this.webrtcRefused && typeof RTCPeerConnection === 'function');
+    if (useWebRTC) {
+      const outcome = await this.startWebRTC(gen);
+      if (gen !== this.gen || outcome === 'ok' || outcome === 'offline') return;
+      if (this.pref === 'webrtc') {
+        this.setState('error', 'WebRTC playback failed.');
+        return;
+      }
+      this.ev.onTransport(null, outcome);
+    }
+    await this.startFLV(gen);
+  }
+
+  stop(): void {
+    this.gen++;
+    this.teardown();
+    this.setState('idle', '');
+  }
+
+  private teardown(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.session?.close();
+    this.session = null;
+    if (this.pc) {
+      this.pc.ontrack = null;
+      this.pc.onconnectionstatechange = null;
+      this.pc.close();
+      this.pc = null;
+    }
+    if (this.flv) {
+      try {
+        this.flv.pause();
+        this.flv.unload();
+        this.flv.detachMediaElement();
+        this.flv.destroy();
+      } catch {
+        /* already gone */
+      }
+      this.flv = null;
+    }
+    this.video.srcObject = null;
+    this.video.removeAttribute('src');
+    this.transport = null;
+    this.video.dataset.transport = '';
+    this.lastFrames = 0;
+    this.lastFrameAt = 0;
+    this.lastBytes = 0;
+    this.lastBytesAt = 0;
+    this.fpsFrames = 0;
+    this.fpsAt = 0;
+    this.metricsCache = this.emptyMetrics();
+  }
+
+  // startWebRTC returns 'ok', 'offline' (not live) or a reason to fall back.
+  private async startWebRTC(gen: number): Promise<string> {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    this.pc = pc;
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const stream = new MediaStream();
+    pc.ontrack = (e) => {
+      stream.addTrack(e.track);
+      if (this.video.srcObject !== stream) this.video.srcObject = stream;
+      this.video.play().catch(() => {});
+    };
+    try {
+      this.session = await negotiate(pc, `/whep/${encodeURIComponent(this.gigId)}`);
+    } catch (err) {
+      if (gen !== this.gen) return 'stale';
+      pc.close();
+      this.pc = null;
+      if (err instanceof SignalError) {
+        if (err.status === 404) {
+          this.setState('offline', 'Waiting for the creator to go live…');
+          return 'offline';
+        }
+        if ([409, 415, 422, 501].includes(err.status)) {
+          // The server says this stream cannot play over WebRTC: stop trying it.
+          this.webrtcRefused = true;
+          return `WebRTC unavailable for this stream: ${err.message}`;
+        }
+        return `WebRTC signalling failed: ${err.message}`;
+      }
+      return 'WebRTC is not available in this browser.';
+    }
+    if (gen !== this.gen) return 'stale';
+    this.transport = 'webrtc';
+    this.video.dataset.transport = 'webrtc';
+    this.ev.onTransport('webrtc', '');
+
+    // Wait for the first decoded frame; give up on WebRTC if none comes.
+    const ok = await new Promise<boolean>((resolve) => {
+      const started = Date.now();
+      const t = window.setInterval(async () => {
+        if (gen !== this.gen) {
+          clearInterval(t);
+          return resolve(false);
+        }
+        const m = await this.collect();
+        if (m.framesDecoded > 0) {
+          clearInterval(t);
+          resolve(true);
+        } else if (pc.connectionState === 'failed' || Date.now() - started > firstFrameTimeoutMs) {
+          clearInterval(t);
+          resolve(false);
+        }
+      }, 250);
+      this.timers.push(t);
+    });
+    if (gen !== this.gen) return 'stale';
+    if (!ok) {
+      this.teardown();
+      return pc.connectionState === 'failed' ? 'WebRTC could not connect (network).' : 'No video arrived over WebRTC.';
+    }
+    this.setState('playing', '');
+    pc.onconnectionstatechange = () => {
+      if (gen !== this.gen) return;
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
+        this.setState('stalled', 'Connection lost. Reconnecting…');
+      }
+    };
+    this.watch(gen);
+    return 'ok';
+  }
+
+  private async startFLV(gen: number): Promise<void> {
+    const mod = await import('mpegts.js');
+    if (gen !== this.gen) return;
+    const mpegts = mod.default;
+    if (!mpegts.getFeatureList().mseLivePlayback) {
+      this.setState('error', 'This browser can play neither WebRTC nor HTTP-FLV (Media Source Extensions).');
+      return;
+    }
+    mpegts.LoggingControl.applyConfig({ enableAll: false, enableError: false, enableWarn: false });
+    const url = new URL(`/live/${encodeURIComponent(this.gigId)}.flv`, location.href).href;
+    const p = mpegts.createPlayer(
+      { type: 'flv', isLive: true, url, hasAudio: true, hasVideo: true },
+      {
+        enableWorker: false,
+        enableStashBuffer: false,
+        stashInitialSize: 128 * 1024,
+        isLive: true,
+        lazyLoad: false,
+        autoCleanupSourceBuffer: true,
+        liveBufferLatencyChasing: true,
+        liveBufferLatencyMaxLatency: 1.5,
+        liveBufferLatencyMinRemain: 0.3,
+      },
+    );
+    this.flv = p;
+    this.transport = 'flv';
+    this.video.dataset.transport = 'flv';
+    this.ev.onTransport('flv', '');
+    const lost = (why: string) => {
+      if (gen !== this.gen) return;
+      this.setState('stalled', why);
+    };
+    p.on(mpegts.Events.ERROR, (type: string, detail: string) => {
+      if (type === mpegts.ErrorTypes.NETWORK_ERROR && /STATUS_CODE_INVALID/i.test(String(detail))) {
+        this.setState('offline', 'Waiting for the creator to go live…');
+      } else {
+        lost('Connection lost. Reconnecting…');
+      }
+    });
+    p.on(mpegts.Events.LOADING_COMPLETE, () => lost('The stream stopped. Waiting for the creator…'));
+    p.attachMediaElement(this.video);
+    p.load();
+    try {
+      await p.play();
+    } catch {
+      /* autoplay refusal is handled by the page's unmute/play button */
+    }
+    const started = Date.now();
+    const t = window.setInterval(async () => {
+      if (gen !== this.gen) return clearInterval(t);
+      const m = await this.collect();
+      if (m.framesDecoded > 0 && this.state === 'connecting') this.setState('playing', '');
+      if (this.state === 'connecting' && Date.now() - started > 15000) lost('No video yet. Retrying…');
+    }, 500);
+    this.timers.push(t);
+    this.watch(gen);
+  }
+
+  // watch notices frozen playback (the creator's encoder dropped).
+  private watch(gen: number): void {
+    const t = window.setInterval(async () => {
+      if (gen !== this.gen) return clearInterval(t);
+      const m = await this.collect();
+      const now = Date.now();
+      if (m.framesDecoded !== this.lastFrames) {
+        this.lastFrames = m.framesDecoded;
+        this.lastFrameAt = now;
+        if (this.state === 'stalled') this.setState('playing', '');
+      } else if (this.state === 'playing' && this.lastFrameAt && now - this.lastFrameAt > stallMs) {
+        this.setState('stalled', 'The creator’s stream paused. It resumes here by itself.');
+      }
+    }, 1000);
+    this.timers.push(t);
+  }
+
+  metrics(): PlayerMetrics {
+    return this.metricsCache;
+  }
+
+  // collect refreshes metrics from getStats (WebRTC) or the media element.
+  async collect(): Promise<PlayerMetrics> {
+    const m: PlayerMetrics = { ...this.emptyMetrics(), transport: this.transport, state: this.state };
+    if (this.transport === 'webrtc' && this.pc) {
+      const stats = await this.pc.getStats();
+      let rtt: number | null = null;
+      let jitterDelay: number | null = null;
+      let bytes = 0;
+      stats.forEach((s: any) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') {
+          m.framesDecoded = s.framesDecoded || 0;
+          m.width = s.frameWidth || 0;
+          m.height = s.frameHeight || 0;
+          m.fps = s.framesPerSecond || 0;
+          bytes += s.bytesReceived || 0;
+          if (s.jitterBufferEmittedCount) jitterDelay = s.jitterBufferDelay / s.jitterBufferEmittedCount;
+        } else if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+          m.audioEnergy = s.totalAudioEnergy || 0;
+          bytes += s.bytesReceived || 0;
+        } else if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && typeof s.currentRoundTripTime === 'number') {
+          rtt = s.currentRoundTripTime;
+        }
+      });
+      // Glass-to-glass is more than this (encoder, server), but jitter
+      // buffer + half the round trip is what the viewer's side adds.
+      if (jitterDelay !== null) m.latencyMs = Math.round((jitterDelay + (rtt ?? 0) / 2) * 1000 + 30);
+      this.rate(m, bytes);
+    } else if (this.transport === 'flv') {
+      const v = this.video as any;
+      const q = this.video.getVideoPlaybackQuality?.();
+      m.framesDecoded = q ? q.totalVideoFrames - q.droppedVideoFrames : v.webkitDecodedFrameCount || 0;
+      m.audioEnergy = v.webkitAudioDecodedByteCount || 0;
+      m.width = this.video.videoWidth;
+      m.height = this.video.videoHeight;
+      const b = this.video.buffered;
+      if (b.length) m.latencyMs = Math.round(Math.max(0, b.end(b.length - 1) - this.video.currentTime) * 1000 + 150);
+      // mpegts.js reports its download speed in KB/s.
+      const speed = this.flv?.statisticsInfo?.speed || 0;
+      m.fps = this.flvFps(m.framesDecoded);
+      m.bitrateKbps = Math.round(speed * 8);
+    }
+    this.metricsCache = m;
+    return m;
+  }
+
+  // rate turns a byte counter into kbit/s over windows of about a second.
+  private rate(m: PlayerMetrics, bytes: number): void {
+    const now = performance.now();
+    if (!this.lastBytesAt || bytes < this.lastBytes) {
+      this.lastBytes = bytes;
+      this.lastBytesAt = now;
+      return;
+    }
+    const dt = (now - this.lastBytesAt) / 1000;
+    if (dt >= 0.9) {
+      m.bitrateKbps = Math.round(((bytes - this.lastBytes) * 8) / dt / 1000);
+      this.lastBytes = bytes;
+      this.lastBytesAt = now;
+    } else {
+      m.bitrateKbps = this.metricsCache.bitrateKbps;
+    }
+  }
+
+  // flvFps measures decoded frames per second from the element's counters.
+  private flvFps(frames: number): number {
+    const now = performance.now();
+    if (!this.fpsAt || frames < this.fpsFrames) {
+      this.fpsAt = now;
+      this.fpsFrames = frames;
+      return 0;
+    }
+    const dt = (now - this.fpsAt) / 1000;
+    if (dt < 0.9) return this.metricsCache.fps;
+    const fps = Math.round((frames - this.fpsFrames) / dt);
+    this.fpsAt = now;
+    this.fpsFrames = frames;
+    return fps;
+  }
+
+  private setState(s: PlayerState, detail: string): void {
+    this.state = s;
+    this.video.dataset.state = s;
+    this.ev.onState(s, detail);
+  }
+
+  private emptyMetrics(): PlayerMetrics {
+    return { transport: null, state: this.state ?? 'idle', framesDecoded: 0, audioEnergy: 0, latencyMs: null, width: 0, height: 0, fps: 0, bitrateKbps: 0 };
+  }
+}

@@ -1,0 +1,232 @@
+// Watch page: the stage (player with countdown / ended / reconnecting
+// states), the show's details and the chat panel.
+import { ApiError, getGig, type Gig } from '../lib/api';
+import { h, icon, icons, replace } from '../lib/dom';
+import { categoryClass, categoryLabel, countdown, formatPrice, formatWhen, plural } from '../lib/format';
+import { Player, type PlayerState, type Transport } from '../lib/player';
+import type { Page } from '../lib/router';
+import { chatPanel } from './chat_panel';
+
+const pollLiveMs = 15000;
+const pollWaitingMs = 4000;
+
+export const watchPage: Page = (root, { id }, query) => {
+  document.title = 'Watch · BookMyGig';
+  const pref = (['webrtc', 'flv'].includes(query.get('transport') || '') ? query.get('transport') : 'auto') as 'auto' | Transport;
+  let gig: Gig | null = null;
+  let stopped = false;
+  let playerState: PlayerState = 'idle';
+  let pollTimer = 0;
+
+  const video = h('video', { class: 'video', playsinline: true, muted: true, autoplay: true, 'aria-label': 'Live show' });
+  const overlay = h('div', { class: 'stage-overlay', 'aria-live': 'polite' });
+  const transportBadge = h('span', { class: 'pill pill-transport', 'data-testid': 'transport', hidden: true });
+  const latencyBadge = h('span', { class: 'pill', 'data-testid': 'latency', hidden: true, title: 'Estimated delay on your side' });
+  const liveBadge = h('span', { class: 'badge badge-live', hidden: true }, h('span', { class: 'dot-live', 'aria-hidden': 'true' }), 'LIVE');
+  const viewersBadge = h('span', { class: 'pill', 'data-testid': 'viewers', hidden: true });
+  const unmuteBig = h('button', { class: 'unmute-big', type: 'button', hidden: true }, icon(icons.volume), 'Tap to unmute');
+  const muteBtn = h('button', { class: 'ctl', type: 'button', 'aria-label': 'Unmute (M)', title: 'Unmute (M)' }, icon(icons.mute));
+  const fsBtn = h('button', { class: 'ctl', type: 'button', 'aria-label': 'Full screen (F)', title: 'Full screen (F)' }, icon(icons.fullscreen));
+  const stage = h('div', { class: 'stage', 'data-state': 'loading' },
+    video,
+    overlay,
+    unmuteBig,
+    h('div', { class: 'stage-top' }, liveBadge, viewersBadge),
+    h('div', { class: 'stage-controls' }, muteBtn, h('span', { class: 'grow' }), transportBadge, latencyBadge, fsBtn),
+  );
+  const info = h('div', { class: 'gig-info' });
+  const chatHost = h('aside', { class: 'chat-host', 'aria-label': 'Chat' });
+  root.append(h('div', { class: 'watch' }, h('div', { class: 'watch-main' }, stage, info), chatHost));
+
+  const player = new Player(video, id, pref, {
+    onState(s, detail) {
+      playerState = s;
+      stage.dataset.state = s;
+      renderOverlay(detail);
+      if (s === 'stalled' || s === 'offline') schedulePoll(pollWaitingMs);
+      if (s === 'playing') syncMute();
+    },
+    onTransport(t, reason) {
+      if (!t) {
+        showTransport(null, reason);
+        return;
+      }
+      showTransport(t, '');
+    },
+  });
+  (window as any).__bmgPlayer = player; // read by the e2e scripts
+
+  function showTransport(t: Transport | null, reason: string) {
+    transportBadge.hidden = !t;
+    if (t === 'webrtc') {
+      transportBadge.textContent = 'WebRTC';
+      transportBadge.title = 'Playing over WebRTC (WHEP): the lowest delay.';
+    } else if (t === 'flv') {
+      transportBadge.textContent = 'HTTP-FLV';
+      transportBadge.title = reason || 'Playing over HTTP-FLV: a little more delay, works everywhere.';
+    }
+    transportBadge.dataset.transport = t || '';
+  }
+
+  // Mute/unmute. Browsers only allow sound after a user gesture, so playback
+  // starts muted with a big unmute button.
+  function syncMute() {
+    muteBtn.replaceChildren(icon(video.muted ? icons.mute : icons.volume));
+    muteBtn.setAttribute('aria-label', video.muted ? 'Unmute (M)' : 'Mute (M)');
+    muteBtn.title = muteBtn.getAttribute('aria-label')!;
+    unmuteBig.hidden = !video.muted || playerState !== 'playing';
+  }
+  function toggleMute() {
+    video.muted = !video.muted;
+    if (!video.muted) video.play().catch(() => {});
+    syncMute();
+  }
+  muteBtn.addEventListener('click', toggleMute);
+  unmuteBig.addEventListener('click', toggleMute);
+  function toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else stage.requestFullscreen?.().catch(() => {
+      (video as any).webkitEnterFullscreen?.(); // iOS Safari
+    });
+  }
+  fsBtn.addEventListener('click', toggleFullscreen);
+  stage.addEventListener('dblclick', toggleFullscreen);
+  const onKey = (e: KeyboardEvent) => {
+    const t = e.target as HTMLElement;
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable)) return;
+    if (e.key === 'm' || e.key === 'M') toggleMute();
+    else if (e.key === 'f' || e.key === 'F') toggleFullscreen();
+  };
+  document.addEventListener('keydown', onKey);
+
+  function renderOverlay(detail = '') {
+    if (!gig) return;
+    if (gig.status === 'ended') {
+      replace(overlay, h('div', { class: 'poster' },
+        h('p', { class: 'eyebrow' }, 'That’s a wrap'),
+        h('h2', null, 'This show has ended'),
+        h('p', { class: 'muted' }, `Thanks for coming to ${gig.title}.`),
+        h('a', { class: 'btn btn-primary', href: '/' }, 'Find another show'),
+      ));
+      overlay.hidden = false;
+      return;
+    }
+    if (gig.status === 'scheduled' && playerState !== 'playing') {
+      const cd = h('p', { class: 'big-countdown', 'data-countdown': gig.starts_at }, countdown(gig.starts_at));
+      replace(overlay, h('div', { class: 'poster' },
+        h('p', { class: 'eyebrow' }, 'Starts in'),
+        cd,
+        h('p', { class: 'muted' }, `${formatWhen(gig.starts_at)} · this page starts playing by itself.`),
+      ));
+      overlay.hidden = false;
+      return;
+    }
+    if (playerState === 'playing') {
+      overlay.hidden = true;
+      replace(overlay);
+      return;
+    }
+    const msg =
+      detail ||
+      (playerState === 'error' ? 'Playback failed.' : playerState === 'offline' ? 'Waiting for the creator…' : 'Connecting to the show…');
+    replace(overlay, h('div', { class: 'poster' },
+      playerState === 'error' ? null : h('div', { class: 'spinner', 'aria-hidden': 'true' }),
+      h('p', null, msg),
+      playerState === 'error' ? h('button', { class: 'btn', type: 'button', onclick: () => player.start() }, 'Try again') : null,
+    ));
+    overlay.hidden = false;
+  }
+
+  function renderInfo(g: Gig) {
+    document.title = `${g.title} · BookMyGig`;
+    replace(info,
+      h('div', { class: 'gig-head' },
+        h('div', null,
+          h('h1', { class: 'gig-title' }, g.title),
+          h('p', { class: 'gig-creator' }, `by ${g.creator_name}`),
+        ),
+        h('span', { class: 'price price-lg' }, formatPrice(g.price_minor, g.currency)),
+      ),
+      h('div', { class: 'gig-meta' },
+        h('span', { class: `tag ${categoryClass(g.category)}` }, categoryLabel(g.category)),
+        h('span', null, icon(icons.clock), h('time', { datetime: g.starts_at }, formatWhen(g.starts_at))),
+        g.status === 'live' ? h('span', { class: 'live-text' }, plural(g.viewers || 0, 'viewer'), ' watching') : null,
+      ),
+      g.description ? h('p', { class: 'gig-desc' }, g.description) : null,
+    );
+    liveBadge.hidden = g.status !== 'live';
+    setViewers(g.viewers || 0, g.status === 'live');
+  }
+
+  function setViewers(n: number, show = true) {
+    viewersBadge.hidden = !show;
+    viewersBadge.replaceChildren(icon(icons.people), ` ${n}`);
+    viewersBadge.title = `${plural(n, 'person', 'people')} watching`;
+  }
+
+  async function refresh() {
+    try {
+      const g = await getGig(id);
+      if (stopped) return;
+      const was = gig?.status;
+      gig = g;
+      renderInfo(g);
+      if (g.status === 'live' && (playerState === 'idle' || playerState === 'offline' || playerState === 'error' || playerState === 'stalled')) {
+        // Live (again): (re)connect. A stalled WebRTC session may still be
+        // receiving once the creator is back, so only restart it after a
+        // second look.
+        if (playerState !== 'stalled' || was === 'live') player.start();
+      } else if (g.status === 'ended' && playerState !== 'idle') {
+        player.stop();
+      }
+      renderOverlay();
+    } catch (err) {
+      if (stopped) return;
+      if (err instanceof ApiError && err.status === 404) {
+        player.stop();
+        replace(root, h('section', { class: 'empty big' },
+          h('h1', null, 'Show not found'),
+          h('p', null, 'This gig does not exist or was cancelled by its creator.'),
+          h('a', { class: 'btn btn-primary', href: '/' }, 'Browse gigs'),
+        ));
+        stopped = true;
+        return;
+      }
+      // Transient: keep whatever plays, try again later.
+    }
+    schedulePoll(gig?.status === 'live' && playerState === 'playing' ? pollLiveMs : pollWaitingMs);
+  }
+
+  function schedulePoll(ms: number) {
+    if (stopped) return;
+    clearTimeout(pollTimer);
+    pollTimer = window.setTimeout(refresh, ms);
+  }
+
+  // Countdown, latency and transport badges refresh every second.
+  const tick = window.setInterval(async () => {
+    overlay.querySelectorAll<HTMLElement>('[data-countdown]').forEach((el) => (el.textContent = countdown(el.dataset.countdown!)));
+    if (player.current) {
+      const m = await player.collect();
+      if (m.latencyMs !== null && playerState === 'playing') {
+        latencyBadge.hidden = false;
+        latencyBadge.textContent = m.latencyMs < 1000 ? `≈ ${m.latencyMs} ms` : `≈ ${(m.latencyMs / 1000).toFixed(1)} s`;
+      } else latencyBadge.hidden = true;
+    } else latencyBadge.hidden = true;
+  }, 1000);
+
+  const chat = chatPanel(chatHost, id, { onViewers: (n) => setViewers(n, gig?.status === 'live') });
+
+  renderOverlay();
+  refresh();
+
+  return () => {
+    stopped = true;
+    clearTimeout(pollTimer);
+    clearInterval(tick);
+    document.removeEventListener('keydown', onKey);
+    player.stop();
+    chat.close();
+    if ((window as any).__bmgPlayer === player) delete (window as any).__bmgPlayer;
+  };
+};
