@@ -1,0 +1,372 @@
+package chat
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// transport is what a client needs from its connection. Only the client's
+// writer goroutine calls write, ping and closeWith.
+type transport interface {
+	write(data []byte) error
+	// ping sends a keepalive; transports with their own keepalive do nothing.
+	ping() error
+	// closeWith says goodbye (a WebSocket close frame) before close.
+	closeWith(code int, reason string)
+	close() error
+}
+
+// frame is one server frame; id is set for chat messages so a joiner can
+// drop live messages it already got in its history.
+type frame struct {
+	id   string
+	data []byte
+}
+
+// WebSocket close codes used by the hub.
+const (
+	closeNormal        = 1000
+	closeGoingAway     = 1001
+	closePolicy        = 1008
+	closeTooBig        = 1009
+	closeServiceReboot = 1012
+	closeTryLater      = 1013
+)
+
+// client is one chat connection on this node, over any transport.
+type client struct {
+	hub   *Hub
+	gig   string
+	ipKey string // hashed address: bans are stored without the address itself
+	ip    string
+	id    string // public user id
+	tr    transport
+	pings bool
+
+	out      chan []byte
+	quit     chan struct{}
+	done     chan struct{} // closed when the writer has exited
+	stopOnce sync.Once
+	// set before quit is closed, read by the writer after it sees quit
+	graceful    bool
+	closeCode   int
+	closeReason string
+
+	// holding buffers live frames while a joiner is fetching history.
+	holding atomic.Bool
+	hmu     sync.Mutex
+	held    []frame
+
+	// guarded by Hub.mu
+	room    *room
+	counted bool
+	left    bool
+
+	// used only by the reader (under inMu)
+	inMu    sync.Mutex
+	name    string
+	joined  bool
+	creator bool
+	limiter *rateLimiter
+	lastMsg time.Time
+}
+
+func newClient(h *Hub, gig, ip string, tr transport, pings bool) *client {
+	// The user id is derived from a random session id that never leaves the server.
+	sum := sha256.Sum256([]byte(randomHex(16)))
+	ipSum := sha256.Sum256([]byte("bmg-chat-ip:" + ip))
+	return &client{
+		hub:     h,
+		gig:     gig,
+		ip:      ip,
+		ipKey:   hex.EncodeToString(ipSum[:12]),
+		id:      "u_" + hex.EncodeToString(sum[:6]),
+		tr:      tr,
+		pings:   pings,
+		out:     make(chan []byte, h.cfg.SendQueue),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		limiter: newRateLimiter(h.cfg.RateBurst, h.cfg.RateWindow, h.cfg.RateTimeout),
+	}
+}
+
+// deliver queues a room frame, holding it back while the client is joining.
+func (c *client) deliver(f frame) {
+	if c.holding.Load() {
+		c.hmu.Lock()
+		if c.holding.Load() {
+			if len(c.held) >= cap(c.out) {
+				c.hmu.Unlock()
+				c.evict()
+				return
+			}
+			c.held = append(c.held, f)
+			c.hmu.Unlock()
+			return
+		}
+		c.hmu.Unlock()
+	}
+	c.send(f.data)
+}
+
+// send queues a frame for this client only; a full queue evicts it.
+func (c *client) send(data []byte) {
+	select {
+	case c.out <- data:
+	default:
+		c.evict()
+	}
+}
+
+// release ends holding: frames that arrived while history was fetched are
+// queued, except messages already in that history.
+func (c *client) release(history []Message) {
+	seen := make(map[string]bool, len(history))
+	for _, m := range history {
+		seen[m.ID] = true
+	}
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	for _, f := range c.held {
+		if f.id == "" || !seen[f.id] {
+			c.send(f.data)
+		}
+	}
+	c.held = nil
+	c.holding.Store(false)
+}
+
+func (c *client) evict() {
+	select {
+	case <-c.quit:
+		return
+	default:
+	}
+	c.hub.log.Info("chat client too slow, disconnecting", "gig", c.gig, "user", c.id)
+	c.stop(false, closeTryLater, "too slow")
+}
+
+func (c *client) sendError(code, msg string, retry time.Duration) {
+	c.send(encodeError(code, msg, retry))
+}
+
+// fail tells the client why and closes the connection after the queue drains.
+func (c *client) fail(code, msg string, closeCode int) {
+	c.sendError(code, msg, 0)
+	c.stop(true, closeCode, code)
+}
+
+// stop ends the client once: it leaves its room at once and the writer
+// closes the connection (after draining the queue when graceful).
+func (c *client) stop(graceful bool, code int, reason string) {
+	c.stopOnce.Do(func() {
+		c.graceful, c.closeCode, c.closeReason = graceful, code, reason
+		close(c.quit)
+		c.hub.leave(c)
+	})
+}
+
+func (c *client) stopped() bool {
+	select {
+	case <-c.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// writeLoop is the only writer of the connection.
+func (c *client) writeLoop() {
+	defer c.hub.wg.Done()
+	defer close(c.done)
+	var ping <-chan time.Time
+	if c.pings {
+		t := time.NewTicker(c.hub.cfg.PingInterval)
+		defer t.Stop()
+		ping = t.C
+	}
+	for {
+		select {
+		case <-c.quit:
+			if c.graceful {
+				c.drain()
+				c.tr.closeWith(c.closeCode, c.closeReason)
+			}
+			_ = c.tr.close()
+			return
+		case data := <-c.out:
+			if err := c.tr.write(data); err != nil {
+				c.stop(false, closeGoingAway, "")
+				_ = c.tr.close()
+				return
+			}
+		case <-ping:
+			if err := c.tr.ping(); err != nil {
+				c.stop(false, closeGoingAway, "")
+				_ = c.tr.close()
+				return
+			}
+		}
+	}
+}
+
+func (c *client) drain() {
+	for {
+		select {
+		case data := <-c.out:
+			if c.tr.write(data) != nil {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// handle processes one incoming frame; the transport calls it from one
+// goroutine at a time.
+func (c *client) handle(data []byte) {
+	c.inMu.Lock()
+	defer c.inMu.Unlock()
+	if c.stopped() {
+		return
+	}
+	m, err := decodeClientMessage(data, c.hub.cfg.MaxFrameBytes, c.hub.cfg.MaxTextRunes)
+	if err != nil {
+		var pe *protocolError
+		if !errors.As(err, &pe) {
+			pe = perr(codeBadRequest, "bad frame")
+		}
+		if pe.code == codeTooLarge {
+			c.fail(pe.code, "frame larger than the limit", closeTooBig)
+			return
+		}
+		c.sendError(pe.code, pe.msg, 0)
+		return
+	}
+	switch m.Type {
+	case typeJoin:
+		c.join(m)
+	case typeMessage:
+		c.message(m.Text)
+	default:
+		c.moderate(m)
+	}
+}
+
+func (c *client) join(m clientMessage) {
+	h := c.hub
+	if c.joined {
+		c.sendError(codeAlreadyJoined, "already joined", 0)
+		return
+	}
+	creator := false
+	if m.Token != "" {
+		if h.cfg.Authorize == nil {
+			c.sendError(codeUnavailable, "moderation is not enabled on this server", 0)
+			return
+		}
+		ctx, cancel := context.WithTimeout(h.ctx, h.cfg.BrokerTimeout)
+		err := h.cfg.Authorize(ctx, c.gig, m.Token)
+		cancel()
+		if err != nil {
+			c.sendError(codeUnauthorized, "the manage token is not valid for this gig", 0)
+			return
+		}
+		creator = true
+	}
+	c.holding.Store(true)
+	r := h.enterRoom(c, !m.Watching)
+	if r == nil {
+		return
+	}
+	select {
+	case <-r.ready:
+	case <-time.After(h.cfg.BrokerTimeout):
+	case <-c.quit:
+		return
+	}
+	if r.banned(c.id, c.ipKey) {
+		c.fail(codeBanned, "you are banned from this chat", closePolicy)
+		return
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.BrokerTimeout)
+	hist, err := h.broker.History(ctx, c.gig, h.cfg.HistorySize)
+	cancel()
+	if err != nil {
+		h.brokerHealth.report(h.log, err)
+	}
+	if hist == nil {
+		hist = []Message{}
+	}
+	c.name, c.creator, c.joined = m.Name, creator, true
+	c.send(encode(joinedFrame{Type: "joined", User: c.id, Name: c.name, Creator: creator}))
+	c.send(encode(historyFrame{Type: "history", Messages: hist}))
+	c.send(encode(presenceFrame{Type: "presence", Viewers: h.viewersCached(c.gig)}))
+	if slow := r.slowMode(); slow > 0 {
+		c.send(encode(systemFrame{Type: "system", Text: slowModeText(slow)}))
+	}
+	c.release(hist)
+}
+
+func (c *client) message(text string) {
+	if !c.joined {
+		c.sendError(codeNotJoined, "join before sending messages", 0)
+		return
+	}
+	now := time.Now()
+	if d := c.room.mutedFor(c.id, now); d > 0 {
+		c.sendError(codeMuted, "you are muted", d)
+		return
+	}
+	if slow := c.room.slowMode(); slow > 0 && !c.creator && !c.lastMsg.IsZero() {
+		if wait := c.lastMsg.Add(slow).Sub(now); wait > 0 {
+			c.sendError(codeSlowMode, slowModeText(slow), wait)
+			return
+		}
+	}
+	if ok, wait := c.limiter.allow(now); !ok {
+		c.sendError(codeRateLimited, "too many messages, wait a moment", wait)
+		return
+	}
+	c.lastMsg = now
+	c.hub.post(c.room, Message{
+		Type:    typeMessage,
+		ID:      randomHex(8),
+		User:    c.id,
+		Name:    c.name,
+		Text:    text,
+		TS:      now.UnixMilli(),
+		Creator: c.creator,
+	})
+}
+
+func (c *client) moderate(m clientMessage) {
+	if !c.joined {
+		c.sendError(codeNotJoined, "join before moderating", 0)
+		return
+	}
+	if !c.creator {
+		c.sendError(codeForbidden, "only the creator can moderate", 0)
+		return
+	}
+	var err error
+	switch m.Type {
+	case typeDelete:
+		err = c.hub.DeleteMessage(c.gig, m.ID)
+	case typeMute:
+		err = c.hub.Mute(c.gig, m.User, time.Duration(m.Seconds)*time.Second)
+	case typeBan:
+		err = c.hub.Ban(c.gig, m.User)
+	case typeSlow:
+		err = c.hub.SetSlowMode(c.gig, time.Duration(m.Seconds)*time.Second)
+	}
+	if err != nil {
+		c.sendError(codeUnavailable, "moderation failed", 0)
+	}
+}

@@ -1,0 +1,76 @@
+// Package chat is the realtime chat of a gig: one Hub per node, rooms per gig,
+// a Broker that relays events between nodes (MemoryBroker in-process,
+// RedisBroker over Redis pub/sub), history, presence (viewer counts across
+// nodes and protocols), flood control and moderation by the gig's creator.
+//
+// Two transports speak the same protocol: WebSocket (Hub.ServeWS, mounted at
+// /api/gigs/{id}/chat) and any message-oriented connection such as a WebRTC
+// data channel (Hub.Attach with a Conn adapter), so this package never
+// imports pion.
+//
+// # PROTOCOL
+//
+// Every frame is one JSON object (a WebSocket text frame or one data-channel
+// message) with a "type" field. Unknown fields are ignored. Frames larger than
+// Config.MaxFrameBytes (default 4 KiB) are answered with an error "too_large"
+// and the connection is closed (WebSocket close code 1009).
+//
+// Client to server:
+//
+//	{"type":"join","name":"Ann"}                    join the gig's room; name 1-32 characters, no control characters
+//	{"type":"join","name":"Ann","token":"<manage>"} join as the creator (moderator); a bad token is an error "unauthorized"
+//	{"type":"join","name":"Ann","watching":true}    "watching": this viewer is already counted by a media session
+//	                                                (WHEP, FLV) of the same page, so the chat connection does not add one
+//	{"type":"message","text":"hello"}               text is trimmed, 1-500 characters (runes), plain text
+//	{"type":"delete","id":"<message id>"}           creator only: remove a message for everyone, including history
+//	{"type":"mute","user":"<user id>","seconds":60} creator only: the user cannot send for N seconds (0 unmutes)
+//	{"type":"ban","user":"<user id>"}               creator only: disconnect the user; the user and its IP cannot rejoin
+//	{"type":"slow","seconds":10}                    creator only: one message per N seconds per user (0 turns it off)
+//
+// Server to client:
+//
+//	{"type":"joined","user":"u_3f9a1c2b7d04","name":"Ann","creator":false}  the answer to join; "user" is this connection's id
+//	{"type":"history","messages":[<message>...]}    right after joined: the last 100 messages, oldest first
+//	{"type":"message","id":"..","user":"..","name":"..","text":"..","ts":1712345678901,"creator":true}
+//	                                                ts is Unix milliseconds; "creator" only when true
+//	{"type":"system","text":"slow mode: one message every 10 s"}
+//	{"type":"presence","viewers":42}                viewers of the gig on every node and protocol, pushed on change (at most ~1/s)
+//	{"type":"deleted","id":".."}                    drop that message from the page
+//	{"type":"moderation","action":"mute","user":"..","seconds":60}
+//	{"type":"moderation","action":"ban","user":".."}
+//	{"type":"moderation","action":"slow","seconds":10}
+//	{"type":"error","code":"rate_limited","message":"..","retry_after_ms":5000}
+//	{"type":"restarting"}                           the server is shutting down; reconnect after a short delay
+//
+// Error codes: bad_request (bad JSON, unknown type), too_large, invalid_name,
+// invalid_text, not_joined, already_joined, rate_limited, slow_mode, muted,
+// banned, forbidden (moderation without the creator's token), unauthorized
+// (wrong token), too_many_connections (per-IP cap), unavailable (moderation
+// disabled or server closing). After banned, too_large and
+// too_many_connections the server closes the connection.
+//
+// The server never produces HTML: names and texts are plain text and pages
+// must escape them.
+//
+// # Flood control
+//
+// Per connection RateBurst messages per RateWindow (3 per 2 s), after which
+// messages are refused for RateTimeout (5 s) with retry_after_ms. Per IP at
+// most MaxConnsPerIP connections on a node. Every connection has a bounded
+// outgoing queue (SendQueue frames); a client whose queue is full is
+// disconnected so it never slows the room. WebSocket connections are pinged
+// every PingInterval and dropped when no pong arrives.
+//
+// # Nodes
+//
+// A message is delivered to the local room directly and relayed to other
+// nodes through the Broker by one relay goroutine per node (so per-sender
+// order holds and Redis round-trips never slow local chat). Nodes drop their
+// own relayed events by node id, so every client sees a message exactly once.
+// A node subscribes to a gig's broker channel when its first local member
+// joins and unsubscribes when the last leaves. Moderation state (mutes, bans,
+// slow mode) is stored in the broker with expiry and announced over pub/sub,
+// so every node enforces it. Presence: each node heartbeats its local viewer
+// count per gig with a TTL; entries of a node that stopped heartbeating are
+// ignored once the TTL (PresenceTTL, 30 s) has passed.
+package chat

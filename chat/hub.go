@@ -1,0 +1,314 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Hub is the chat of one node: rooms per gig, their connections, the relay
+// to other nodes and presence.
+type Hub struct {
+	cfg    Config
+	broker Broker
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+
+	upgrader websocket.Upgrader
+	relay    *relay
+	// brokerHealth logs broker outages seen by joins and presence once.
+	brokerHealth health
+	subKick      chan struct{}
+
+	mu       sync.Mutex
+	closed   bool
+	rooms    map[string]*room
+	clients  map[*client]struct{}
+	perIP    map[string]int
+	presence map[string]*gigPresence
+}
+
+// New starts a Hub. A nil broker means a private MemoryBroker (single node).
+func New(cfg Config, broker Broker, log *slog.Logger) (*Hub, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if broker == nil {
+		broker = NewMemoryBroker()
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "chat", "node", cfg.NodeID)
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Hub{
+		cfg:          cfg,
+		broker:       broker,
+		log:          log,
+		ctx:          ctx,
+		cancel:       cancel,
+		brokerHealth: health{down: "chat broker unreachable, chat continues on this node only", up: "chat broker reachable again"},
+		subKick:      make(chan struct{}, 1),
+		rooms:        make(map[string]*room),
+		clients:      make(map[*client]struct{}),
+		perIP:        make(map[string]int),
+		presence:     make(map[string]*gigPresence),
+	}
+	h.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		// Idle connections hold no write buffer: with thousands of viewers
+		// per node that is most of a connection's memory.
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     cfg.CheckOrigin,
+	}
+	if h.upgrader.CheckOrigin == nil {
+		h.upgrader.CheckOrigin = func(*http.Request) bool { return true }
+	}
+	h.relay = newRelay(cfg.RelayQueue, cfg.BrokerTimeout, log)
+	h.wg.Add(3)
+	go func() { defer h.wg.Done(); h.relay.run(ctx) }()
+	go func() { defer h.wg.Done(); h.subscriptions() }()
+	go func() { defer h.wg.Done(); h.presenceLoop() }()
+	return h, nil
+}
+
+// NodeID returns this node's id in the broker.
+func (h *Hub) NodeID() string { return h.cfg.NodeID }
+
+// Close tells every client {"type":"restarting"}, closes the connections,
+// removes this node's presence and waits for every goroutine. Idempotent.
+func (h *Hub) Close() error {
+	h.once.Do(func() {
+		h.mu.Lock()
+		h.closed = true
+		clients := make([]*client, 0, len(h.clients))
+		for c := range h.clients {
+			clients = append(clients, c)
+		}
+		h.mu.Unlock()
+		for _, c := range clients {
+			select {
+			case c.out <- restartingFrame:
+			default:
+			}
+			c.stop(true, closeServiceReboot, "server restarting")
+		}
+		for _, c := range clients {
+			<-c.done
+		}
+		h.clearPresence()
+		h.cancel()
+		h.wg.Wait()
+	})
+	return nil
+}
+
+// admit registers a new connection, enforcing the per-IP cap. It adds one
+// to h.wg for the client's writer.
+func (h *Hub) admit(c *client) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	if h.perIP[c.ip] >= h.cfg.MaxConnsPerIP {
+		return ErrTooManyConns
+	}
+	h.perIP[c.ip]++
+	h.clients[c] = struct{}{}
+	h.wg.Add(1)
+	return nil
+}
+
+// enterRoom adds a joining client to its gig's room, creating the room (and
+// asking for a broker subscription) for the first local member.
+func (h *Hub) enterRoom(c *client, countViewer bool) *room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || c.left {
+		return nil
+	}
+	r := h.rooms[c.gig]
+	if r == nil {
+		r = newRoom(c.gig)
+		h.rooms[c.gig] = r
+		h.kickSubscriptions()
+	}
+	r.add(c)
+	c.room = r
+	if countViewer {
+		c.counted = true
+		h.addViewerLocked(c.gig, "chat", 1)
+	}
+	return r
+}
+
+// leave drops a stopped client from its room and the per-IP count.
+func (h *Hub) leave(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.left {
+		return
+	}
+	c.left = true
+	if _, ok := h.clients[c]; ok {
+		delete(h.clients, c)
+		if h.perIP[c.ip]--; h.perIP[c.ip] <= 0 {
+			delete(h.perIP, c.ip)
+		}
+	}
+	if c.counted {
+		h.addViewerLocked(c.gig, "chat", -1)
+	}
+	if r := c.room; r != nil && r.remove(c) == 0 && h.rooms[c.gig] == r {
+		delete(h.rooms, c.gig)
+		h.kickSubscriptions()
+	}
+}
+
+func (h *Hub) roomOf(gig string) *room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rooms[gig]
+}
+
+func (h *Hub) kickSubscriptions() {
+	select {
+	case h.subKick <- struct{}{}:
+	default:
+	}
+}
+
+// subscriptions keeps one broker subscription per gig that has a local room.
+// It runs apart from joins so a slow or absent broker never blocks them.
+func (h *Hub) subscriptions() {
+	subs := make(map[string]func())
+	defer func() {
+		for _, unsub := range subs {
+			unsub()
+		}
+	}()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-h.subKick:
+		}
+		h.mu.Lock()
+		want := make(map[string]*room, len(h.rooms))
+		for gig, r := range h.rooms {
+			want[gig] = r
+		}
+		h.mu.Unlock()
+		for gig, unsub := range subs {
+			if _, ok := want[gig]; !ok {
+				unsub()
+				delete(subs, gig)
+			}
+		}
+		for gig, r := range want {
+			if _, ok := subs[gig]; !ok {
+				ctx, cancel := context.WithTimeout(h.ctx, h.cfg.BrokerTimeout)
+				unsub, err := h.broker.Subscribe(ctx, gig, func(msg []byte) { h.onBroker(gig, msg) })
+				cancel()
+				subs[gig] = unsub
+				if err != nil {
+					h.brokerHealth.report(h.log, err)
+				}
+			}
+			if !isClosed(r.ready) {
+				h.loadRestrictions(r)
+				r.markReady()
+			}
+		}
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func (h *Hub) loadRestrictions(r *room) {
+	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.BrokerTimeout)
+	defer cancel()
+	rs, err := h.broker.Restrictions(ctx, r.gig)
+	if err != nil {
+		h.brokerHealth.report(h.log, err)
+		return
+	}
+	h.brokerHealth.ok(h.log)
+	now := time.Now()
+	for _, x := range rs {
+		r.apply(x, now)
+	}
+}
+
+// onBroker handles an event relayed by another node.
+func (h *Hub) onBroker(gig string, msg []byte) {
+	var env envelope
+	if err := json.Unmarshal(msg, &env); err != nil {
+		h.log.Debug("chat dropped malformed relay event", "gig", gig, "err", err)
+		return
+	}
+	if env.Node == h.cfg.NodeID {
+		return // delivered locally when it was sent
+	}
+	r := h.roomOf(gig)
+	if r == nil {
+		return
+	}
+	if env.Mod != nil {
+		h.applyLocal(r, *env.Mod)
+	}
+	if len(env.Frame) > 0 {
+		r.broadcast(frame{id: env.ID, data: env.Frame})
+	}
+}
+
+// post delivers a new message to the local room at once and queues it for
+// history and the other nodes.
+func (h *Hub) post(r *room, m Message) {
+	data := encode(m)
+	r.broadcast(frame{id: m.ID, data: data})
+	env := encode(envelope{Node: h.cfg.NodeID, ID: m.ID, Frame: data})
+	h.relay.push(func(ctx context.Context) error {
+		if err := h.broker.AppendHistory(ctx, r.gig, m, h.cfg.HistorySize); err != nil {
+			return err
+		}
+		return h.broker.Publish(ctx, r.gig, env)
+	})
+}
+
+// clientIP is the connection's address, or the last entry of the trusted
+// proxy header when one is configured.
+func (h *Hub) clientIP(r *http.Request) string {
+	if h.cfg.TrustedProxyHeader != "" {
+		if v := r.Header.Get(h.cfg.TrustedProxyHeader); v != "" {
+			parts := splitComma(v)
+			if last := parts[len(parts)-1]; last != "" {
+				return last
+			}
+		}
+	}
+	return hostOnly(r.RemoteAddr)
+}
+
+func slowModeText(d time.Duration) string {
+	return fmt.Sprintf("slow mode: one message every %d s", int(d/time.Second))
+}

@@ -1,0 +1,118 @@
+package chat
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// room is one gig's chat on this node. Its member list is a copy-on-write
+// snapshot so fan-out takes no lock; it is changed only under Hub.mu.
+type room struct {
+	gig     string
+	members atomic.Pointer[[]*client]
+	// ready is closed once the broker subscription is active and the stored
+	// moderation state is loaded, so a joiner misses nothing between
+	// history and live messages.
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	mu          sync.Mutex
+	mutes       map[string]time.Time
+	bannedUsers map[string]bool
+	bannedIPs   map[string]bool
+	slow        time.Duration
+
+	// lastPresence is touched only by the presence loop.
+	lastPresence int
+}
+
+func newRoom(gig string) *room {
+	r := &room{
+		gig:         gig,
+		ready:       make(chan struct{}),
+		mutes:       make(map[string]time.Time),
+		bannedUsers: make(map[string]bool),
+		bannedIPs:   make(map[string]bool),
+	}
+	r.members.Store(&[]*client{})
+	return r
+}
+
+func (r *room) markReady() { r.readyOnce.Do(func() { close(r.ready) }) }
+
+// add and remove must be called with Hub.mu held.
+func (r *room) add(c *client) int {
+	old := *r.members.Load()
+	next := make([]*client, len(old), len(old)+1)
+	copy(next, old)
+	next = append(next, c)
+	r.members.Store(&next)
+	return len(next)
+}
+
+func (r *room) remove(c *client) int {
+	old := *r.members.Load()
+	next := make([]*client, 0, len(old))
+	for _, m := range old {
+		if m != c {
+			next = append(next, m)
+		}
+	}
+	r.members.Store(&next)
+	return len(next)
+}
+
+// broadcast hands f to every member without blocking; a member whose queue
+// is full is evicted by deliver.
+func (r *room) broadcast(f frame) {
+	for _, c := range *r.members.Load() {
+		c.deliver(f)
+	}
+}
+
+// apply updates the moderation state; it must not be called with other locks held.
+func (r *room) apply(x Restriction, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch x.Kind {
+	case RestrictMute:
+		if x.removes(now) {
+			delete(r.mutes, x.Target)
+		} else {
+			r.mutes[x.Target] = x.Until
+		}
+	case RestrictBan:
+		r.bannedUsers[x.Target] = true
+	case RestrictBanIP:
+		r.bannedIPs[x.Target] = true
+	case RestrictSlow:
+		r.slow = time.Duration(x.Seconds) * time.Second
+	}
+}
+
+func (r *room) mutedFor(user string, now time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	until, ok := r.mutes[user]
+	if !ok {
+		return 0
+	}
+	if !until.After(now) {
+		delete(r.mutes, user)
+		return 0
+	}
+	return until.Sub(now)
+}
+
+func (r *room) banned(user, ipKey string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bannedUsers[user] || r.bannedIPs[ipKey]
+}
+
+func (r *room) slowMode() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.slow
+}
