@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"crypto/subtle"
+	"slices"
+	"sync"
+	"time"
+)
+
+var _ Store = (*MemoryStore)(nil)
+
+// MemoryStore keeps gigs in process memory: the embedded default engine. It
+// has the same semantics as RedisStore (the shared contract tests hold both
+// to it) and loses everything on restart.
+type MemoryStore struct {
+	mu   sync.RWMutex
+	gigs map[string]*memoryRecord
+	keys map[string]string // stream-key hash -> gig id
+	now  func() time.Time
+}
+
+type memoryRecord struct {
+	gig           Gig
+	manageHash    string
+	streamKeyHash string
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *MemoryStore {
+	return &MemoryStore{
+		gigs: make(map[string]*memoryRecord),
+		keys: make(map[string]string),
+		now:  time.Now,
+	}
+}
+
+// Create implements Writer.
+func (s *MemoryStore) Create(ctx context.Context, in GigInput) (Gig, Secrets, error) {
+	g, err := in.normalize()
+	if err != nil {
+		return Gig{}, Secrets{}, err
+	}
+	now := s.now().UTC()
+	g.ID, g.Status, g.CreatedAt, g.UpdatedAt = newID(), StatusScheduled, now, now
+	sec := newSecrets()
+	rec := &memoryRecord{gig: g, manageHash: hashSecret(sec.ManageToken), streamKeyHash: hashSecret(sec.StreamKey)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gigs[g.ID] = rec
+	s.keys[rec.streamKeyHash] = g.ID
+	return g, sec, nil
+}
+
+// Get implements Reader.
+func (s *MemoryStore) Get(ctx context.Context, id string) (Gig, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	rec, ok := s.gigs[id]
+	if !ok {
+		return Gig{}, ErrNotFound
+	}
+	return rec.gig, nil
+}
+
+// List implements Reader.
+func (s *MemoryStore) List(ctx context.Context, f Filter) (Page, error) {
+	f, after, err := f.normalize()
+	if err != nil {
+		return Page{}, err
+	}
+	s.mu.RLock()
+	matched := make([]Gig, 0, 64)
+	for _, rec := range s.gigs {
+		if f.matches(rec.gig) && (after.isZero() || after.less(positionOf(rec.gig))) {
+			matched = append(matched, rec.gig)
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(matched, func(a, b Gig) int {
+		pa, pb := positionOf(a), positionOf(b)
+		switch {
+		case pa.less(pb):
+			return -1
+		case pb.less(pa):
+			return 1
+		}
+		return 0
+	})
+	return pageOf(matched, f.Limit), nil
+}
+
+// pageOf cuts sorted gigs (which may hold more than limit) into a page.
+func pageOf(gigs []Gig, limit int) Page {
+	if len(gigs) <= limit {
+		return Page{Gigs: gigs}
+	}
+	gigs = gigs[:limit]
+	return Page{Gigs: gigs, NextCursor: encodeCursor(positionOf(gigs[limit-1]))}
+}
+
+// Update implements Writer.
+func (s *MemoryStore) Update(ctx context.Context, id string, p Patch) (Gig, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.gigs[id]
+	if !ok {
+		return Gig{}, ErrNotFound
+	}
+	g, err := p.apply(rec.gig)
+	if err != nil {
+		return Gig{}, err
+	}
+	g.UpdatedAt = s.now().UTC()
+	rec.gig = g
+	return g, nil
+}
+
+// Delete implements Writer.
+func (s *MemoryStore) Delete(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.gigs[id]
+	if !ok {
+		return ErrNotFound
+	}
+	if rec.gig.Status == StatusLive {
+		return ErrConflict
+	}
+	delete(s.keys, rec.streamKeyHash)
+	delete(s.gigs, id)
+	return nil
+}
+
+// RotateStreamKey implements Credentials.
+func (s *MemoryStore) RotateStreamKey(ctx context.Context, id string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.gigs[id]
+	if !ok {
+		return "", ErrNotFound
+	}
+	key := newSecret(StreamKeyPrefix)
+	delete(s.keys, rec.streamKeyHash)
+	rec.streamKeyHash = hashSecret(key)
+	s.keys[rec.streamKeyHash] = id
+	rec.gig.UpdatedAt = s.now().UTC()
+	return key, nil
+}
+
+// CheckManageToken implements Credentials.
+func (s *MemoryStore) CheckManageToken(ctx context.Context, id, token string) error {
+	s.mu.RLock()
+	rec, ok := s.gigs[id]
+	var want string
+	if ok {
+		want = rec.manageHash
+	}
+	s.mu.RUnlock()
+	if !ok {
+		return ErrNotFound
+	}
+	return checkToken(want, token)
+}
+
+// checkToken compares the hash of token with the stored hash in constant
+// time, so response timing says nothing about how much of it matched.
+func checkToken(wantHash, token string) error {
+	if token == "" {
+		return ErrUnauthorized
+	}
+	if subtle.ConstantTimeCompare([]byte(hashSecret(token)), []byte(wantHash)) != 1 {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// ResolveStreamKey implements KeyResolver. The lookup is by hash, so there
+// is no secret comparison whose timing could leak.
+func (s *MemoryStore) ResolveStreamKey(ctx context.Context, key string) (string, error) {
+	if key == "" {
+		return "", ErrUnknownKey
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.keys[hashSecret(key)]
+	if !ok {
+		return "", ErrUnknownKey
+	}
+	return id, nil
+}
+
+// SetStatus implements StatusSetter.
+func (s *MemoryStore) SetStatus(ctx context.Context, id string, status Status, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.gigs[id]
+	if !ok {
+		return ErrNotFound
+	}
+	g := rec.gig
+	if _, err := transition(&g, status, at); err != nil {
+		return err
+	}
+	rec.gig = g
+	return nil
+}
+
+// Ping implements Store; memory is always reachable.
+func (s *MemoryStore) Ping(ctx context.Context) error { return nil }
+
+// Close implements Store; there is nothing to release.
+func (s *MemoryStore) Close() error { return nil }

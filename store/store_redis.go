@@ -1,0 +1,386 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis keys. Every gig is a hash; sorted sets index gigs by start time
+// (score = starts_at in unix seconds, ties ordered by id because Redis sorts
+// equal scores by member), and a plain key maps a stream-key hash to its gig.
+const (
+	keyGigPrefix       = "bmg:gig:"          // + id -> hash of the gig
+	keyByStart         = "bmg:gigs:by_start" // zset id, score starts_at
+	keyStatusPrefix    = "bmg:gigs:status:"  // + status -> zset id, score starts_at
+	keyStreamKeyPrefix = "bmg:streamkey:"    // + sha256 hex of stream key -> id
+)
+
+func gigKey(id string) string         { return keyGigPrefix + id }
+func statusKey(s Status) string       { return keyStatusPrefix + string(s) }
+func streamKeyKey(hash string) string { return keyStreamKeyPrefix + hash }
+
+// Timeouts chosen so that a dead or frozen Redis turns into ErrUnavailable
+// well within a second instead of a hanging request.
+const (
+	DefaultRedisDialTimeout = 500 * time.Millisecond
+	DefaultRedisIOTimeout   = 500 * time.Millisecond
+	DefaultRedisOpTimeout   = 800 * time.Millisecond
+	// maxTxAttempts bounds optimistic-locking retries before ErrConflict;
+	// the op timeout bounds them too.
+	maxTxAttempts = 100
+)
+
+// RedisConfig configures RedisStore. Zero durations take the defaults above.
+type RedisConfig struct {
+	// URL is a redis:// or rediss:// URL (redis://user:pass@host:6379/0).
+	URL string
+	// DialTimeout bounds connecting; IOTimeout bounds each read and write.
+	DialTimeout time.Duration
+	IOTimeout   time.Duration
+	// OpTimeout bounds one store call, all its round trips included.
+	OpTimeout time.Duration
+	// PoolSize is the connection pool size; 0 means go-redis's default
+	// (10 per CPU).
+	PoolSize int
+}
+
+var _ Store = (*RedisStore)(nil)
+
+// RedisStore keeps gigs in Redis so that every node sharing the Redis sees
+// the same gigs. Each multi-key write is one MULTI/EXEC transaction (guarded
+// by WATCH where it reads first), so a crash or a dropped connection mid-write
+// leaves either the whole change or none of it.
+type RedisStore struct {
+	rdb       *redis.Client
+	log       *slog.Logger
+	opTimeout time.Duration
+	down      atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	now       func() time.Time
+}
+
+// NewRedis connects to Redis and checks it answers. An unreachable Redis is
+// an error wrapping ErrUnavailable, so start-up can fail with a clear
+// message; after start-up the store rides out outages by itself.
+func NewRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*RedisStore, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opt, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	dial, io, op := cfg.DialTimeout, cfg.IOTimeout, cfg.OpTimeout
+	if dial <= 0 {
+		dial = DefaultRedisDialTimeout
+	}
+	if io <= 0 {
+		io = DefaultRedisIOTimeout
+	}
+	if op <= 0 {
+		op = DefaultRedisOpTimeout
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = dial, io, io
+	// Waiting for a pooled connection must not outlast the request either.
+	opt.PoolTimeout = io
+	// Retrying hides nothing useful here: a dead Redis stays dead for the
+	// length of a request, and retries would stretch the 503 past a second.
+	opt.MaxRetries = -1
+	opt.ContextTimeoutEnabled = true
+	if cfg.PoolSize > 0 {
+		opt.PoolSize = cfg.PoolSize
+	}
+	s := &RedisStore{
+		rdb:       redis.NewClient(opt),
+		log:       log.With("component", "store", "engine", "redis"),
+		opTimeout: op,
+		now:       time.Now,
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.rdb.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the connection pool. It is idempotent.
+func (s *RedisStore) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.rdb.Close() })
+	return s.closeErr
+}
+
+// Ping implements Store.
+func (s *RedisStore) Ping(ctx context.Context) error {
+	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	return s.fail(ctx, "ping", s.rdb.Ping(octx).Err())
+}
+
+// fail classifies an error from a Redis call. Domain errors pass through.
+// Anything that means "Redis did not answer" becomes ErrUnavailable, unless
+// the caller's own context ended first.
+func (s *RedisStore) fail(parent context.Context, op string, err error) error {
+	if errors.Is(err, errCorrupt) {
+		return fmt.Errorf("redis %s: %w", op, err)
+	}
+	if err == nil || isDomainErr(err) {
+		if s.down.Load() && s.down.CompareAndSwap(true, false) {
+			s.log.Info("redis reachable again")
+		}
+		return err
+	}
+	if perr := parent.Err(); perr != nil {
+		return fmt.Errorf("redis %s: %w", op, perr)
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) && !errors.Is(err, redis.TxFailedErr) && !transientReply(rerr.Error()) {
+		return fmt.Errorf("redis %s: %w", op, err)
+	}
+	if s.down.CompareAndSwap(false, true) {
+		s.log.Warn("redis unavailable", "err", err)
+	}
+	return fmt.Errorf("redis %s: %w: %v", op, ErrUnavailable, err)
+}
+
+// transientReply reports Redis replies that mean "not serving right now".
+func transientReply(msg string) bool {
+	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "BUSY", "TRYAGAIN", "CLUSTERDOWN"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDomainErr(err error) bool {
+	var ve *ValidationError
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrUnknownKey) ||
+		errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) || errors.As(err, &ve)
+}
+
+// Create implements Writer: one MULTI/EXEC writes the hash, both indexes and
+// the stream-key lookup together.
+func (s *RedisStore) Create(ctx context.Context, in GigInput) (Gig, Secrets, error) {
+	g, err := in.normalize()
+	if err != nil {
+		return Gig{}, Secrets{}, err
+	}
+	now := s.now().UTC()
+	g.ID, g.Status, g.CreatedAt, g.UpdatedAt = newID(), StatusScheduled, now, now
+	sec := newSecrets()
+	skh := hashSecret(sec.StreamKey)
+	fields := append(gigFields(g), fieldManageHash, hashSecret(sec.ManageToken), fieldStreamKeyHash, skh)
+	score := float64(g.StartsAt.Unix())
+
+	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	_, err = s.rdb.TxPipelined(octx, func(p redis.Pipeliner) error {
+		p.HSet(octx, gigKey(g.ID), fields...)
+		p.ZAdd(octx, keyByStart, redis.Z{Score: score, Member: g.ID})
+		p.ZAdd(octx, statusKey(g.Status), redis.Z{Score: score, Member: g.ID})
+		p.Set(octx, streamKeyKey(skh), g.ID, 0)
+		return nil
+	})
+	if err != nil {
+		return Gig{}, Secrets{}, s.fail(ctx, "create", err)
+	}
+	s.fail(ctx, "create", nil)
+	return g, sec, nil
+}
+
+// Get implements Reader.
+func (s *RedisStore) Get(ctx context.Context, id string) (Gig, error) {
+	rg, err := s.load(ctx, id)
+	return rg.gig, err
+}
+
+func (s *RedisStore) load(ctx context.Context, id string) (redisGig, error) {
+	if !validID(id) {
+		return redisGig{}, ErrNotFound
+	}
+	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	m, err := s.rdb.HGetAll(octx, gigKey(id)).Result()
+	if err != nil {
+		return redisGig{}, s.fail(ctx, "get", err)
+	}
+	s.fail(ctx, "get", nil)
+	if len(m) == 0 {
+		return redisGig{}, ErrNotFound
+	}
+	return decodeGig(m)
+}
+
+// modify runs read-check-write on one gig under WATCH: fn sees the current
+// gig and returns the writes to queue in MULTI/EXEC (nil: write nothing). A
+// concurrent change to the gig aborts EXEC and the whole step is retried, so
+// fn never acts on stale data.
+func (s *RedisStore) modify(ctx context.Context, op, id string, fn func(cur redisGig) (func(p redis.Pipeliner), error)) error {
+	if !validID(id) {
+		return ErrNotFound
+	}
+	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	key := gigKey(id)
+	for attempt := 0; attempt < maxTxAttempts; attempt++ {
+		err := s.rdb.Watch(octx, func(tx *redis.Tx) error {
+			m, err := tx.HGetAll(octx, key).Result()
+			if err != nil {
+				return err
+			}
+			if len(m) == 0 {
+				return ErrNotFound
+			}
+			cur, err := decodeGig(m)
+			if err != nil {
+				return err
+			}
+			write, err := fn(cur)
+			if err != nil || write == nil {
+				return err
+			}
+			_, err = tx.TxPipelined(octx, func(p redis.Pipeliner) error {
+				write(p)
+				return nil
+			})
+			return err
+		}, key)
+		if !errors.Is(err, redis.TxFailedErr) {
+			return s.fail(ctx, op, err)
+		}
+		// Someone else changed the gig between WATCH and EXEC. Back off a
+		// little, with jitter, so that contending writers spread out.
+		backoff := time.Duration(rand.Int64N(int64(time.Millisecond) * int64(min(attempt+1, 10))))
+		select {
+		case <-time.After(backoff):
+		case <-octx.Done():
+			return s.fail(ctx, op, octx.Err())
+		}
+	}
+	return fmt.Errorf("redis %s: %w: gig %s kept changing", op, ErrConflict, id)
+}
+
+// Update implements Writer.
+func (s *RedisStore) Update(ctx context.Context, id string, p Patch) (Gig, error) {
+	var out Gig
+	err := s.modify(ctx, "update", id, func(cur redisGig) (func(redis.Pipeliner), error) {
+		g, err := p.apply(cur.gig)
+		if err != nil {
+			return nil, err
+		}
+		g.UpdatedAt = s.now().UTC()
+		out = g
+		score := float64(g.StartsAt.Unix())
+		return func(pl redis.Pipeliner) {
+			pl.HSet(ctx, gigKey(id), gigFields(g)...)
+			pl.ZAdd(ctx, keyByStart, redis.Z{Score: score, Member: id})
+			pl.ZAdd(ctx, statusKey(g.Status), redis.Z{Score: score, Member: id})
+		}, nil
+	})
+	return out, err
+}
+
+// Delete implements Writer: the hash, both indexes and the stream-key lookup
+// go in one transaction.
+func (s *RedisStore) Delete(ctx context.Context, id string) error {
+	return s.modify(ctx, "delete", id, func(cur redisGig) (func(redis.Pipeliner), error) {
+		if cur.gig.Status == StatusLive {
+			return nil, ErrConflict
+		}
+		return func(pl redis.Pipeliner) {
+			pl.Del(ctx, gigKey(id), streamKeyKey(cur.streamKeyHash))
+			pl.ZRem(ctx, keyByStart, id)
+			for _, st := range Statuses() {
+				pl.ZRem(ctx, statusKey(st), id)
+			}
+		}, nil
+	})
+}
+
+// RotateStreamKey implements Credentials: the old lookup disappears in the
+// same transaction that adds the new one.
+func (s *RedisStore) RotateStreamKey(ctx context.Context, id string) (string, error) {
+	key := newSecret(StreamKeyPrefix)
+	h := hashSecret(key)
+	err := s.modify(ctx, "rotate stream key", id, func(cur redisGig) (func(redis.Pipeliner), error) {
+		now := formatTime(s.now())
+		return func(pl redis.Pipeliner) {
+			pl.Del(ctx, streamKeyKey(cur.streamKeyHash))
+			pl.Set(ctx, streamKeyKey(h), id, 0)
+			pl.HSet(ctx, gigKey(id), fieldStreamKeyHash, h, fieldUpdatedAt, now)
+		}, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// CheckManageToken implements Credentials.
+func (s *RedisStore) CheckManageToken(ctx context.Context, id, token string) error {
+	if !validID(id) {
+		return ErrNotFound
+	}
+	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	want, err := s.rdb.HGet(octx, gigKey(id), fieldManageHash).Result()
+	if errors.Is(err, redis.Nil) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return s.fail(ctx, "check manage token", err)
+	}
+	s.fail(ctx, "check manage token", nil)
+	return checkToken(want, token)
+}
+
+// ResolveStreamKey implements KeyResolver; the lookup key is the hash, so
+// no secret is compared at all.
+func (s *RedisStore) ResolveStreamKey(ctx context.Context, key string) (string, error) {
+	if key == "" {
+		return "", ErrUnknownKey
+	}
+	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	id, err := s.rdb.Get(octx, streamKeyKey(hashSecret(key))).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrUnknownKey
+	}
+	if err != nil {
+		return "", s.fail(ctx, "resolve stream key", err)
+	}
+	s.fail(ctx, "resolve stream key", nil)
+	return id, nil
+}
+
+// SetStatus implements StatusSetter: the hash and the per-status indexes
+// change together.
+func (s *RedisStore) SetStatus(ctx context.Context, id string, status Status, at time.Time) error {
+	if !status.Valid() {
+		return invalid("status", "must be one of scheduled, live, ended")
+	}
+	return s.modify(ctx, "set status", id, func(cur redisGig) (func(redis.Pipeliner), error) {
+		g := cur.gig
+		changed, err := transition(&g, status, at)
+		if err != nil || !changed {
+			return nil, err
+		}
+		score := float64(g.StartsAt.Unix())
+		return func(pl redis.Pipeliner) {
+			pl.HSet(ctx, gigKey(id), fieldStatus, string(g.Status), fieldUpdatedAt, formatTime(g.UpdatedAt),
+				fieldStartedAt, formatTime(g.StartedAt), fieldEndedAt, formatTime(g.EndedAt))
+			pl.ZRem(ctx, statusKey(cur.gig.Status), id)
+			pl.ZAdd(ctx, statusKey(g.Status), redis.Z{Score: score, Member: id})
+		}, nil
+	})
+}
