@@ -43,6 +43,7 @@ await run(artifacts, async ({ context, newPage, shot }) => {
   await studio.waitForSelector(msgSel(bad), { timeout: 10000 });
   await shot(studio, 'studio-before-delete');
 
+  await studio.hover(msgSel(bad)); // the controls show on hover or focus
   await studio.click(`${msgSel(bad)} [data-action=delete]`);
   const removed = await waitFor('the deleted message gone from the viewer page', async () => !(await viewer.$(msgSel(bad))));
   const goodKept = !!(await viewer.$(msgSel(good)));
@@ -50,6 +51,7 @@ await run(artifacts, async ({ context, newPage, shot }) => {
   await waitFor('the deleted message gone from the studio', async () => !(await studio.$(msgSel(bad))));
   await shot(viewer, 'viewer-after-delete');
 
+  await studio.hover(msgSel(good));
   await studio.click(`${msgSel(good)} [data-action=mute]`);
   const muteNotice = await waitFor('a mute notice on the viewer page', () =>
     viewer.evaluate(() => {
@@ -61,7 +63,7 @@ await run(artifacts, async ({ context, newPage, shot }) => {
 
   await studio.selectOption('[data-testid=slow-mode]', '10');
   const slow = await waitFor('slow mode announced to the viewer', () =>
-    viewer.evaluate(() => [...document.querySelectorAll('.chat-system')].some((e) => /slow mode is on/i.test(e.textContent))),
+    viewer.evaluate(() => [...document.querySelectorAll('.chat-system')].some((e) => /slow mode/i.test(e.textContent) && /10/.test(e.textContent))),
   );
   await studio.selectOption('[data-testid=slow-mode]', '0');
   await shot(studio, 'studio-moderation');

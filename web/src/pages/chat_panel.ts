@@ -141,13 +141,13 @@ export function chatPanel(host: HTMLElement, gigId: string, opts: ChatPanelOptio
 
   function onModeration(e: Extract<ChatEvent, { type: 'moderation' }>) {
     if (e.action === 'slow') {
+      // The server announces it with a system line too; only sync the control.
       if (mod) slowSel.value = String(e.seconds || 0);
-      systemLine(e.seconds ? `Slow mode is on: one message every ${e.seconds} s.` : 'Slow mode is off.');
     } else if (e.user && e.user === me) {
       if (e.action === 'mute') {
         if (e.seconds) {
           blockedUntil = Date.now() + e.seconds * 1000;
-          showNotice(`The creator muted you for ${e.seconds} s.`, e.seconds * 1000);
+          showNotice(`The creator muted you for ${span(e.seconds)}.`, e.seconds * 1000);
         } else {
           blockedUntil = 0;
           showNotice('You can chat again.');
@@ -158,7 +158,7 @@ export function chatPanel(host: HTMLElement, gigId: string, opts: ChatPanelOptio
       }
     } else if (mod && e.user) {
       const who = nameOf(e.user);
-      if (e.action === 'mute') systemLine(e.seconds ? `${who} is muted for ${e.seconds} s.` : `${who} can chat again.`);
+      if (e.action === 'mute') systemLine(e.seconds ? `${who} is muted for ${span(e.seconds)}.` : `${who} can chat again.`);
       else if (e.action === 'ban') systemLine(`${who} was banned.`);
     }
     if (e.action === 'ban' && e.user) {
@@ -179,7 +179,7 @@ export function chatPanel(host: HTMLElement, gigId: string, opts: ChatPanelOptio
         showNotice(`Slow mode is on: wait ${wait || 'a few'} s.`, e.retry_after_ms || 4000);
         break;
       case 'muted':
-        showNotice(wait ? `You are muted for ${wait} more s.` : 'You are muted.', e.retry_after_ms || 5000);
+        showNotice(wait ? `You are muted for ${span(wait)} more.` : 'You are muted.', e.retry_after_ms || 5000);
         break;
       case 'banned':
         showNotice('You were removed from this chat by the creator.', 0);
@@ -271,4 +271,11 @@ function hue(s: string): number {
   let x = 0;
   for (let i = 0; i < s.length; i++) x = (x * 31 + s.charCodeAt(i)) >>> 0;
   return x % 360;
+}
+
+// span says a duration the way people do: "45 s", "5 min", "2 h".
+function span(sec: number): string {
+  if (sec < 60) return `${sec} s`;
+  if (sec < 3600) return `${Math.round(sec / 60)} min`;
+  return `${Math.round(sec / 3600)} h`;
 }

@@ -194,8 +194,9 @@ export const studioPage: Page = (root, { id }) => {
   cleanups.push(hp.close);
 
   // ---- Chat with moderation ----
-  const chat = chatPanel(chatHost, id, { token, name: 'Creator' });
-  cleanups.push(chat.close);
+  // Joins under the creator's name once the gig is known.
+  let chat: { close(): void } | null = null;
+  cleanups.push(() => chat?.close());
 
   // ---- Settings, edit, danger zone ----
   let rotateMsg = '';
@@ -282,7 +283,11 @@ export const studioPage: Page = (root, { id }) => {
     }
   }
 
-  loadGig().then(() => !stopped && renderManage());
+  loadGig().then(() => {
+    if (stopped) return;
+    renderManage();
+    chat = chatPanel(chatHost, id, { token, name: (gig?.creator_name || 'Creator').slice(0, 32) });
+  });
   const gigTimer = window.setInterval(() => !document.hidden && loadGig(), 10000);
   cleanups.push(() => clearInterval(gigTimer));
 
