@@ -215,7 +215,11 @@ export const watchPage: Page = (root, { id }, query) => {
     } else latencyBadge.hidden = true;
   }, 1000);
 
-  const chat = chatPanel(chatHost, id, { onViewers: (n) => setViewers(n, gig?.status === 'live') });
+  const chat = chatPanel(chatHost, id, {
+    onViewers: (n) => setViewers(n, gig?.status === 'live'),
+    // While the show plays, the media session already counts this viewer.
+    watching: () => player.current !== null,
+  });
 
   renderOverlay();
   refresh();
