@@ -1,0 +1,406 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/yutopp/go-rtmp"
+	"github.com/yutopp/go-rtmp/message"
+
+	"github.com/bookmygig/bookmygig/media"
+)
+
+// RTMP status codes sent to refused publishers. OBS and ffmpeg show the
+// description to the user.
+const (
+	codePublishBadName      = "NetStream.Publish.BadName"
+	codePublishUnauthorized = "NetStream.Publish.Unauthorized"
+	statusChunkStreamID     = 5
+)
+
+// publishHandler handles one RTMP connection. go-rtmp calls every method
+// except secret/alreadyReported on the connection's goroutine, one at a
+// time, so its fields need no lock.
+type publishHandler struct {
+	rtmp.DefaultHandler
+	srv  *Server
+	conn *deadlineConn
+	log  *slog.Logger
+
+	rc       *rtmp.Conn
+	app      string
+	stream   *media.Stream
+	gigID    string
+	started  time.Time
+	tl       timeline
+	buf      []byte
+	h264     *media.H264Config
+	aac      *media.AACConfig
+	frames   int
+	noConfig int
+
+	key      atomic.Pointer[string]
+	reported atomic.Bool
+}
+
+var _ rtmp.Handler = (*publishHandler)(nil)
+
+// secret returns the stream key once known, for log redaction.
+func (h *publishHandler) secret() string {
+	if k := h.key.Load(); k != nil {
+		return *k
+	}
+	return ""
+}
+
+func (h *publishHandler) alreadyReported() bool { return h.reported.Load() }
+
+// fail logs why the connection is being closed, once, and returns err for
+// go-rtmp to close it.
+func (h *publishHandler) fail(msg string, err error) error {
+	h.reported.Store(true)
+	h.log.Warn(msg, "err", err)
+	return err
+}
+
+// guard turns a panic in the handler into an error that closes only this
+// connection. (go-rtmp recovers panics in its own read loop too.)
+func (h *publishHandler) guard(err *error) {
+	if r := recover(); r != nil {
+		*err = h.fail("closing rtmp connection after a panic", fmt.Errorf("panic: %v", r))
+	}
+}
+
+// OnServe runs after the handshake.
+func (h *publishHandler) OnServe(c *rtmp.Conn) {
+	h.rc = c
+	h.conn.startMessages()
+}
+
+// OnConnect checks the application name.
+func (h *publishHandler) OnConnect(_ uint32, cmd *message.NetConnectionConnect) (err error) {
+	defer h.guard(&err)
+	h.conn.progress()
+	app := cmd.Command.App
+	if i := strings.IndexByte(app, '?'); i >= 0 {
+		app = app[:i]
+	}
+	app = strings.Trim(app, "/")
+	if app != h.srv.cfg.App {
+		return h.fail("rtmp connect refused", fmt.Errorf("application %q, want %q (OBS server rtmp://HOST/%s): %w", app, h.srv.cfg.App, h.srv.cfg.App, ErrBadApp))
+	}
+	h.app = app
+	return nil
+}
+
+// OnCreateStream, OnReleaseStream, OnFCPublish: nothing to do but count progress.
+func (h *publishHandler) OnCreateStream(uint32, *message.NetConnectionCreateStream) error {
+	h.conn.progress()
+	return nil
+}
+
+// OnReleaseStream is part of the publish sequence; nothing to release.
+func (h *publishHandler) OnReleaseStream(uint32, *message.NetConnectionReleaseStream) error {
+	h.conn.progress()
+	return nil
+}
+
+// OnFCPublish is part of the publish sequence.
+func (h *publishHandler) OnFCPublish(uint32, *message.NetStreamFCPublish) error {
+	h.conn.progress()
+	return nil
+}
+
+// OnPublish checks the stream key and makes the gig live.
+func (h *publishHandler) OnPublish(sc *rtmp.StreamContext, ts uint32, cmd *message.NetStreamPublish) (err error) {
+	defer h.guard(&err)
+	h.conn.progress()
+	if h.stream != nil {
+		return h.fail("publish refused", errors.New("connection is already publishing"))
+	}
+	key := cmd.PublishingName
+	if i := strings.IndexByte(key, '?'); i >= 0 {
+		key = key[:i]
+	}
+	h.key.Store(&key)
+	gigID, err := h.resolve(key)
+	if err != nil {
+		h.reported.Store(true)
+		if errors.Is(err, ErrUnknownKey) {
+			h.log.Warn("publish refused: unknown stream key", "key_hint", keyHint(key))
+		} else {
+			h.log.Error("publish refused: stream key lookup failed", "key_hint", keyHint(key), "err", err)
+		}
+		h.notify(sc, codePublishUnauthorized, "Stream key not recognised. Copy the current key from the gig's studio page.")
+		return fmt.Errorf("publish: %w", ErrUnknownKey)
+	}
+	h.log = h.log.With("gig", gigID)
+	s := media.NewStream(media.StreamConfig{GigID: gigID, Source: "rtmp"}, h.log)
+	if err := h.srv.reg.Publish(s); err != nil {
+		h.reported.Store(true)
+		h.log.Warn("publish refused", "err", err)
+		h.notify(sc, codePublishBadName, "This gig is already live from another encoder. Stop it first, or wait a few seconds.")
+		return err
+	}
+	h.stream, h.gigID, h.started = s, gigID, time.Now()
+	h.log.Info("publisher live")
+	return nil
+}
+
+func (h *publishHandler) resolve(key string) (string, error) {
+	if key == "" {
+		return "", ErrUnknownKey
+	}
+	ctx, cancel := context.WithTimeout(h.srv.ctx, h.srv.cfg.ResolveTimeout)
+	defer cancel()
+	gigID, err := h.srv.keys.ResolveStreamKey(ctx, key)
+	if err == nil && gigID == "" {
+		err = ErrUnknownKey
+	}
+	return gigID, err
+}
+
+// notify sends an onStatus error before go-rtmp's generic
+// NetStream.Publish.Failed, so the encoder shows a specific reason.
+func (h *publishHandler) notify(sc *rtmp.StreamContext, code, description string) {
+	if h.rc == nil || sc == nil {
+		return
+	}
+	var body bytes.Buffer
+	enc := message.NewAMFEncoder(&body, message.EncodingTypeAMF0)
+	status := &message.NetStreamOnStatus{InfoObject: message.NetStreamOnStatusInfoObject{
+		Level:       message.NetStreamOnStatusLevelError,
+		Code:        message.NetStreamOnStatusCode(code),
+		Description: description,
+	}}
+	if err := message.EncodeBodyAnyValues(enc, status); err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(h.srv.ctx, h.srv.cfg.WriteTimeout)
+	defer cancel()
+	err := h.rc.Write(ctx, statusChunkStreamID, 0, &rtmp.ChunkMessage{
+		StreamID: sc.StreamID,
+		Message: &message.CommandMessage{
+			CommandName: "onStatus",
+			Encoding:    message.EncodingTypeAMF0,
+			Body:        &body,
+		},
+	})
+	if err == nil {
+		// go-rtmp's writer interleaves chunks of queued messages; wait until
+		// this one is out so it reaches the encoder before go-rtmp's generic
+		// failure status (encoders show the first error they get).
+		_, err = h.rc.GetChunkStreamer().NewChunkWriter(ctx, statusChunkStreamID)
+	}
+	if err != nil {
+		h.log.Debug("sending rtmp status failed", "err", err)
+	}
+}
+
+// keyHint is a short non-reversible tag that lets an operator tell two
+// failing keys apart without the log revealing either.
+func keyHint(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:4])
+}
+
+// OnSetDataFrame receives @setDataFrame/onMetaData; everything it says is
+// read from the sequence headers instead.
+func (h *publishHandler) OnSetDataFrame(uint32, *message.NetStreamSetDataFrame) error {
+	h.conn.progress()
+	return nil
+}
+
+// read copies a payload out of go-rtmp's shared chunk buffer into the
+// connection's scratch buffer.
+func (h *publishHandler) read(payload io.Reader) ([]byte, error) {
+	h.buf = h.buf[:0]
+	w := bytes.NewBuffer(h.buf)
+	n, err := w.ReadFrom(io.LimitReader(payload, int64(h.srv.cfg.MaxMessageBytes)+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > int64(h.srv.cfg.MaxMessageBytes) {
+		return nil, fmt.Errorf("message over %d bytes: %w", h.srv.cfg.MaxMessageBytes, ErrMessageTooLarge)
+	}
+	h.buf = w.Bytes()
+	return h.buf, nil
+}
+
+// OnVideo turns an FLV video tag into a Frame or a new H.264 track.
+func (h *publishHandler) OnVideo(ts uint32, payload io.Reader) (err error) {
+	defer h.guard(&err)
+	h.conn.progress()
+	if h.stream == nil {
+		return nil // media before publish: ignore like other servers do
+	}
+	b, err := h.read(payload)
+	if err != nil {
+		return h.fail("closing publisher: video message", err)
+	}
+	tag, err := parseVideoTag(b)
+	if err != nil {
+		return h.fail("closing publisher: video tag", err)
+	}
+	dts := h.tl.at(ts)
+	if tag.FrameType == videoFrameInfo {
+		return nil
+	}
+	switch tag.PacketType {
+	case avcSequenceHdr:
+		if h.h264 != nil && bytes.Equal(h.h264.Record, tag.Data) {
+			return nil
+		}
+		cfg, err := media.ParseAVCDecoderConfig(tag.Data)
+		if err != nil {
+			return h.fail("closing publisher: avc sequence header", err)
+		}
+		h.h264 = cfg
+		h.log.Info("video track", "codec", "H264", "profile", media.ProfileName(cfg.ProfileIDC, cfg.ConstraintFlags),
+			"level", media.LevelName(cfg.LevelIDC), "width", cfg.Width, "height", cfg.Height)
+		h.stream.SetTrack(&media.Track{Codec: media.CodecH264, H264: cfg})
+		return nil
+	case avcNALU:
+		if h.h264 == nil {
+			h.dropWithoutConfig()
+			return nil
+		}
+		data, key, err := media.NormalizeAVCC(tag.Data, h.h264.LengthSize)
+		if err != nil {
+			return h.fail("closing publisher: avc access unit", err)
+		}
+		if len(data) == 0 {
+			return nil
+		}
+		return h.write(&media.Frame{
+			Codec:    media.CodecH264,
+			DTS:      dts,
+			CTS:      time.Duration(tag.CTS) * time.Millisecond,
+			Keyframe: key,
+			Data:     data,
+		})
+	}
+	return nil // end of sequence
+}
+
+// OnAudio turns an FLV audio tag into a Frame or a new AAC track.
+func (h *publishHandler) OnAudio(ts uint32, payload io.Reader) (err error) {
+	defer h.guard(&err)
+	h.conn.progress()
+	if h.stream == nil {
+		return nil
+	}
+	b, err := h.read(payload)
+	if err != nil {
+		return h.fail("closing publisher: audio message", err)
+	}
+	tag, err := parseAudioTag(b)
+	if err != nil {
+		return h.fail("closing publisher: audio tag", err)
+	}
+	dts := h.tl.at(ts)
+	if tag.PacketType == aacSequenceHdr {
+		if h.aac != nil && bytes.Equal(h.aac.Raw, tag.Data) {
+			return nil
+		}
+		cfg, err := media.ParseAudioSpecificConfig(tag.Data)
+		if err != nil {
+			return h.fail("closing publisher: aac sequence header", err)
+		}
+		h.aac = cfg
+		h.log.Info("audio track", "codec", "AAC", "object_type", cfg.ObjectType, "sample_rate", cfg.SampleRate, "channels", cfg.Channels)
+		h.stream.SetTrack(&media.Track{Codec: media.CodecAAC, AAC: cfg, SampleRate: cfg.SampleRate, Channels: cfg.Channels})
+		return nil
+	}
+	if h.aac == nil {
+		h.dropWithoutConfig()
+		return nil
+	}
+	if len(tag.Data) == 0 {
+		return nil
+	}
+	return h.write(&media.Frame{Codec: media.CodecAAC, DTS: dts, Data: bytes.Clone(tag.Data)})
+}
+
+func (h *publishHandler) dropWithoutConfig() {
+	if h.noConfig == 0 {
+		h.log.Warn("dropping media sent before its sequence header")
+	}
+	h.noConfig++
+}
+
+func (h *publishHandler) write(f *media.Frame) error {
+	if err := h.stream.WriteFrame(f); err != nil {
+		// The registry replaced or ended the stream (shutdown).
+		h.reported.Store(true)
+		h.log.Info("stream ended by the server, closing publisher", "err", err)
+		return err
+	}
+	h.frames++
+	return nil
+}
+
+// OnFCUnpublish and OnDeleteStream end the show: the encoder stopped.
+func (h *publishHandler) OnFCUnpublish(uint32, *message.NetStreamFCUnpublish) error {
+	h.conn.progress()
+	h.end("publisher stopped")
+	return nil
+}
+
+// OnDeleteStream ends the show.
+func (h *publishHandler) OnDeleteStream(uint32, *message.NetStreamDeleteStream) error {
+	h.conn.progress()
+	h.end("publisher stopped")
+	return nil
+}
+
+// OnUnknownMessage etc. count as progress so the in-flight cap only covers
+// incomplete messages.
+func (h *publishHandler) OnUnknownMessage(uint32, message.Message) error {
+	h.conn.progress()
+	return nil
+}
+
+// OnUnknownCommandMessage ignores commands the server does not use.
+func (h *publishHandler) OnUnknownCommandMessage(uint32, *message.CommandMessage) error {
+	h.conn.progress()
+	return nil
+}
+
+// OnUnknownDataMessage ignores data messages the server does not use.
+func (h *publishHandler) OnUnknownDataMessage(uint32, *message.DataMessage) error {
+	h.conn.progress()
+	return nil
+}
+
+// OnPlay refuses players: playback is HTTP-FLV, WS-FLV or WebRTC.
+func (h *publishHandler) OnPlay(*rtmp.StreamContext, uint32, *message.NetStreamPlay) error {
+	return h.fail("rtmp play refused", errors.New("rtmp playback is not offered; use HTTP-FLV or WebRTC"))
+}
+
+// OnClose runs when the connection ends for any reason.
+func (h *publishHandler) OnClose() {
+	defer func() {
+		if r := recover(); r != nil {
+			h.log.Error("panic while closing rtmp connection", "err", fmt.Sprint(r))
+		}
+	}()
+	h.end("publisher disconnected")
+}
+
+func (h *publishHandler) end(reason string) {
+	if h.stream == nil || h.stream.Closed() {
+		return
+	}
+	h.srv.reg.Unpublish(h.stream)
+	h.log.Info(reason, "duration", time.Since(h.started).Round(time.Millisecond), "frames", h.frames)
+}
