@@ -25,6 +25,7 @@ export interface Credentials {
   stream_key: string;
   manage_token: string;
   rtmp_url?: string;
+  whip_path?: string;
   whip_url?: string;
   [k: string]: unknown;
 }
@@ -143,8 +144,11 @@ export async function getGig(id: string): Promise<Gig> {
   return unwrap(await call('GET', `/api/gigs/${encodeURIComponent(id)}`));
 }
 
-export function createGig(input: GigInput): Promise<{ gig: Gig; credentials: Credentials }> {
-  return call('POST', '/api/gigs', input);
+// createGig answers the gig (its fields at the top level of the body, or
+// under "gig") and the credentials, which the server shows this once.
+export async function createGig(input: GigInput): Promise<{ gig: Gig; credentials: Credentials }> {
+  const d: any = await call('POST', '/api/gigs', input);
+  return { gig: unwrap(d), credentials: d?.credentials || {} };
 }
 
 export async function updateGig(id: string, patch: Partial<GigInput>, token: string): Promise<Gig> {

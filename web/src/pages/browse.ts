@@ -95,7 +95,9 @@ export const browsePage: Page = (root, _params, query) => {
   }
 
   async function loadUpcoming(next: boolean) {
-    const res = await listGigs({ status: 'scheduled', category: category || undefined, cursor: next ? cursor : undefined, limit: 24 });
+    // Shows that were due long ago and never went live are stale: skip them.
+    const from = new Date(Date.now() - 12 * 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
+    const res = await listGigs({ status: 'scheduled', category: category || undefined, from, cursor: next ? cursor : undefined, limit: 24 });
     upcoming = next ? [...upcoming, ...(res.gigs || [])] : res.gigs || [];
     cursor = res.next_cursor || '';
     if (!stopped) renderUpcoming();

@@ -20,7 +20,12 @@ export const newGigPage: Page = (root) => {
           manage_token: c.manage_token,
           stream_key: c.stream_key,
           rtmp_url: typeof c.rtmp_url === 'string' ? c.rtmp_url : undefined,
-          whip_url: typeof c.whip_url === 'string' ? c.whip_url : undefined,
+          whip_url:
+            typeof c.whip_url === 'string'
+              ? c.whip_url
+              : typeof c.whip_path === 'string'
+                ? new URL(c.whip_path, location.href).href
+                : undefined,
         });
         navigate(`/gig/${encodeURIComponent(res.gig.id)}/credentials`);
       } catch (err) {
