@@ -62,6 +62,12 @@ export class Player {
     return this.transport;
   }
 
+  // connected reports a WebRTC session whose transport is still up: the
+  // server keeps it across a publisher's reconnect, so frames resume on it.
+  get connected(): boolean {
+    return this.transport === 'webrtc' && this.pc?.connectionState === 'connected';
+  }
+
   // start connects, picking the transport. Safe to call again to retry.
   async start(): Promise<void> {
     this.teardown();
@@ -226,7 +232,7 @@ export class Player {
       this.setState('stalled', why);
     };
     p.on(mpegts.Events.ERROR, (type: string, detail: string) => {
-      if (type === mpegts.ErrorTypes.NETWORK_ERROR && /STATUS_CODE_INVALID/i.test(String(detail))) {
+      if (type === mpegts.ErrorTypes.NETWORK_ERROR && detail === mpegts.ErrorDetails.NETWORK_STATUS_CODE_INVALID) {
         this.setState('offline', 'Waiting for the creator to go live…');
       } else {
         lost('Connection lost. Reconnecting…');

@@ -17,6 +17,7 @@ export const watchPage: Page = (root, { id }, query) => {
   let stopped = false;
   let playerState: PlayerState = 'idle';
   let pollTimer = 0;
+  let stalledSince = 0;
 
   const video = h('video', { class: 'video', playsinline: true, muted: true, autoplay: true, 'aria-label': 'Live show' });
   const overlay = h('div', { class: 'stage-overlay', 'aria-live': 'polite' });
@@ -40,6 +41,7 @@ export const watchPage: Page = (root, { id }, query) => {
 
   const player = new Player(video, id, pref, {
     onState(s, detail) {
+      if (s === 'stalled' && playerState !== 'stalled') stalledSince = Date.now();
       playerState = s;
       stage.dataset.state = s;
       renderOverlay(detail);
@@ -168,14 +170,17 @@ export const watchPage: Page = (root, { id }, query) => {
     try {
       const g = await getGig(id);
       if (stopped) return;
-      const was = gig?.status;
       gig = g;
       renderInfo(g);
-      if (g.status === 'live' && (playerState === 'idle' || playerState === 'offline' || playerState === 'error' || playerState === 'stalled')) {
-        // Live (again): (re)connect. A stalled WebRTC session may still be
-        // receiving once the creator is back, so only restart it after a
-        // second look.
-        if (playerState !== 'stalled' || was === 'live') player.start();
+      if (g.status === 'live') {
+        // Live (again): connect, or reconnect after a stall. A stalled WebRTC
+        // session that is still connected resumes by itself when the creator
+        // is back (the server keeps viewers across a publisher reconnect),
+        // so it is only replaced after a long stall.
+        const longStall = playerState === 'stalled' && Date.now() - stalledSince > 20000;
+        if (playerState === 'idle' || playerState === 'offline' || (playerState === 'stalled' && (!player.connected || longStall))) {
+          player.start();
+        }
       } else if (g.status === 'ended' && playerState !== 'idle') {
         player.stop();
       }
