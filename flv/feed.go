@@ -1,0 +1,182 @@
+package flv
+
+import (
+	"sync"
+	"time"
+
+	"github.com/bookmygig/bookmygig/media"
+)
+
+// feed is the one media.Reader per stream: it turns every frame into an FLV
+// tag once and hands the same tag to every viewer's queue. It also keeps the
+// sequence headers and the tags of the current GOP so a new viewer starts
+// with a decodable picture.
+type feed struct {
+	stream *media.Stream
+	cfg    *Config
+	detach func()
+	quit   chan struct{}
+
+	mu       sync.Mutex
+	video    *media.Track
+	audio    *media.Track
+	meta     *tag
+	avcHdr   *tag
+	aacHdr   *tag
+	lastTS   time.Duration
+	gop      []*tag
+	gopBytes int
+	gopOK    bool // gop starts with a keyframe and is complete
+	// Frame rate estimate for onMetaData, from video DTS.
+	firstDTS, lastDTS time.Duration
+	nVideo            int
+	metaFPS           float64
+	viewers           []*viewer
+}
+
+var _ media.Reader = (*feed)(nil)
+
+// OnTrack is called on the stream's writer goroutine.
+func (f *feed) OnTrack(t *media.Track) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var hdr *tag
+	switch {
+	case t.Codec == media.CodecH264 && t.H264 != nil:
+		f.video = t
+		f.avcHdr = avcSequenceHeaderTag(t.H264, f.lastTS)
+		hdr = f.avcHdr
+		// Cached frames were coded with the old parameters.
+		f.resetGOPLocked()
+	case t.Codec == media.CodecAAC && t.AAC != nil:
+		f.audio = t
+		f.aacHdr = aacSequenceHeaderTag(t.AAC, f.lastTS)
+		hdr = f.aacHdr
+	default:
+		return // Opus and VP8 do not fit in FLV
+	}
+	// Never call back into the stream here: it is locked.
+	f.meta, f.metaFPS = metadataTag(f.video, f.audio, f.fpsLocked()), f.fpsLocked()
+	for _, v := range f.viewers {
+		v.push(hdr)
+	}
+}
+
+// OnFrame is called on the stream's writer goroutine: one tag build, then a
+// non-blocking push per viewer.
+func (f *feed) OnFrame(fr *media.Frame) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var t *tag
+	switch {
+	case fr.Codec == media.CodecH264 && f.video != nil:
+		t = videoTagFromFrame(fr)
+		if f.nVideo == 0 {
+			f.firstDTS = fr.DTS
+		}
+		f.nVideo++
+		f.lastDTS = fr.DTS
+	case fr.Codec == media.CodecAAC && f.audio != nil:
+		t = audioTagFromFrame(fr)
+	default:
+		return
+	}
+	f.lastTS = fr.DTS
+	f.cacheLocked(t)
+	for _, v := range f.viewers {
+		v.push(t)
+	}
+}
+
+func (f *feed) cacheLocked(t *tag) {
+	if f.video == nil {
+		return // audio-only: any tag is a starting point
+	}
+	if t.key {
+		f.resetGOPLocked()
+		f.gopOK = true
+	}
+	if !f.gopOK {
+		return
+	}
+	if f.gopBytes+t.size() > f.cfg.GOPMaxBytes {
+		f.resetGOPLocked()
+		return
+	}
+	f.gop = append(f.gop, t)
+	f.gopBytes += t.size()
+}
+
+func (f *feed) resetGOPLocked() {
+	clear(f.gop)
+	f.gop = f.gop[:0]
+	f.gopBytes = 0
+	f.gopOK = false
+}
+
+// join adds a viewer, queued with the metadata, the sequence headers and the
+// cached GOP. It returns the viewer and the FLV file header flags.
+func (f *feed) join() (v *viewer, hasAudio, hasVideo bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	hasVideo, hasAudio = f.video != nil, f.audio != nil
+	if fps := f.fpsLocked(); f.metaFPS == 0 && fps > 0 {
+		f.meta, f.metaFPS = metadataTag(f.video, f.audio, fps), fps
+	}
+	initial := make([]*tag, 0, 3+len(f.gop))
+	for _, t := range []*tag{f.meta, f.avcHdr, f.aacHdr} {
+		if t != nil {
+			initial = append(initial, t)
+		}
+	}
+	initial = append(initial, f.gop...)
+	capacity := f.cfg.QueueTags
+	if len(initial)+64 > capacity {
+		capacity = len(initial) + 64
+	}
+	v = newViewer(capacity, hasVideo)
+	for _, t := range initial {
+		v.push(t)
+	}
+	if hasVideo && !f.gopOK {
+		v.skipping = true // wait for the next keyframe
+	}
+	next := make([]*viewer, len(f.viewers), len(f.viewers)+1)
+	copy(next, f.viewers)
+	f.viewers = append(next, v)
+	return v, hasAudio, hasVideo
+}
+
+// leave removes v and returns how many viewers remain.
+func (f *feed) leave(v *viewer) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := make([]*viewer, 0, len(f.viewers))
+	for _, x := range f.viewers {
+		if x != v {
+			next = append(next, x)
+		}
+	}
+	f.viewers = next
+	return len(next)
+}
+
+// endAll finishes every viewer (drain, then end cleanly) or aborts them.
+func (f *feed) endAll(abort bool) {
+	f.mu.Lock()
+	vs := f.viewers
+	f.mu.Unlock()
+	for _, v := range vs {
+		v.finish(abort)
+	}
+}
+
+// fpsLocked estimates the frame rate once a second of video has been seen.
+func (f *feed) fpsLocked() float64 {
+	span := f.lastDTS - f.firstDTS
+	if f.nVideo < 10 || span < time.Second {
+		return 0
+	}
+	fps := float64(f.nVideo-1) / span.Seconds()
+	return float64(int(fps*100+0.5)) / 100
+}

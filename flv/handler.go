@@ -1,0 +1,393 @@
+// Package flv serves live streams to legacy players (flv.js, mpegts.js,
+// ffplay, VLC) as HTTP-FLV and WebSocket-FLV.
+//
+// Each stream has one feed (a media.Reader) that builds every FLV tag once;
+// viewers get pointers to those shared, immutable tags in bounded queues
+// and write them with one writev per batch. Tags keep the stream's own
+// timestamps (DTS relative to the publisher's first frame) instead of
+// restarting at 0 per viewer: that way a tag's bytes are identical for every
+// viewer and no per-viewer rewrite or copy is needed, and flv.js, mpegts.js,
+// ffmpeg and VLC all rebase on the first timestamp they see.
+package flv
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/bookmygig/bookmygig/media"
+)
+
+// Handler serves GET /live/{file} where file is "<gigID>.flv". The router
+// must copy the path parameter with r.SetPathValue("file", ...).
+type Handler struct {
+	cfg Config
+	reg *media.Registry
+	log *slog.Logger
+	up  websocket.Upgrader
+
+	mu      sync.Mutex
+	closed  bool
+	feeds   map[*media.Stream]*feed
+	viewers map[*viewer]sink
+	wg      sync.WaitGroup
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// NewHandler returns a Handler reading live streams from reg.
+func NewHandler(cfg Config, reg *media.Registry, log *slog.Logger) *Handler {
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		cfg:     cfg,
+		reg:     reg,
+		log:     log.With("component", "flv"),
+		feeds:   make(map[*media.Stream]*feed),
+		viewers: make(map[*viewer]sink),
+	}
+	h.up = websocket.Upgrader{
+		HandshakeTimeout: 5 * time.Second,
+		CheckOrigin:      h.originAllowed,
+	}
+	return h
+}
+
+func (h *Handler) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	return h.cfg.AllowOrigin == "*" || o == "" || o == h.cfg.AllowOrigin
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Access-Control-Allow-Origin", h.cfg.AllowOrigin)
+	if h.cfg.AllowOrigin != "*" {
+		hdr.Add("Vary", "Origin")
+	}
+	if r.Method == http.MethodOptions {
+		hdr.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+		hdr.Set("Access-Control-Allow-Headers", "Range, Content-Type, Authorization")
+		hdr.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hdr.Set("Allow", "GET, HEAD, OPTIONS")
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
+		return
+	}
+	file := r.PathValue("file")
+	gigID, ok := strings.CutSuffix(file, ".flv")
+	if !ok || gigID == "" {
+		writeError(w, http.StatusNotFound, "not_found", "FLV streams are at /live/{gigID}.flv")
+		return
+	}
+	s, ok := h.reg.Get(gigID)
+	if !ok || s.Closed() {
+		writeError(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
+		return
+	}
+	if err := h.waitTracks(r, s); err != nil {
+		switch {
+		case errors.Is(err, ErrNoH264):
+			writeError(w, http.StatusUnsupportedMediaType, "unsupported_codec",
+				"FLV playback needs H.264 video; this stream sends VP8. Watch it in the browser player (WebRTC) instead.")
+		case errors.Is(err, ErrNotLive):
+			writeError(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
+		default:
+			writeError(w, http.StatusServiceUnavailable, "no_media", "The stream has not sent any H.264 or AAC media yet; try again in a moment.")
+		}
+		return
+	}
+	hdr.Set("Content-Type", "video/x-flv")
+	hdr.Set("Cache-Control", "no-cache, no-store")
+	hdr.Set("Pragma", "no-cache")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if websocket.IsWebSocketUpgrade(r) {
+		h.serveWS(w, r, s)
+		return
+	}
+	h.serveHTTP(w, r, s)
+}
+
+// waitTracks waits until the stream has its tracks: right after a publisher
+// connects the sequence headers may be a moment away.
+func (h *Handler) waitTracks(r *http.Request, s *media.Stream) error {
+	deadline := time.Now().Add(h.cfg.TrackWait)
+	// Tracks of a stream older than this are settled: do not wait for a
+	// second track that may never come (audio-only or video-only shows).
+	settled := s.StartedAt().Add(2 * time.Second)
+	for {
+		var h264, aac, vp8 bool
+		for _, t := range s.Tracks() {
+			switch {
+			case t.Codec == media.CodecH264 && t.H264 != nil:
+				h264 = true
+			case t.Codec == media.CodecAAC && t.AAC != nil:
+				aac = true
+			case t.Codec == media.CodecVP8:
+				vp8 = true
+			}
+		}
+		now := time.Now()
+		switch {
+		case vp8 && !h264:
+			return ErrNoH264
+		case h264 && aac:
+			return nil
+		case (h264 || aac) && (now.After(settled) || now.After(deadline)):
+			return nil
+		case now.After(deadline):
+			return ErrNoMedia
+		}
+		select {
+		case <-s.Done():
+			return ErrNotLive
+		case <-r.Context().Done():
+			return r.Context().Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// join attaches a viewer to the stream's feed, creating the feed for the
+// first viewer.
+func (h *Handler) join(s *media.Stream) (*feed, *viewer, []byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, nil, nil, ErrClosed
+	}
+	f := h.feeds[s]
+	if f == nil {
+		f = &feed{stream: s, cfg: &h.cfg, quit: make(chan struct{})}
+		detach, err := s.Attach(f, true)
+		if err != nil {
+			return nil, nil, nil, ErrNotLive
+		}
+		f.detach = detach
+		h.feeds[s] = f
+		h.wg.Add(1)
+		go h.watch(f)
+	}
+	v, hasAudio, hasVideo := f.join()
+	return f, v, fileHeader(hasAudio, hasVideo), nil
+}
+
+// watch ends a feed's viewers when its stream ends.
+func (h *Handler) watch(f *feed) {
+	defer h.wg.Done()
+	select {
+	case <-f.stream.Done():
+		f.endAll(false)
+		h.mu.Lock()
+		if h.feeds[f.stream] == f {
+			delete(h.feeds, f.stream)
+		}
+		h.mu.Unlock()
+	case <-f.quit:
+	}
+}
+
+// leave removes a viewer; the last one detaches the feed so an unwatched
+// stream costs nothing.
+func (h *Handler) leave(f *feed, v *viewer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.viewers, v)
+	if f.leave(v) == 0 && h.feeds[f.stream] == f {
+		delete(h.feeds, f.stream)
+		close(f.quit)
+		f.detach()
+	}
+}
+
+func (h *Handler) track(v *viewer, s sink) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.viewers[v] = s
+	h.wg.Add(1)
+	return true
+}
+
+func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request, s *media.Stream) {
+	f, v, fileHdr, err := h.join(s)
+	if err != nil {
+		joinError(w, err)
+		return
+	}
+	var out sink
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		out, err = newChunkedSink(conn, rw, r, w.Header(), h.cfg.StallTimeout)
+		if err != nil {
+			_ = conn.Close()
+			h.leave(f, v)
+			return
+		}
+	} else {
+		// HTTP/2 cannot be hijacked: plain writes, flushed per batch.
+		out = &writerSink{w: w, rc: http.NewResponseController(w), stall: h.cfg.StallTimeout}
+	}
+	h.run(f, v, out, fileHdr, "flv", r)
+}
+
+func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request, s *media.Stream) {
+	w.Header().Del("Content-Type")
+	ws, err := h.up.Upgrade(w, r, nil)
+	if err != nil {
+		return // Upgrade already answered with an error status
+	}
+	f, v, fileHdr, err := h.join(s)
+	if err != nil {
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "not live"), time.Now().Add(time.Second))
+		_ = ws.Close()
+		return
+	}
+	h.run(f, v, newWSSink(ws, h.cfg.StallTimeout, v), fileHdr, "ws-flv", r)
+}
+
+// run is a viewer's write loop, on the request's goroutine.
+func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string, r *http.Request) {
+	if !h.track(v, out) {
+		out.finish(false)
+		h.leave(f, v)
+		return
+	}
+	defer h.wg.Done()
+	release := f.stream.AddViewer(proto)
+	log := h.log.With("gig", f.stream.GigID(), "proto", proto, "remote", r.RemoteAddr)
+	start := time.Now()
+	clean, reason := false, "viewer left"
+	defer func() {
+		h.leave(f, v)
+		release()
+		out.finish(clean)
+		log.Debug("flv viewer done", "reason", reason, "duration", time.Since(start).Round(time.Millisecond), "skips", v.skipCount())
+	}()
+	if err := out.start(fileHdr); err != nil {
+		return
+	}
+	batch := make([]*tag, 0, 64)
+	for {
+		var ended, aborted bool
+		batch, ended, aborted = v.take(batch[:0])
+		if aborted {
+			reason = "closed"
+			return
+		}
+		if len(batch) > 0 {
+			err := out.write(batch)
+			clear(batch)
+			if err != nil {
+				reason = "write failed: " + err.Error()
+				if isTimeout(err) {
+					reason = errStalled.Error()
+					log.Info("dropping stalled flv viewer", "stall", h.cfg.StallTimeout)
+				}
+				return
+			}
+			continue
+		}
+		if ended {
+			clean, reason = true, "stream ended"
+			return
+		}
+		select {
+		case <-v.wake:
+		case <-r.Context().Done():
+			// Only the non-hijacked path sees the client leave here; a
+			// hijacked connection notices at its next write.
+			reason = "client left"
+			return
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+// Close ends every viewer (players see the stream end) and waits for their
+// goroutines. It is idempotent.
+func (h *Handler) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		h.wg.Wait()
+		return
+	}
+	h.closed = true
+	viewers := make(map[*viewer]sink, len(h.viewers))
+	for v, s := range h.viewers {
+		viewers[v] = s
+		v.end()
+	}
+	for s, f := range h.feeds {
+		delete(h.feeds, s)
+		close(f.quit)
+		f.detach()
+	}
+	h.mu.Unlock()
+	// Viewers drain and end cleanly; one stuck in a write is cut off.
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(2 * time.Second):
+	}
+	for v, s := range viewers {
+		v.abort()
+		s.kill()
+	}
+	<-done
+}
+
+// Viewers returns the number of connected FLV and WS-FLV viewers.
+func (h *Handler) Viewers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.viewers)
+}
+
+func joinError(w http.ResponseWriter, err error) {
+	if errors.Is(err, ErrClosed) {
+		writeError(w, http.StatusServiceUnavailable, "shutting_down", "The server is restarting; reconnect in a moment.")
+		return
+	}
+	writeError(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, msg
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(b)
+}

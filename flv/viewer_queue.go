@@ -1,0 +1,127 @@
+package flv
+
+import "sync"
+
+// viewer is one HTTP-FLV or WS-FLV connection. The stream's writer pushes
+// shared tags into its bounded ring; the viewer's own goroutine drains it.
+// push never blocks: a full ring makes the viewer skip to the next keyframe.
+type viewer struct {
+	mu       sync.Mutex
+	ring     []*tag
+	head, n  int
+	skipping bool // dropping tags until the next keyframe
+	hasVideo bool // keyframes exist to resync on
+	ended    bool // the stream ended or the handler closes: drain and finish
+	aborted  bool // finish at once without draining
+	waiting  bool // the goroutine sleeps on wake
+	skips    int
+	wake     chan struct{}
+}
+
+func newViewer(capacity int, hasVideo bool) *viewer {
+	return &viewer{ring: make([]*tag, capacity), hasVideo: hasVideo, wake: make(chan struct{}, 1)}
+}
+
+// push is called on the stream's writer goroutine.
+func (v *viewer) push(t *tag) {
+	v.mu.Lock()
+	if v.ended {
+		v.mu.Unlock()
+		return
+	}
+	if v.n == len(v.ring) {
+		v.overflowLocked()
+	}
+	if v.skipping && t.kind != kindHeader {
+		if !(t.key || (!v.hasVideo && t.kind == kindAudio)) {
+			v.mu.Unlock()
+			return
+		}
+		v.skipping = false
+	}
+	if v.n == len(v.ring) {
+		// Only header tags left and still full: cannot happen with sane
+		// capacities; dropping is the only non-blocking choice.
+		v.mu.Unlock()
+		return
+	}
+	v.ring[(v.head+v.n)%len(v.ring)] = t
+	v.n++
+	signal := v.waiting
+	v.waiting = false
+	v.mu.Unlock()
+	if signal {
+		select {
+		case v.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// overflowLocked drops every queued media tag (keeping sequence headers in
+// order) and resyncs at the next keyframe: a late viewer jumps ahead instead
+// of holding the writer or growing without bound.
+func (v *viewer) overflowLocked() {
+	kept := 0
+	for i := 0; i < v.n; i++ {
+		idx := (v.head + i) % len(v.ring)
+		t := v.ring[idx]
+		v.ring[idx] = nil
+		if t.kind == kindHeader {
+			v.ring[(v.head+kept)%len(v.ring)] = t
+			kept++
+		}
+	}
+	v.n = kept
+	v.skipping = true
+	v.skips++
+}
+
+// take moves the queued tags into dst. It returns ended once the queue is
+// drained and the viewer should finish. When nothing is queued it arms the
+// wake channel.
+func (v *viewer) take(dst []*tag) (out []*tag, ended, aborted bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.aborted {
+		return dst, true, true
+	}
+	for v.n > 0 {
+		dst = append(dst, v.ring[v.head])
+		v.ring[v.head] = nil
+		v.head = (v.head + 1) % len(v.ring)
+		v.n--
+	}
+	if len(dst) == 0 {
+		if v.ended {
+			return dst, true, false
+		}
+		v.waiting = true
+	}
+	return dst, false, false
+}
+
+// end finishes the viewer after it has written what is queued.
+func (v *viewer) end() { v.finish(false) }
+
+// abort finishes the viewer at once.
+func (v *viewer) abort() { v.finish(true) }
+
+func (v *viewer) finish(abort bool) {
+	v.mu.Lock()
+	v.ended = true
+	if abort {
+		v.aborted = true
+	}
+	v.mu.Unlock()
+	select {
+	case v.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (v *viewer) skipCount() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.skips
+}
