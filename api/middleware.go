@@ -1,0 +1,110 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// logRequests logs one line per request: method, route template, status,
+// duration. It never logs headers, bodies or query strings (tokens travel
+// there), and logs the raw path only for unmatched routes, with anything
+// shaped like a secret masked.
+func logRequests(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelWarn
+		}
+		attrs := []slog.Attr{
+			slog.String("method", c.Request.Method),
+			slog.String("route", c.FullPath()),
+			slog.Int("status", status),
+			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int("bytes", max(c.Writer.Size(), 0)),
+		}
+		if c.FullPath() == "" {
+			attrs = append(attrs, slog.String("path", maskSecrets(c.Request.URL.Path)))
+		}
+		log.LogAttrs(c.Request.Context(), level, "http request", attrs...)
+	}
+}
+
+// maskSecrets hides path segments that look like a stream key or token.
+func maskSecrets(p string) string {
+	if !strings.Contains(p, "sk_") && !strings.Contains(p, "mt_") {
+		return p
+	}
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.Contains(s, "sk_") || strings.Contains(s, "mt_") {
+			parts[i] = "[redacted]"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// recoverPanics turns a handler panic into a logged 500 JSON error instead
+// of a dropped connection. http.ErrAbortHandler keeps its meaning.
+func recoverPanics(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			log.Error("panic in handler", "route", c.FullPath(), "panic", r, "stack", string(debug.Stack()))
+			if !c.Writer.Written() {
+				writeError(c, http.StatusInternalServerError, codeInternal, msgInternal, "")
+				return
+			}
+			c.Abort()
+		}()
+		c.Next()
+	}
+}
+
+// cors lets browsers on the allowed origins call the API and the WHIP/WHEP
+// mounts. A preflight for a route without its own OPTIONS handler is
+// answered here; WHIP/WHEP mounts that handle OPTIONS still get it.
+func cors(origins []string) gin.HandlerFunc {
+	any := slices.Contains(origins, "*")
+	return func(c *gin.Context) {
+		origin := c.GetHeader("Origin")
+		if origin == "" || !(any || slices.Contains(origins, origin)) {
+			c.Next()
+			return
+		}
+		h := c.Writer.Header()
+		if any {
+			h.Set("Access-Control-Allow-Origin", "*")
+		} else {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+		}
+		h.Set("Access-Control-Expose-Headers", "Location, Link, ETag, Accept-Patch")
+		if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
+			if req := c.GetHeader("Access-Control-Request-Headers"); req != "" {
+				h.Set("Access-Control-Allow-Headers", req)
+			}
+			h.Set("Access-Control-Max-Age", "600")
+			if c.FullPath() == "" {
+				c.AbortWithStatus(http.StatusNoContent)
+				return
+			}
+		}
+		c.Next()
+	}
+}

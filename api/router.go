@@ -1,0 +1,146 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/bookmygig/bookmygig/store"
+	"github.com/gin-gonic/gin"
+)
+
+// GigStore is what the API needs from a store engine.
+type GigStore interface {
+	store.Reader
+	store.Writer
+	store.Credentials
+	Ping(ctx context.Context) error
+}
+
+// ViewerCounter reports how many viewers watch a gig right now.
+type ViewerCounter interface {
+	Viewers(gigID string) int
+}
+
+// DefaultMaxBodyBytes caps JSON request bodies.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Mount attaches a plain http.Handler (WHIP, WHEP, FLV, chat) to the router.
+type Mount struct {
+	// Method is the HTTP method ("GET", "POST", ...).
+	Method string
+	// Path uses gin syntax: "/whep/:id", "/live/:file", "/api/gigs/:id/chat".
+	// The handler reads each parameter with r.PathValue("id").
+	Path string
+	// Summary describes the route in the OpenAPI document.
+	Summary string
+	Handler http.Handler
+}
+
+// Deps is everything the router needs; only Store is required.
+type Deps struct {
+	Store  GigStore
+	Logger *slog.Logger
+	// Viewers fills the viewers field of gigs; nil means 0 everywhere.
+	Viewers ViewerCounter
+	// StreamInfo serves GET /api/gigs/:id/stream: whatever it returns is sent
+	// as JSON; ok=false (or a nil func) means the gig is not live (404).
+	StreamInfo func(gigID string) (info any, ok bool)
+	// Mounts are extra routes; a path that clashes with another route
+	// panics at start-up (gin's rule), which a test in cmd catches.
+	Mounts []Mount
+	// Web serves every unmatched GET/HEAD outside /api (the front-end and
+	// its client-side routes); nil means 404.
+	Web http.Handler
+	// MaxBodyBytes caps JSON bodies (413 above it); 0 means 64 KiB.
+	MaxBodyBytes int64
+	// CORSOrigins may call the API from a browser on another origin; "*"
+	// allows any origin. Empty means same-origin only.
+	CORSOrigins []string
+	// RTMPURL is the publish URL shown with new credentials, e.g.
+	// "rtmp://live.example.com/live". Empty derives it from the request host
+	// and port 1935.
+	RTMPURL string
+}
+
+// NewRouter builds the HTTP router. Call gin.SetMode(gin.ReleaseMode) in cmd
+// first to silence gin's debug output.
+func NewRouter(d Deps) *gin.Engine {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	log := d.Logger.With("component", "api")
+	h := &handlers{d: d, log: log}
+
+	r := gin.New()
+	r.ContextWithFallback = true
+	r.Use(logRequests(log), recoverPanics(log), cors(d.CORSOrigins))
+
+	r.GET("/healthz", h.healthz)
+	r.GET("/readyz", h.readyz)
+	r.GET("/api/openapi.json", h.openAPI)
+	r.POST("/api/gigs", h.createGig)
+	r.GET("/api/gigs", h.listGigs)
+	r.GET("/api/gigs/:id", h.getGig)
+	r.PATCH("/api/gigs/:id", h.patchGig)
+	r.DELETE("/api/gigs/:id", h.deleteGig)
+	r.POST("/api/gigs/:id/stream-key", h.rotateStreamKey)
+	r.GET("/api/gigs/:id/stream", h.streamInfo)
+	for _, m := range d.Mounts {
+		r.Handle(m.Method, m.Path, mountHandler(m.Handler))
+	}
+	r.NoRoute(h.noRoute)
+
+	// Built once; a test checks it against r.Routes().
+	h.openapi = buildOpenAPI(d.Mounts)
+	return r
+}
+
+// mountHandler passes gin's path parameters to a plain http.Handler through
+// the standard library's PathValue.
+func mountHandler(next http.Handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		for _, p := range c.Params {
+			c.Request.SetPathValue(p.Key, p.Value)
+		}
+		next.ServeHTTP(c.Writer, c.Request)
+	}
+}
+
+type handlers struct {
+	d       Deps
+	log     *slog.Logger
+	openapi []byte
+}
+
+func (h *handlers) noRoute(c *gin.Context) {
+	p := c.Request.URL.Path
+	isGet := c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead
+	if h.d.Web != nil && isGet && p != "/api" && !strings.HasPrefix(p, "/api/") {
+		// gin presets 404 for unmatched routes; the web handler decides.
+		c.Status(http.StatusOK)
+		h.d.Web.ServeHTTP(c.Writer, c.Request)
+		return
+	}
+	writeError(c, http.StatusNotFound, codeNotFound, "no such route", "")
+}
+
+func (h *handlers) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (h *handlers) readyz(c *gin.Context) {
+	if err := h.d.Store.Ping(c.Request.Context()); err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (h *handlers) openAPI(c *gin.Context) {
+	c.Data(http.StatusOK, "application/json", h.openapi)
+}
