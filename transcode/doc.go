@@ -1,0 +1,8 @@
+// Package transcode converts audio between the codecs publishers send and the
+// codecs players need, once per stream and never on the ingest goroutine:
+// AAC (RTMP/OBS) to Opus for WebRTC viewers.
+//
+// The codecs are libavcodec's AAC decoder, libswresample and libopus, through
+// cgo. A build without cgo keeps the same API; its constructors return
+// ErrUnavailable, and WebRTC viewers of AAC sources then get no audio.
+package transcode
