@@ -45,13 +45,13 @@ func (b *syncBuffer) String() string {
 // engine makes a fresh store of one kind for a test.
 type engine struct {
 	name string
-	new  func(t *testing.T) (store.Store, *redistest.Server)
+	new  func(t testing.TB) (store.Store, *redistest.Server)
 }
 
 func engines() []engine {
 	return []engine{
-		{"memory", func(t *testing.T) (store.Store, *redistest.Server) { return store.NewMemory(), nil }},
-		{"redis", func(t *testing.T) (store.Store, *redistest.Server) {
+		{"memory", func(t testing.TB) (store.Store, *redistest.Server) { return store.NewMemory(), nil }},
+		{"redis", func(t testing.TB) (store.Store, *redistest.Server) {
 			srv := redistest.Start(t)
 			s, err := store.NewRedis(context.Background(), store.RedisConfig{URL: srv.URL()}, nil)
 			if err != nil {

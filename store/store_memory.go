@@ -69,25 +69,39 @@ func (s *MemoryStore) List(ctx context.Context, f Filter) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
+	// Sort small (position, record) pairs and copy out only the page: whole
+	// Gig values are too big to shuffle around for every request.
+	type candidate struct {
+		pos position
+		rec *memoryRecord
+	}
 	s.mu.RLock()
-	matched := make([]Gig, 0, 64)
+	defer s.mu.RUnlock()
+	cands := make([]candidate, 0, len(s.gigs))
 	for _, rec := range s.gigs {
-		if f.matches(rec.gig) && (after.isZero() || after.less(positionOf(rec.gig))) {
-			matched = append(matched, rec.gig)
+		if !f.matches(rec.gig) {
+			continue
+		}
+		pos := positionOf(rec.gig)
+		if after.isZero() || after.less(pos) {
+			cands = append(cands, candidate{pos, rec})
 		}
 	}
-	s.mu.RUnlock()
-	slices.SortFunc(matched, func(a, b Gig) int {
-		pa, pb := positionOf(a), positionOf(b)
+	slices.SortFunc(cands, func(a, b candidate) int {
 		switch {
-		case pa.less(pb):
+		case a.pos.less(b.pos):
 			return -1
-		case pb.less(pa):
+		case b.pos.less(a.pos):
 			return 1
 		}
 		return 0
 	})
-	return pageOf(matched, f.Limit), nil
+	n := min(len(cands), f.Limit+1)
+	out := make([]Gig, n)
+	for i := range n {
+		out[i] = cands[i].rec.gig
+	}
+	return pageOf(out, f.Limit), nil
 }
 
 // pageOf cuts sorted gigs (which may hold more than limit) into a page.
