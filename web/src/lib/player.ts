@@ -45,6 +45,8 @@ export class Player {
   private metricsCache: PlayerMetrics;
   private gen = 0; // bumps on every (re)start so stale async work stops
   private webrtcRefused = false;
+  private whepMisses = 0; // consecutive WHEP 404s
+  private connectionLost = false;
 
   constructor(
     private video: HTMLVideoElement,
@@ -117,6 +119,7 @@ export class Player {
     this.video.srcObject = null;
     this.video.removeAttribute('src');
     this.transport = null;
+    this.connectionLost = false;
     this.video.dataset.transport = '';
     this.lastFrames = 0;
     this.lastFrameAt = 0;
@@ -147,8 +150,13 @@ export class Player {
       this.pc = null;
       if (err instanceof SignalError) {
         if (err.status === 404) {
-          this.setState('offline', 'Waiting for the creator to go live…');
-          return 'offline';
+          // Not live over WebRTC. Twice in a row while the page believes the
+          // show is live: try HTTP-FLV, which may have it (or say so too).
+          if (++this.whepMisses < 2) {
+            this.setState('offline', 'Waiting for the creator to go live…');
+            return 'offline';
+          }
+          return 'The show is not available over WebRTC.';
         }
         if ([409, 415, 422, 501].includes(err.status)) {
           // The server says this stream cannot play over WebRTC: stop trying it.
@@ -160,6 +168,7 @@ export class Player {
       return 'WebRTC is not available in this browser.';
     }
     if (gen !== this.gen) return 'stale';
+    this.whepMisses = 0;
     this.transport = 'webrtc';
     this.video.dataset.transport = 'webrtc';
     this.ev.onTransport('webrtc', '');
@@ -192,6 +201,7 @@ export class Player {
     pc.onconnectionstatechange = () => {
       if (gen !== this.gen) return;
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
+        this.connectionLost = true;
         this.setState('stalled', 'Connection lost. Reconnecting…');
       }
     };
@@ -229,10 +239,16 @@ export class Player {
     this.ev.onTransport('flv', '');
     const lost = (why: string) => {
       if (gen !== this.gen) return;
+      // The HTTP response is over: only a restart brings the show back,
+      // whatever frames the buffer still has to play.
+      this.connectionLost = true;
       this.setState('stalled', why);
     };
     p.on(mpegts.Events.ERROR, (type: string, detail: string) => {
+      if (gen !== this.gen) return;
       if (type === mpegts.ErrorTypes.NETWORK_ERROR && detail === mpegts.ErrorDetails.NETWORK_STATUS_CODE_INVALID) {
+        // Not live here either: next time start with WebRTC again.
+        this.whepMisses = 0;
         this.setState('offline', 'Waiting for the creator to go live…');
       } else {
         lost('Connection lost. Reconnecting…');
@@ -266,7 +282,7 @@ export class Player {
       if (m.framesDecoded !== this.lastFrames) {
         this.lastFrames = m.framesDecoded;
         this.lastFrameAt = now;
-        if (this.state === 'stalled') this.setState('playing', '');
+        if (this.state === 'stalled' && !this.connectionLost) this.setState('playing', '');
       } else if (this.state === 'playing' && this.lastFrameAt && now - this.lastFrameAt > stallMs) {
         this.setState('stalled', 'The creator’s stream paused. It resumes here by itself.');
       }

@@ -8,7 +8,7 @@ import type { Page } from '../lib/router';
 import { chatPanel } from './chat_panel';
 
 const pollLiveMs = 15000;
-const pollWaitingMs = 4000;
+const pollWaitingMs = 3000;
 
 export const watchPage: Page = (root, { id }, query) => {
   document.title = 'Watch · BookMyGig';
@@ -46,7 +46,7 @@ export const watchPage: Page = (root, { id }, query) => {
       stage.dataset.state = s;
       renderOverlay(detail);
       if (s === 'stalled' || s === 'offline') schedulePoll(pollWaitingMs);
-      if (s === 'playing') syncMute();
+      syncMute();
     },
     onTransport(t, reason) {
       if (!t) {
@@ -103,6 +103,7 @@ export const watchPage: Page = (root, { id }, query) => {
 
   function renderOverlay(detail = '') {
     if (!gig) return;
+    overlay.classList.remove('scrim');
     if (gig.status === 'ended') {
       replace(overlay, h('div', { class: 'poster' },
         h('p', { class: 'eyebrow' }, 'That’s a wrap'),
@@ -125,12 +126,15 @@ export const watchPage: Page = (root, { id }, query) => {
     }
     if (playerState === 'playing') {
       overlay.hidden = true;
+      overlay.classList.remove('scrim');
       replace(overlay);
       return;
     }
     const msg =
       detail ||
       (playerState === 'error' ? 'Playback failed.' : playerState === 'offline' ? 'Waiting for the creator…' : 'Connecting to the show…');
+    // A stall keeps the last picture visible under a scrim.
+    overlay.classList.toggle('scrim', playerState === 'stalled');
     replace(overlay, h('div', { class: 'poster' },
       playerState === 'error' ? null : h('div', { class: 'spinner', 'aria-hidden': 'true' }),
       h('p', null, msg),

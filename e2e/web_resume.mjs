@@ -1,0 +1,58 @@
+// The watch page resumes by itself when the creator's stream drops and
+// comes back. The caller stops and restarts the publisher while this runs:
+//
+//   node e2e/web_resume.mjs <baseURL> <artifactDir> <gigID> [mode] [timeoutSec]
+//
+// mode as in web_watch.mjs (auto, webrtc, flv, nowebrtc). The script waits
+// for playback, then (within timeoutSec) for playback to stop (decoded
+// frames stop advancing, or the page leaves the playing state), then for
+// frames to advance again, without reloading. Prints {"ok":true,
+// "transport_before","transport_after","down_state","resumed_after_ms"}.
+import { args, playerMetrics, run, waitFor } from './web_lib.mjs';
+
+const { base, artifacts, rest } = args('e2e/web_resume.mjs <baseURL> <artifactDir> <gigID> [mode] [timeoutSec]', 3);
+const [gigId, mode = 'auto', timeoutSec = '60'] = rest;
+const timeoutMs = Number(timeoutSec) * 1000;
+
+await run(artifacts, async ({ newPage, shot }) => {
+  const page = await newPage();
+  if (mode === 'nowebrtc') await page.addInitScript(() => delete window.RTCPeerConnection);
+  const q = mode === 'webrtc' || mode === 'flv' ? `?transport=${mode}` : '';
+  await page.goto(`${base}/gig/${encodeURIComponent(gigId)}${q}`);
+  const first = await waitFor('playback', async () => {
+    const m = await playerMetrics(page);
+    return m && m.state === 'playing' && m.framesDecoded > 0 ? m : null;
+  }, timeoutMs);
+
+  // Down: the page notices (stalled / offline / ended) or frames freeze.
+  let frames = first.framesDecoded;
+  let still = 0;
+  const down = await waitFor('the stream to drop', async () => {
+    const m = await playerMetrics(page);
+    const stageState = await page.evaluate(() => document.querySelector('.stage')?.dataset.state || '');
+    if (!m || m.state !== 'playing' || stageState !== 'playing') return m?.state || stageState || 'gone';
+    still = m.framesDecoded === frames ? still + 1 : 0;
+    frames = m.framesDecoded;
+    return still >= 8 ? 'frozen' : null; // 2 s without a new frame
+  }, timeoutMs);
+  await shot(page, `resume-down-${mode}`);
+  const downAt = Date.now();
+
+  const back = await waitFor('playback to resume', async () => {
+    const m = await playerMetrics(page);
+    if (!m || m.state !== 'playing' || !m.framesDecoded) return null;
+    const a = m.framesDecoded;
+    await new Promise((r) => setTimeout(r, 600));
+    const m2 = await playerMetrics(page);
+    return m2 && m2.state === 'playing' && m2.framesDecoded > a ? m2 : null;
+  }, timeoutMs);
+  await shot(page, `resume-back-${mode}`);
+  const reloaded = await page.evaluate(() => performance.getEntriesByType('navigation').length !== 1);
+  if (reloaded) throw new Error('the page reloaded');
+  return {
+    transport_before: first.transport,
+    transport_after: back.transport,
+    down_state: down,
+    resumed_after_ms: Date.now() - downAt,
+  };
+}, { timeoutMs: timeoutMs * 3 + 30000 });
