@@ -5,7 +5,9 @@
 //
 // mode: auto (default: WebRTC expected), webrtc (forced, ?transport=webrtc),
 // flv (forced, ?transport=flv), nowebrtc (RTCPeerConnection removed from the
-// page before it loads: the page must fall back to HTTP-FLV by itself).
+// page before it loads: the page must fall back to HTTP-FLV by itself),
+// refused (auto, but the server refuses WebRTC for this stream, e.g. it has
+// B-frames: the page must fall back to HTTP-FLV and say why).
 // Prints {"ok":true,"transport","frames_decoded","audio_energy",
 // "audio_level","latency_ms","width","height","browse_live","viewers"}.
 import { args, audioLevel, playerMetrics, run, waitFor } from './web_lib.mjs';
@@ -14,6 +16,7 @@ const { base, artifacts, rest } = args('e2e/web_watch.mjs <baseURL> <artifactDir
 const [gigId, mode = 'auto', timeoutSec = '30'] = rest;
 const timeoutMs = Number(timeoutSec) * 1000;
 const want = mode === 'auto' || mode === 'webrtc' ? 'webrtc' : 'flv';
+if (!['auto', 'webrtc', 'flv', 'nowebrtc', 'refused'].includes(mode)) throw new Error(`unknown mode ${mode}`);
 
 await run(artifacts, async ({ newPage, shot }) => {
   const page = await newPage();
@@ -48,7 +51,9 @@ await run(artifacts, async ({ newPage, shot }) => {
     badge: document.querySelector('[data-testid=transport]')?.textContent || '',
     latency: document.querySelector('[data-testid=latency]')?.textContent || '',
     muted: document.querySelector('video.video')?.muted,
+    fallbackNote: document.querySelector('[data-testid=fallback-note]:not([hidden])')?.textContent || '',
   }));
+  if (mode === 'refused' && !ui.fallbackNote) throw new Error('no note says why WebRTC is not used');
   await shot(page, `watch-${mode}`);
   if (ui.muted) throw new Error('the unmute control did not unmute');
 
@@ -73,6 +78,7 @@ await run(artifacts, async ({ newPage, shot }) => {
     height: m.height,
     badge: ui.badge,
     latency_badge: ui.latency,
+    fallback_note: ui.fallbackNote,
     browse_live: live.status === 'live',
     viewers: Number(live.viewers) || 0,
   };

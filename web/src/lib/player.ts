@@ -84,6 +84,8 @@ export class Player {
         return;
       }
       this.ev.onTransport(null, outcome);
+    } else if (this.pref === 'auto' && typeof RTCPeerConnection !== 'function') {
+      this.ev.onTransport(null, 'WebRTC is turned off in this browser.');
     }
     await this.startFLV(gen);
   }

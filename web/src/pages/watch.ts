@@ -35,9 +35,10 @@ export const watchPage: Page = (root, { id }, query) => {
     h('div', { class: 'stage-top' }, liveBadge, viewersBadge),
     h('div', { class: 'stage-controls' }, muteBtn, h('span', { class: 'grow' }), transportBadge, latencyBadge, fsBtn),
   );
+  const fallbackNote = h('p', { class: 'fallback-note', 'data-testid': 'fallback-note', hidden: true, role: 'note' });
   const info = h('div', { class: 'gig-info' });
   const chatHost = h('aside', { class: 'chat-host', 'aria-label': 'Chat' });
-  root.append(h('div', { class: 'watch' }, h('div', { class: 'watch-main' }, stage, info), chatHost));
+  root.append(h('div', { class: 'watch' }, h('div', { class: 'watch-main' }, stage, fallbackNote, info), chatHost));
 
   const player = new Player(video, id, pref, {
     onState(s, detail) {
@@ -59,13 +60,21 @@ export const watchPage: Page = (root, { id }, query) => {
   (window as any).__bmgPlayer = player; // read by the e2e scripts
 
   function showTransport(t: Transport | null, reason: string) {
+    if (!t && reason) {
+      // Tell why the lowest-delay path is not used (e.g. the creator's
+      // encoder sends B-frames); the FLV badge follows.
+      fallbackNote.textContent = `Playing over HTTP-FLV, with a little more delay. ${reason}`;
+      fallbackNote.hidden = false;
+    } else if (t === 'webrtc') fallbackNote.hidden = true;
     transportBadge.hidden = !t;
     if (t === 'webrtc') {
       transportBadge.textContent = 'WebRTC';
       transportBadge.title = 'Playing over WebRTC (WHEP): the lowest delay.';
+      latencyBadge.title = 'Network and buffering delay on your side; the creator’s encoder adds a little more.';
     } else if (t === 'flv') {
       transportBadge.textContent = 'HTTP-FLV';
       transportBadge.title = reason || 'Playing over HTTP-FLV: a little more delay, works everywhere.';
+      latencyBadge.title = 'Media buffered ahead of playback on your side.';
     }
     transportBadge.dataset.transport = t || '';
   }
