@@ -36,6 +36,9 @@ const (
 	closeTooBig        = 1009
 	closeServiceReboot = 1012
 	closeTryLater      = 1013
+	// closeGrace bounds a graceful close: queued frames and the close frame
+	// get this long, then the connection is closed regardless.
+	closeGrace = 2 * time.Second
 )
 
 // client is one chat connection on this node, over any transport.
@@ -47,6 +50,9 @@ type client struct {
 	id    string // public user id
 	tr    transport
 	pings bool
+	// countable: a WebSocket is a viewer of its own; a data channel belongs
+	// to a media session that TrackViewer counts already.
+	countable bool
 
 	out      chan []byte
 	quit     chan struct{}
@@ -76,22 +82,23 @@ type client struct {
 	lastMsg time.Time
 }
 
-func newClient(h *Hub, gig, ip string, tr transport, pings bool) *client {
+func newClient(h *Hub, gig, ip string, tr transport, pings, countable bool) *client {
 	// The user id is derived from a random session id that never leaves the server.
 	sum := sha256.Sum256([]byte(randomHex(16)))
 	ipSum := sha256.Sum256([]byte("bmg-chat-ip:" + ip))
 	return &client{
-		hub:     h,
-		gig:     gig,
-		ip:      ip,
-		ipKey:   hex.EncodeToString(ipSum[:12]),
-		id:      "u_" + hex.EncodeToString(sum[:6]),
-		tr:      tr,
-		pings:   pings,
-		out:     make(chan []byte, h.cfg.SendQueue),
-		quit:    make(chan struct{}),
-		done:    make(chan struct{}),
-		limiter: newRateLimiter(h.cfg.RateBurst, h.cfg.RateWindow, h.cfg.RateTimeout),
+		hub:       h,
+		gig:       gig,
+		ip:        ip,
+		ipKey:     hex.EncodeToString(ipSum[:12]),
+		id:        "u_" + hex.EncodeToString(sum[:6]),
+		tr:        tr,
+		pings:     pings,
+		countable: countable,
+		out:       make(chan []byte, h.cfg.SendQueue),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		limiter:   newRateLimiter(h.cfg.RateBurst, h.cfg.RateWindow, h.cfg.RateTimeout),
 	}
 }
 
@@ -162,12 +169,20 @@ func (c *client) fail(code, msg string, closeCode int) {
 }
 
 // stop ends the client once: it leaves its room at once and the writer
-// closes the connection (after draining the queue when graceful).
+// closes the connection (after draining the queue when graceful). The
+// connection is also closed from here, at once or after a grace period,
+// because a writer stuck in a write only returns when it is.
 func (c *client) stop(graceful bool, code int, reason string) {
 	c.stopOnce.Do(func() {
 		c.graceful, c.closeCode, c.closeReason = graceful, code, reason
 		close(c.quit)
 		c.hub.leave(c)
+		if !graceful {
+			_ = c.tr.close()
+			return
+		}
+		t := time.AfterFunc(closeGrace, func() { _ = c.tr.close() })
+		go func() { <-c.done; t.Stop() }()
 	})
 }
 
@@ -281,7 +296,7 @@ func (c *client) join(m clientMessage) {
 		creator = true
 	}
 	c.holding.Store(true)
-	r := h.enterRoom(c, !m.Watching)
+	r := h.enterRoom(c, c.countable && !m.Watching)
 	if r == nil {
 		return
 	}
@@ -291,7 +306,8 @@ func (c *client) join(m clientMessage) {
 	case <-c.quit:
 		return
 	}
-	if r.banned(c.id, c.ipKey) {
+	// The creator shares no fate with a banned viewer behind the same address.
+	if !creator && r.banned(c.id, c.ipKey) {
 		c.fail(codeBanned, "you are banned from this chat", closePolicy)
 		return
 	}

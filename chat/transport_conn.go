@@ -31,7 +31,7 @@ func (h *Hub) Attach(gigID, ip string, conn Conn) (*Peer, error) {
 		return nil, ErrNoGig
 	}
 	t := &connTransport{conn: conn}
-	c := newClient(h, gigID, ip, t, false)
+	c := newClient(h, gigID, ip, t, false, false)
 	if err := h.admit(c); err != nil {
 		code := codeUnavailable
 		if err == ErrTooManyConns {

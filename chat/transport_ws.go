@@ -34,7 +34,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered the request
 	}
 	t := &wsTransport{ws: ws, writeTimeout: h.cfg.WriteTimeout}
-	c := newClient(h, gig, h.clientIP(r), t, true)
+	c := newClient(h, gig, h.clientIP(r), t, true, true)
 	if err := h.admit(c); err != nil {
 		// Browsers cannot read a refused handshake, so refuse after it.
 		code := codeUnavailable
