@@ -206,6 +206,32 @@ func runContract(t *testing.T, newStore newStoreFunc) {
 		}
 	})
 
+	t.Run("list pagination over many equal start times", func(t *testing.T) {
+		s := newStore(t)
+		for i := 0; i < 150; i++ {
+			cat := CategoryMusic
+			if i%10 == 0 {
+				cat = CategoryDance // sparse: the engine must read past many non-matching gigs
+			}
+			mustCreate(t, s, inputAt("same", testBase, cat))
+		}
+		for _, f := range []Filter{{Limit: 7}, {Limit: MaxPageSize}, {Limit: 4, Category: CategoryDance}} {
+			all := listAll(t, s, f)
+			want := 150
+			if f.Category != "" {
+				want = 15
+			}
+			if len(all) != want {
+				t.Fatalf("%+v: walked %d gigs, want %d", f, len(all), want)
+			}
+			for i := 1; i < len(all); i++ {
+				if all[i-1].ID >= all[i].ID {
+					t.Fatalf("%+v: ids out of order at %d", f, i)
+				}
+			}
+		}
+	})
+
 	t.Run("list filters", func(t *testing.T) {
 		s := newStore(t)
 		music, _ := mustCreate(t, s, inputAt("music", testBase, CategoryMusic))

@@ -67,6 +67,7 @@ type RedisStore struct {
 	closeOnce sync.Once
 	closeErr  error
 	now       func() time.Time
+	list      *redis.Script
 }
 
 // NewRedis connects to Redis and checks it answers. An unreachable Redis is
@@ -105,6 +106,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*RedisSto
 		log:       log.With("component", "store", "engine", "redis"),
 		opTimeout: op,
 		now:       time.Now,
+		list:      newListScript(),
 	}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.rdb.Close()

@@ -74,20 +74,52 @@ func parseTime(s string) (time.Time, error) {
 // decodeGig reads a gig hash. A hash that does not parse is reported, not
 // guessed at: it means someone else wrote to our keys.
 func decodeGig(m map[string]string) (redisGig, error) {
+	return decodeGigWith(func(f string) string { return m[f] })
+}
+
+// publicFields are the hash fields a list reads (HMGET), in reply order:
+// everything but the secret hashes, which a list never needs.
+func publicFields() []string {
+	return []string{
+		fieldID, fieldCreatorName, fieldTitle, fieldDescription, fieldCategory, fieldPriceMinor,
+		fieldCurrency, fieldStartsAt, fieldEndsAt, fieldPaymentPointer, fieldStatus,
+		fieldCreatedAt, fieldUpdatedAt, fieldStartedAt, fieldEndedAt,
+	}
+}
+
+// decodeGigValues reads an HMGET reply for publicFields. ok=false means the
+// gig does not exist (any more).
+func decodeGigValues(fields []string, vals []any) (g Gig, ok bool, err error) {
+	if len(vals) == 0 || vals[0] == nil {
+		return Gig{}, false, nil
+	}
+	rg, err := decodeGigWith(func(f string) string {
+		for i, name := range fields {
+			if name == f && i < len(vals) {
+				v, _ := vals[i].(string)
+				return v
+			}
+		}
+		return ""
+	})
+	return rg.gig, err == nil, err
+}
+
+func decodeGigWith(m func(field string) string) (redisGig, error) {
 	var rg redisGig
 	g := &rg.gig
-	g.ID = m[fieldID]
-	g.CreatorName = m[fieldCreatorName]
-	g.Title = m[fieldTitle]
-	g.Description = m[fieldDescription]
-	g.Category = Category(m[fieldCategory])
-	g.Currency = m[fieldCurrency]
-	g.PaymentPointer = m[fieldPaymentPointer]
-	g.Status = Status(m[fieldStatus])
-	rg.manageHash = m[fieldManageHash]
-	rg.streamKeyHash = m[fieldStreamKeyHash]
+	g.ID = m(fieldID)
+	g.CreatorName = m(fieldCreatorName)
+	g.Title = m(fieldTitle)
+	g.Description = m(fieldDescription)
+	g.Category = Category(m(fieldCategory))
+	g.Currency = m(fieldCurrency)
+	g.PaymentPointer = m(fieldPaymentPointer)
+	g.Status = Status(m(fieldStatus))
+	rg.manageHash = m(fieldManageHash)
+	rg.streamKeyHash = m(fieldStreamKeyHash)
 	var err error
-	if g.PriceMinor, err = strconv.ParseInt(m[fieldPriceMinor], 10, 64); err != nil {
+	if g.PriceMinor, err = strconv.ParseInt(m(fieldPriceMinor), 10, 64); err != nil {
 		return rg, fmt.Errorf("%w %q: price: %v", errCorrupt, g.ID, err)
 	}
 	for _, tf := range []struct {
@@ -97,7 +129,7 @@ func decodeGig(m map[string]string) (redisGig, error) {
 		{&g.StartsAt, fieldStartsAt}, {&g.EndsAt, fieldEndsAt}, {&g.CreatedAt, fieldCreatedAt},
 		{&g.UpdatedAt, fieldUpdatedAt}, {&g.StartedAt, fieldStartedAt}, {&g.EndedAt, fieldEndedAt},
 	} {
-		if *tf.dst, err = parseTime(m[tf.field]); err != nil {
+		if *tf.dst, err = parseTime(m(tf.field)); err != nil {
 			return rg, fmt.Errorf("%w %q: %s: %v", errCorrupt, g.ID, tf.field, err)
 		}
 	}
