@@ -1,0 +1,227 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bookmygig/bookmygig/media"
+	"github.com/pion/rtp/codecs"
+)
+
+// rtpMTU is the RTP payload size limit: 1200 bytes leaves room for the RTP
+// header, SRTP tag, and IPv6/UDP or TURN/TCP framing under a 1280-byte path.
+const rtpMTU = 1200
+
+// broadcaster is the one media.Reader per live stream that packetizes every
+// frame once and publishes the packets to the ring. Its OnTrack/OnFrame run on
+// the stream's writer goroutine (with the stream locked): they never block,
+// the only waiting is the ring's short write lock and non-blocking wake-ups.
+type broadcaster struct {
+	stream *media.Stream
+	log    *slog.Logger
+	ring   *packetRing
+	detach func()
+
+	// Writer-goroutine state (only touched inside OnTrack/OnFrame).
+	sps, pps  [][]byte
+	payloader codecs.H264Payloader
+	annexb    []byte
+	batch     []*packet
+	seq       [2]uint16
+
+	hasVideo atomic.Bool
+	bframes  atomic.Bool
+	// anchor is the wall clock (unix ns) at media time 0, set from the first
+	// frame; sender reports of every track derive from it so browsers line
+	// audio up with video whatever the transcoding delay.
+	anchor atomic.Int64
+
+	subMu sync.Mutex
+	subs  atomic.Pointer[[]*subscriber]
+}
+
+func newBroadcaster(s *media.Stream, ringPackets, ringBytes int, log *slog.Logger) *broadcaster {
+	b := &broadcaster{
+		stream: s,
+		log:    log,
+		ring:   newPacketRing(ringPackets, ringBytes),
+	}
+	empty := []*subscriber{}
+	b.subs.Store(&empty)
+	return b
+}
+
+// attach starts receiving the stream, replaying its GOP cache so the ring
+// holds a keyframe for the first viewer.
+func (b *broadcaster) attach() error {
+	detach, err := b.stream.Attach(b, true)
+	if err != nil {
+		return err
+	}
+	b.detach = detach
+	return nil
+}
+
+// OnTrack implements media.Reader.
+func (b *broadcaster) OnTrack(t *media.Track) {
+	if !t.Codec.IsVideo() {
+		return
+	}
+	b.hasVideo.Store(true)
+	if t.H264 != nil {
+		b.sps, b.pps = t.H264.SPS, t.H264.PPS
+	}
+}
+
+// OnFrame implements media.Reader.
+func (b *broadcaster) OnFrame(f *media.Frame) {
+	if b.anchor.Load() == 0 {
+		b.anchor.Store(time.Now().Add(-f.DTS).UnixNano())
+	}
+	b.batch = b.batch[:0]
+	switch f.Codec {
+	case media.CodecH264:
+		if f.CTS != 0 && !b.bframes.Load() {
+			b.bframes.Store(true)
+			b.log.Warn("stream has b-frames: webrtc viewers are refused until the encoder sends none")
+		}
+		b.packetizeH264(f)
+	case media.CodecOpus:
+		b.batch = append(b.batch, &packet{
+			audio:   true,
+			seq:     b.nextSeq(true),
+			ts:      uint32(f.DTS.Nanoseconds() * 48000 / int64(time.Second)),
+			payload: f.Data,
+		})
+	default:
+		// AAC reaches WebRTC viewers through the transcoder's Opus track.
+		return
+	}
+	if len(b.batch) == 0 {
+		return
+	}
+	b.ring.append(b.batch)
+	for _, s := range *b.subs.Load() {
+		s.notify()
+	}
+}
+
+func (b *broadcaster) nextSeq(audio bool) uint16 {
+	i := trackIndex(audio)
+	s := b.seq[i]
+	b.seq[i]++
+	return s
+}
+
+// packetizeH264 converts the AVCC access unit to Annex-B (the payloader's
+// input), putting the stored SPS and PPS in front of every IDR: x264 over
+// FLV sends them only in the sequence header, and Chromium decodes nothing
+// without them in band.
+func (b *broadcaster) packetizeH264(f *media.Frame) {
+	out := b.annexb[:0]
+	if f.Keyframe && !hasParamSets(f.Data) {
+		for _, ps := range b.sps {
+			out = appendStartCode(out, ps)
+		}
+		for _, ps := range b.pps {
+			out = appendStartCode(out, ps)
+		}
+	}
+	err := media.ForEachNALU(f.Data, func(n []byte) bool {
+		if t := media.NALUType(n); t != media.NALUTypeAUD && len(n) > 0 {
+			out = appendStartCode(out, n)
+		}
+		return true
+	})
+	b.annexb = out
+	if err != nil {
+		b.log.Debug("dropping malformed access unit", "err", err)
+		return
+	}
+	// A fresh payloader per frame: it keeps SPS/PPS slices between calls,
+	// and those would alias the reused Annex-B buffer.
+	b.payloader = codecs.H264Payloader{}
+	payloads := b.payloader.Payload(rtpMTU, out)
+	if len(payloads) == 0 {
+		return
+	}
+	ts := uint32(f.PTS().Nanoseconds() * 90000 / int64(time.Second))
+	// One allocation for the frame's packet structs: this runs once per
+	// stream, not per viewer.
+	pkts := make([]packet, len(payloads))
+	for i, p := range payloads {
+		pkts[i] = packet{seq: b.nextSeq(false), ts: ts, payload: p}
+		b.batch = append(b.batch, &pkts[i])
+	}
+	pkts[0].keyHead = f.Keyframe
+	pkts[len(pkts)-1].marker = true
+}
+
+func appendStartCode(dst, nalu []byte) []byte {
+	dst = append(dst, 0, 0, 0, 1)
+	return append(dst, nalu...)
+}
+
+func hasParamSets(avcc []byte) bool {
+	found := false
+	for len(avcc) >= 5 {
+		n := int(binary.BigEndian.Uint32(avcc))
+		if n > len(avcc)-4 {
+			return false
+		}
+		if media.NALUType(avcc[4:4+n]) == media.NALUTypeSPS {
+			found = true
+			break
+		}
+		avcc = avcc[4+n:]
+	}
+	return found
+}
+
+// subscribe adds s to the wake-up list; s then polls the ring itself.
+func (b *broadcaster) subscribe(s *subscriber) {
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	cur := *b.subs.Load()
+	next := make([]*subscriber, len(cur), len(cur)+1)
+	copy(next, cur)
+	next = append(next, s)
+	b.subs.Store(&next)
+}
+
+func (b *broadcaster) unsubscribe(s *subscriber) {
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	cur := *b.subs.Load()
+	next := make([]*subscriber, 0, len(cur))
+	for _, x := range cur {
+		if x != s {
+			next = append(next, x)
+		}
+	}
+	b.subs.Store(&next)
+}
+
+// startPos is where a new viewer begins reading.
+func (b *broadcaster) startPos() (pos uint64, waitKey bool) {
+	pos, waitKey = b.ring.start()
+	return pos, waitKey && b.hasVideo.Load()
+}
+
+// mediaNow returns the stream's media time now, for sender reports.
+func (b *broadcaster) mediaNow(now time.Time) (time.Duration, bool) {
+	a := b.anchor.Load()
+	if a == 0 {
+		return 0, false
+	}
+	return time.Duration(now.UnixNano() - a), true
+}
+
+func (b *broadcaster) close() {
+	if b.detach != nil {
+		b.detach()
+	}
+}

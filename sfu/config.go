@@ -1,0 +1,137 @@
+package sfu
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// ICEServer is a STUN or TURN server announced to viewers in `Link` headers
+// (RFC 8288 rel="ice-server", as WHIP/WHEP specify). The server itself does
+// not use them: it announces PublicIPs instead.
+type ICEServer struct {
+	// URLs like "stun:stun.example.net:3478" or
+	// "turn:turn.example.net:3478?transport=udp".
+	URLs []string
+	// Username and Credential for TURN (long-term credentials).
+	Username   string
+	Credential string
+}
+
+// Config configures the SFU. cmd fills it from flags.
+type Config struct {
+	// ICEAddr is the single ICE port: a UDP mux serves every viewer on it
+	// and, unless DisableICETCP, ICE-TCP listens on the same port number for
+	// networks that block UDP. An empty host means every interface. Port 0
+	// picks a free port (tests). Default ":8189".
+	ICEAddr string
+	// DisableICETCP turns the ICE-TCP listener off.
+	DisableICETCP bool
+	// PublicIPs replace the host candidates' addresses (1:1 NAT: a cloud VM
+	// that only knows its private address).
+	PublicIPs []string
+	// PublicHost is resolved once in New; its addresses join PublicIPs.
+	PublicHost string
+	// IncludeLoopback offers loopback candidates (single-machine setups and
+	// tests). Implied when ICEAddr's host is a loopback address.
+	IncludeLoopback bool
+	// ICEServers are announced to viewers in Link headers.
+	ICEServers []ICEServer
+	// MaxViewers caps WebRTC sessions on this node (0 = no cap); POSTs over
+	// the cap get 503.
+	MaxViewers int
+	// CORSOrigins may call the WHEP endpoints from a browser on another
+	// origin ("*" = any).
+	CORSOrigins []string
+	// MaxSDPBytes caps an offer or trickle body. Default 64 KiB.
+	MaxSDPBytes int64
+	// ConnectTimeout closes a session whose connection is not up in time.
+	// Default 15 s.
+	ConnectTimeout time.Duration
+	// NACKHistory is how many packets per stream are kept for
+	// retransmission beyond the current GOP. Default 2048.
+	NACKHistory int
+	// GOPMaxBytes caps a stream's RTP GOP cache; a larger GOP makes new
+	// viewers wait for the next keyframe. Default 16 MiB.
+	GOPMaxBytes int
+	// CatchUpBitrate caps how fast a new viewer receives the cached GOP
+	// after the first CatchUpBurstBytes (which hold the keyframe), in bits
+	// per second; a flood would overrun the viewer's socket buffer and the
+	// path to it. Default 20 Mbit/s: a 4 s GOP at 2.5 Mbit/s catches up in
+	// about 0.6 s.
+	CatchUpBitrate int
+	// CatchUpBurstBytes is the token bucket size. Default 64 KiB: about 50 packets, which a default Linux socket receive buffer (accounted at ~2 KiB per packet) still holds.
+	CatchUpBurstBytes int
+	// OnDataChannel receives every "chat" data channel a viewer opens on its
+	// PeerConnection (nil: such channels are closed).
+	OnDataChannel func(gigID, remoteIP string, dc *webrtc.DataChannel)
+	// ClientIP returns the viewer's address for OnDataChannel (behind a
+	// proxy, from X-Forwarded-For). Default: the request's remote host.
+	ClientIP func(r *http.Request) string
+}
+
+func (c *Config) setDefaults() {
+	if c.ICEAddr == "" {
+		c.ICEAddr = ":8189"
+	}
+	if c.MaxSDPBytes <= 0 {
+		c.MaxSDPBytes = 64 << 10
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 15 * time.Second
+	}
+	if c.NACKHistory <= 0 {
+		c.NACKHistory = 2048
+	}
+	if c.GOPMaxBytes <= 0 {
+		c.GOPMaxBytes = 16 << 20
+	}
+	if c.CatchUpBitrate <= 0 {
+		c.CatchUpBitrate = 20_000_000
+	}
+	if c.CatchUpBurstBytes <= 0 {
+		c.CatchUpBurstBytes = 64 << 10
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = remoteHost
+	}
+}
+
+func (c *Config) validate() error {
+	host, _, err := net.SplitHostPort(c.ICEAddr)
+	if err != nil {
+		return fmt.Errorf("ice addr %q: %w", c.ICEAddr, ErrConfig)
+	}
+	if host != "" && net.ParseIP(host) == nil {
+		return fmt.Errorf("ice addr host %q is not an IP address: %w", host, ErrConfig)
+	}
+	for _, ip := range c.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("public ip %q: %w", ip, ErrConfig)
+		}
+	}
+	for _, s := range c.ICEServers {
+		for _, u := range s.URLs {
+			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") &&
+				!strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+				return fmt.Errorf("ice server url %q: %w", u, ErrConfig)
+			}
+		}
+	}
+	if c.MaxViewers < 0 {
+		return fmt.Errorf("max viewers %d: %w", c.MaxViewers, ErrConfig)
+	}
+	return nil
+}
+
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,294 @@
+package sfu_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/ingest"
+	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/media"
+	"github.com/bookmygig/bookmygig/sfu"
+	"github.com/bookmygig/bookmygig/transcode"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// rig is the real path: ffmpeg -> RTMP ingest -> registry -> (AAC -> Opus
+// transcoder) -> sfu -> WHEP over HTTP.
+type rig struct {
+	reg *media.Registry
+	ing *ingesttest.Server
+	sfu *sfu.SFU
+	srv *httptest.Server
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func newRig(t *testing.T, cfg sfu.Config) *rig {
+	t.Helper()
+	log := testLogger(t)
+	reg := media.NewRegistry(media.RegistryConfig{}, log)
+	var mu sync.Mutex
+	var tcs []*transcode.AACToOpus
+	reg.OnEvent(func(ev media.Event) {
+		if ev.Type != media.Published {
+			return
+		}
+		tc, err := transcode.Start(ev.Stream, transcode.Config{}, log)
+		if err != nil {
+			t.Errorf("start transcoder: %v", err)
+			return
+		}
+		mu.Lock()
+		tcs = append(tcs, tc)
+		mu.Unlock()
+	})
+	ing := ingesttest.StartServer(t, ingest.Config{}, ingesttest.Keys{"key1": "gig1", "key2": "gig2"}, reg, log)
+	if cfg.ICEAddr == "" {
+		cfg.ICEAddr = "127.0.0.1:0"
+	}
+	s, err := sfu.New(cfg, reg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/whep/", s.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		srv.Close()
+		s.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, tc := range tcs {
+			tc.Close()
+		}
+	})
+	return &rig{reg: reg, ing: ing, sfu: s, srv: srv}
+}
+
+// publish starts ffmpeg on key1 (gig1) and waits until it is live.
+func (r *rig) publish(t *testing.T, o ingesttest.Options) (*ingesttest.Publisher, *media.Stream) {
+	t.Helper()
+	p := ingesttest.Publish(t, r.ing.URL("key1"), o)
+	st := ingesttest.WaitLive(t, r.reg, "gig1", 15*time.Second)
+	return p, st
+}
+
+// rtpRecord is one received RTP packet.
+type rtpRecord struct {
+	at      time.Time
+	seq     uint16
+	ts      uint32
+	marker  bool
+	payload []byte
+}
+
+// viewer is an in-process pion WHEP client.
+type viewer struct {
+	pc       *webrtc.PeerConnection
+	location string
+	started  time.Time
+
+	mu     sync.Mutex
+	video  []rtpRecord
+	audio  []rtpRecord
+	srs    map[uint32][]*rtcp.SenderReport
+	ssrcs  map[string]uint32
+	closed chan struct{}
+}
+
+type viewerOpts struct {
+	tcpOnly bool
+	noAudio bool
+	chat    bool
+}
+
+func newViewerPC(t *testing.T, o viewerOpts) *webrtc.PeerConnection {
+	t.Helper()
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		t.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	// Lets the NACK test see a retransmission of a packet it already has
+	// (a real loss cannot be forced in-process).
+	se.DisableSRTPReplayProtection(true)
+	if o.tcpOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	} else {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc
+}
+
+// offer builds a recvonly offer with full ICE gathering.
+func offer(t *testing.T, pc *webrtc.PeerConnection, o viewerOpts) string {
+	t.Helper()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	if !o.noAudio {
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o.chat {
+		if _, err := pc.CreateDataChannel("chat", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	of, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(of); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	return pc.LocalDescription().SDP
+}
+
+func postOffer(t *testing.T, url, sdp string) *http.Response {
+	t.Helper()
+	resp, err := http.Post(url, "application/sdp", strings.NewReader(sdp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// watch connects a viewer to gig1 and records what it receives.
+func (r *rig) watch(t *testing.T, o viewerOpts) *viewer {
+	t.Helper()
+	pc := newViewerPC(t, o)
+	v := &viewer{pc: pc, srs: map[uint32][]*rtcp.SenderReport{}, ssrcs: map[string]uint32{}, closed: make(chan struct{})}
+	t.Cleanup(func() { _ = pc.Close() })
+	pc.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
+		kind := tr.Kind().String()
+		v.mu.Lock()
+		v.ssrcs[kind] = uint32(tr.SSRC())
+		v.mu.Unlock()
+		go func() {
+			for {
+				pkts, _, err := rx.ReadRTCP()
+				if err != nil {
+					return
+				}
+				for _, p := range pkts {
+					if sr, ok := p.(*rtcp.SenderReport); ok {
+						v.mu.Lock()
+						v.srs[sr.SSRC] = append(v.srs[sr.SSRC], sr)
+						v.mu.Unlock()
+					}
+				}
+			}
+		}()
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			rec := rtpRecord{at: time.Now(), seq: p.SequenceNumber, ts: p.Timestamp, marker: p.Marker, payload: append([]byte(nil), p.Payload...)}
+			v.mu.Lock()
+			if tr.Kind() == webrtc.RTPCodecTypeVideo {
+				v.video = append(v.video, rec)
+			} else {
+				v.audio = append(v.audio, rec)
+			}
+			v.mu.Unlock()
+		}
+	})
+	sdp := offer(t, pc, o)
+	v.started = time.Now()
+	resp := postOffer(t, r.srv.URL+"/whep/gig1", sdp)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /whep/gig1 = %d %s", resp.StatusCode, body)
+	}
+	v.location = resp.Header.Get("Location")
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (v *viewer) snapshot() (video, audio []rtpRecord) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]rtpRecord(nil), v.video...), append([]rtpRecord(nil), v.audio...)
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func doRequest(t *testing.T, method, url, ctype, body string, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+var errNoAU = errors.New("no complete access unit")
+
+func describe(recs []rtpRecord) string {
+	if len(recs) == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d packets over %v", len(recs), recs[len(recs)-1].at.Sub(recs[0].at).Round(time.Millisecond))
+}

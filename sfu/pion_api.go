@@ -1,0 +1,178 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Codec lines we offer. Chromium offers H.264 42001f, 42e01f, 4d001f and
+// f4001f, and pion needs an exact profile (profile_idc + constraint flags)
+// match; answering 42e01f made Chromium decode x264 High-profile streams
+// without drops (DESIGN.md). 42001f is there for clients that only offer
+// plain Baseline.
+const (
+	fmtpH264CB   = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	fmtpH264B    = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"
+	fmtpOpus     = "minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1"
+	ptH264CB     = 102
+	ptH264B      = 106
+	ptOpus       = 111
+	readBufBytes = 4 << 20
+)
+
+// videoFeedback: NACK is answered from the shared per-stream history; PLI and
+// FIR are accepted (browsers send them) but an RTMP encoder cannot be asked
+// for a keyframe, so they only count. No transport-cc/REMB: one encoding
+// goes to everybody, there is nothing to adapt per viewer.
+var videoFeedback = []webrtc.RTCPFeedback{
+	{Type: webrtc.TypeRTCPFBNACK},
+	{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+	{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+}
+
+func newMediaEngine() (*webrtc.MediaEngine, error) {
+	m := &webrtc.MediaEngine{}
+	codecs := []struct {
+		p    webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264CB, RTCPFeedback: videoFeedback,
+		}, PayloadType: ptH264CB}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264B, RTCPFeedback: videoFeedback,
+		}, PayloadType: ptH264B}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: fmtpOpus,
+		}, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio},
+	}
+	for _, c := range codecs {
+		if err := m.RegisterCodec(c.p, c.kind); err != nil {
+			return nil, fmt.Errorf("register %s: %w", c.p.MimeType, err)
+		}
+	}
+	return m, nil
+}
+
+// iceTransport is the shared ICE port: the UDP mux and the TCP listener.
+type iceTransport struct {
+	udpMux   ice.UDPMux
+	tcpMux   ice.TCPMux
+	tcpLn    net.Listener
+	udpConns []net.PacketConn
+	port     int
+}
+
+func (t *iceTransport) close() {
+	if t.udpMux != nil {
+		_ = t.udpMux.Close()
+	}
+	for _, c := range t.udpConns {
+		_ = c.Close()
+	}
+	if t.tcpMux != nil {
+		_ = t.tcpMux.Close()
+	}
+	if t.tcpLn != nil {
+		_ = t.tcpLn.Close()
+	}
+}
+
+func listenICE(cfg *Config, log *slog.Logger) (*iceTransport, error) {
+	host, portStr, _ := net.SplitHostPort(cfg.ICEAddr)
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("ice port %q: %w", portStr, ErrConfig)
+	}
+	pl := pionLoggerFactory{log: log}
+	t := &iceTransport{}
+	ip := net.ParseIP(host)
+	if ip != nil && !ip.IsUnspecified() {
+		// One address: one socket and pion's default mux.
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+		if err != nil {
+			return nil, fmt.Errorf("listen ice udp %s: %w", cfg.ICEAddr, err)
+		}
+		// Bigger socket buffers absorb GOP bursts to new viewers.
+		_ = conn.SetWriteBuffer(readBufBytes)
+		_ = conn.SetReadBuffer(readBufBytes)
+		t.udpConns = append(t.udpConns, conn)
+		t.udpMux = webrtc.NewICEUDPMux(pl.NewLogger("udpmux"), conn)
+		t.port = conn.LocalAddr().(*net.UDPAddr).Port
+	} else {
+		// Every interface: one socket per address, so replies leave from
+		// the address the viewer talked to.
+		if port == 0 {
+			return nil, fmt.Errorf("ice addr %q: a port is required when listening on every interface: %w", cfg.ICEAddr, ErrConfig)
+		}
+		opts := []ice.UDPMuxFromPortOption{
+			ice.UDPMuxFromPortWithLogger(pl.NewLogger("udpmux")),
+			ice.UDPMuxFromPortWithReadBufferSize(readBufBytes),
+			ice.UDPMuxFromPortWithWriteBufferSize(readBufBytes),
+		}
+		if cfg.IncludeLoopback {
+			opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(port, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("listen ice udp %s: %w", cfg.ICEAddr, err)
+		}
+		t.udpMux = mux
+		t.port = port
+	}
+	if !cfg.DisableICETCP {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(t.port)))
+		if err != nil {
+			t.close()
+			return nil, fmt.Errorf("listen ice tcp on port %d: %w", t.port, err)
+		}
+		t.tcpLn = ln
+		t.tcpMux = webrtc.NewICETCPMux(pl.NewLogger("tcpmux"), ln, 64)
+	}
+	return t, nil
+}
+
+func newAPI(cfg *Config, t *iceTransport, log *slog.Logger) (*webrtc.API, error) {
+	m, err := newMediaEngine()
+	if err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{log: log}}
+	se.SetICEUDPMux(t.udpMux)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if t.tcpMux != nil {
+		se.SetICETCPMux(t.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(networks)
+	if cfg.IncludeLoopback {
+		se.SetIncludeLoopbackCandidate(true)
+	}
+	if len(cfg.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	// Notice a vanished viewer within seconds: its slot counts against
+	// MaxViewers and its goroutine keeps encrypting.
+	se.SetICETimeouts(4*time.Second, 8*time.Second, 2*time.Second)
+	// No mDNS: the server's candidates are real addresses.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+
+	// Interceptors, on purpose none of pion's defaults:
+	//   - NACK: pion's responder keeps a copy of every packet per viewer
+	//     track; ours answers from the per-stream ring (rtcp_viewer.go).
+	//   - Sender reports: pion's derive the RTP/NTP mapping from send
+	//     times, which puts the transcoder's delay between audio and video;
+	//     ours map both tracks through the stream's media clock.
+	//   - Receiver reports are read per sender (loss, jitter, RTT for stats).
+	//   - No TWCC/REMB/GCC: one encoding for all, nothing to adapt, and the
+	//     header extension would cost per packet and viewer.
+	ir := &interceptor.Registry{}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
+}

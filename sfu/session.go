@@ -1,0 +1,134 @@
+package sfu
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bookmygig/bookmygig/media"
+	"github.com/pion/webrtc/v4"
+)
+
+// srInterval is how often sender reports go out; the first one follows the
+// connection quickly so browsers can sync audio and video from the start.
+const (
+	srFirst    = 200 * time.Millisecond
+	srInterval = time.Second
+)
+
+// session is one WHEP viewer: a PeerConnection with a video and (when offered)
+// an audio down track, fed by a subscriber of the stream's broadcaster.
+type session struct {
+	id       string
+	gigID    string
+	etag     string
+	remoteIP string
+	created  time.Time
+	log      *slog.Logger
+
+	sfu    *SFU
+	stream *media.Stream
+	pc     *webrtc.PeerConnection
+	video  *downTrack
+	audio  *downTrack
+
+	sub       atomic.Pointer[subscriber]
+	pli       atomic.Uint32
+	connected chan struct{}
+	connOnce  sync.Once
+
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// run waits for the connection, then streams until the session ends. It is
+// started once the answer is sent.
+func (v *session) run() {
+	defer v.wg.Done()
+	timer := time.NewTimer(v.sfu.cfg.ConnectTimeout)
+	defer timer.Stop()
+	select {
+	case <-v.connected:
+	case <-timer.C:
+		v.log.Info("viewer did not connect in time", "timeout", v.sfu.cfg.ConnectTimeout)
+		go v.close("connect timeout")
+		return
+	case <-v.ctx.Done():
+		return
+	}
+	b, err := v.sfu.broadcasterFor(v.stream)
+	if err != nil {
+		go v.close("stream ended")
+		return
+	}
+	release := v.stream.AddViewer("webrtc")
+	defer release()
+	sub := newSubscriber(b, v.video, v.audio, v.sfu.cfg.CatchUpBitrate, v.sfu.cfg.CatchUpBurstBytes)
+	connectedAt := time.Now()
+	sub.onFirst = func() {
+		v.log.Debug("first video packet sent", "after_connect", time.Since(connectedAt).Round(time.Microsecond),
+			"after_offer", time.Since(v.created).Round(time.Millisecond))
+	}
+	v.sub.Store(sub)
+	v.wg.Add(1)
+	go v.reportLoop()
+	if err := sub.run(v.ctx); err != nil && v.ctx.Err() == nil {
+		v.log.Info("viewer transport failed", "err", err)
+		go v.close("write failed")
+	}
+}
+
+func (v *session) reportLoop() {
+	defer v.wg.Done()
+	t := time.NewTimer(srFirst)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			v.sendReports(now)
+			t.Reset(srInterval)
+		case <-v.ctx.Done():
+			return
+		}
+	}
+}
+
+func (v *session) onConnectionState(s webrtc.PeerConnectionState) {
+	v.log.Debug("connection state", "state", s.String())
+	switch s {
+	case webrtc.PeerConnectionStateConnected:
+		v.connOnce.Do(func() { close(v.connected) })
+	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		// Not inline: pion's callback goroutine must not wait on Close.
+		go v.close("connection " + s.String())
+	}
+}
+
+// close ends the session; idempotent. It returns after every goroutine of
+// the session exited.
+func (v *session) close(reason string) {
+	v.closeOnce.Do(func() {
+		v.cancel()
+		if err := v.pc.Close(); err != nil {
+			v.log.Debug("close peer connection", "err", err)
+		}
+		v.wg.Wait()
+		v.sfu.removeSession(v)
+		attrs := []any{"reason", reason, "duration", time.Since(v.created).Round(time.Millisecond)}
+		if sub := v.sub.Load(); sub != nil {
+			attrs = append(attrs, "skips", sub.skips.Load(), "pli", v.pli.Load())
+			if d := v.video; d != nil {
+				attrs = append(attrs, "video_packets", d.packets.Load(), "retransmits", d.rtx.Load(),
+					"total_lost", d.totalLost.Load(), "rtt_ms", d.rttMicros.Load()/1000)
+			}
+		}
+		v.log.Info("webrtc viewer left", attrs...)
+		close(v.closed)
+	})
+	<-v.closed
+}

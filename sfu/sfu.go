@@ -1,0 +1,328 @@
+package sfu
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bookmygig/bookmygig/media"
+	"github.com/pion/webrtc/v4"
+)
+
+// SFU serves live streams of a media.Registry to WHEP viewers.
+type SFU struct {
+	cfg Config
+	log *slog.Logger
+	reg *media.Registry
+	api *webrtc.API
+	ice *iceTransport
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu           sync.Mutex
+	closed       bool
+	sessions     map[string]*session
+	broadcasters map[*media.Stream]*broadcaster
+	// pending counts sessions being set up, so the viewer cap holds under
+	// concurrent POSTs.
+	count atomic.Int64
+}
+
+// New opens the ICE port and returns a running SFU. Streams come from reg;
+// when a stream is unpublished its viewers' sessions end.
+func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "sfu")
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if host, _, _ := net.SplitHostPort(cfg.ICEAddr); host != "" && net.ParseIP(host).IsLoopback() {
+		cfg.IncludeLoopback = true
+	}
+	if cfg.PublicHost != "" {
+		ips, err := net.LookupIP(cfg.PublicHost)
+		if err != nil {
+			return nil, fmt.Errorf("resolve public host %s: %w", cfg.PublicHost, err)
+		}
+		for _, ip := range ips {
+			cfg.PublicIPs = append(cfg.PublicIPs, ip.String())
+		}
+	}
+	t, err := listenICE(&cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	api, err := newAPI(&cfg, t, log)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &SFU{
+		cfg:          cfg,
+		log:          log,
+		reg:          reg,
+		api:          api,
+		ice:          t,
+		ctx:          ctx,
+		cancel:       cancel,
+		sessions:     make(map[string]*session),
+		broadcasters: make(map[*media.Stream]*broadcaster),
+	}
+	reg.OnEvent(s.onRegistryEvent)
+	log.Info("webrtc ready", "ice_port", t.port, "ice_tcp", t.tcpMux != nil, "public_ips", cfg.PublicIPs)
+	return s, nil
+}
+
+// ICEPort returns the UDP (and TCP) port ICE listens on.
+func (s *SFU) ICEPort() int { return s.ice.port }
+
+// Viewers returns the number of WHEP sessions.
+func (s *SFU) Viewers() int { return int(s.count.Load()) }
+
+// Close ends every session and releases the ICE port. It is idempotent.
+func (s *SFU) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, v := range s.sessions {
+		sessions = append(sessions, v)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	closeAll(sessions, "server shutdown")
+	s.wg.Wait()
+	s.ice.close()
+}
+
+func closeAll(sessions []*session, reason string) {
+	var wg sync.WaitGroup
+	for _, v := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v.close(reason)
+		}()
+	}
+	wg.Wait()
+}
+
+// onRegistryEvent runs on the publisher's goroutine: it only starts work.
+func (s *SFU) onRegistryEvent(ev media.Event) {
+	if ev.Type != media.Unpublished {
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	var ended []*session
+	for _, v := range s.sessions {
+		if v.stream == ev.Stream {
+			ended = append(ended, v)
+		}
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		closeAll(ended, "stream ended")
+	}()
+}
+
+// broadcasterFor returns the stream's broadcaster, attaching one on first use
+// so streams nobody watches over WebRTC cost nothing here.
+func (s *SFU) broadcasterFor(st *media.Stream) (*broadcaster, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if b := s.broadcasters[st]; b != nil {
+		return b, nil
+	}
+	b := newBroadcaster(st, s.cfg.NACKHistory, s.cfg.GOPMaxBytes, s.log.With("gig", st.GigID()))
+	if err := b.attach(); err != nil {
+		return nil, err
+	}
+	s.broadcasters[st] = b
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-st.Done():
+		case <-s.ctx.Done():
+		}
+		b.close()
+		s.mu.Lock()
+		delete(s.broadcasters, st)
+		s.mu.Unlock()
+	}()
+	return b, nil
+}
+
+func (s *SFU) addSession(v *session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.sessions[v.id] = v
+	return nil
+}
+
+func (s *SFU) removeSession(v *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions[v.id] == v {
+		delete(s.sessions, v.id)
+		s.count.Add(-1)
+	}
+}
+
+func (s *SFU) session(gigID, id string) (*session, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.sessions[id]
+	if !ok || v.gigID != gigID {
+		return nil, false
+	}
+	return v, true
+}
+
+// reserve takes a viewer slot, or reports the cap.
+func (s *SFU) reserve() bool {
+	n := s.count.Add(1)
+	if s.cfg.MaxViewers > 0 && n > int64(s.cfg.MaxViewers) {
+		s.count.Add(-1)
+		return false
+	}
+	return true
+}
+
+// hasBFrames reports whether the stream's video uses B-frames.
+func (s *SFU) hasBFrames(st *media.Stream) bool {
+	s.mu.Lock()
+	b := s.broadcasters[st]
+	s.mu.Unlock()
+	if b != nil && b.bframes.Load() {
+		return true
+	}
+	stats := st.Stats()
+	return stats.Video != nil && stats.Video.BFrames
+}
+
+// newSession negotiates a viewer session for the gig's live stream. On
+// success the session holds a reserved viewer slot.
+func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o *offerInfo, remoteIP string) (*session, string, error) {
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, "", fmt.Errorf("new peer connection: %w", err)
+	}
+	id := randomID()
+	vctx, cancel := context.WithCancel(s.ctx)
+	v := &session{
+		id:        id,
+		gigID:     gigID,
+		remoteIP:  remoteIP,
+		created:   time.Now(),
+		log:       s.log.With("gig", gigID, "session", id[:8]),
+		sfu:       s,
+		stream:    st,
+		pc:        pc,
+		connected: make(chan struct{}),
+		closed:    make(chan struct{}),
+		ctx:       vctx,
+		cancel:    cancel,
+	}
+	fail := func(err error) (*session, string, error) {
+		cancel()
+		_ = pc.Close()
+		return nil, "", err
+	}
+	pc.OnConnectionStateChange(v.onConnectionState)
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		if dc.Label() != "chat" || s.cfg.OnDataChannel == nil {
+			v.log.Debug("closing unexpected data channel", "label", dc.Label())
+			_ = dc.Close()
+			return
+		}
+		s.cfg.OnDataChannel(gigID, remoteIP, dc)
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.sdp}); err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
+	}
+	v.video = newDownTrack(webrtc.RTPCodecTypeVideo, "gig-"+gigID, randomUint16(), randomUint32())
+	tracks := []*downTrack{v.video}
+	if o.audio {
+		v.audio = newDownTrack(webrtc.RTPCodecTypeAudio, "gig-"+gigID, randomUint16(), randomUint32())
+		tracks = append(tracks, v.audio)
+	}
+	for _, d := range tracks {
+		sender, err := pc.AddTrack(d)
+		if err != nil {
+			return fail(fmt.Errorf("add %s track: %w", d.id, err))
+		}
+		v.wg.Add(1)
+		go v.readRTCP(sender, d)
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	local := pc.LocalDescription()
+	if local == nil {
+		return fail(fmt.Errorf("no local description"))
+	}
+	v.etag = `"` + iceUfrag(local.SDP) + `"`
+	if err := s.addSession(v); err != nil {
+		return fail(err)
+	}
+	v.wg.Add(1)
+	go v.run()
+	return v, local.SDP, nil
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func randomUint16() uint16 {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint16(b[:])
+}
+
+func randomUint32() uint32 {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint32(b[:])
+}

@@ -1,0 +1,168 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+	"time"
+)
+
+// readBatch is how many packet pointers a viewer copies out of the ring per
+// read lock.
+const readBatch = 64
+
+// maxWriteErrors is how many consecutive write errors end a session: the
+// transport is gone even if ICE has not noticed yet.
+const maxWriteErrors = 200
+
+// subscriber is one viewer's reader of a broadcaster's ring. Its goroutine
+// owns the cursor and writes every packet to the viewer's down tracks, so a
+// viewer whose transport blocks (ICE-TCP with a full window) holds up only
+// itself; if the ring moves past it, it skips to the newest keyframe.
+type subscriber struct {
+	b      *broadcaster
+	tracks [2]*downTrack // video, audio; nil when not negotiated
+	wake   chan struct{}
+
+	cursor  uint64
+	waitKey bool
+
+	// pace is a token bucket in bytes: the cached GOP goes out at most at
+	// paceRate after an initial paceBurst (a keyframe fits in it), so a
+	// new viewer's socket buffer and the path to it are not flooded;
+	// live traffic stays far below the rate and is never delayed.
+	paceRate   float64 // bytes per second
+	paceBurst  float64
+	tokens     float64
+	lastRefill time.Time
+
+	skips      atomic.Uint32
+	firstWrite atomic.Bool
+	onFirst    func()
+}
+
+func newSubscriber(b *broadcaster, video, audio *downTrack, paceBps, burstBytes int) *subscriber {
+	return &subscriber{
+		b:         b,
+		tracks:    [2]*downTrack{video, audio},
+		wake:      make(chan struct{}, 1),
+		paceRate:  float64(paceBps) / 8,
+		paceBurst: float64(burstBytes),
+		tokens:    float64(burstBytes),
+	}
+}
+
+// refill adds the tokens earned since the last refill.
+func (s *subscriber) refill(now time.Time) {
+	if !s.lastRefill.IsZero() {
+		s.tokens += now.Sub(s.lastRefill).Seconds() * s.paceRate
+		if s.tokens > s.paceBurst {
+			s.tokens = s.paceBurst
+		}
+	}
+	s.lastRefill = now
+}
+
+// pace waits until n bytes may be sent; false if ctx ended meanwhile.
+func (s *subscriber) pace(ctx context.Context, n int) bool {
+	s.tokens -= float64(n)
+	if s.tokens >= 0 || s.paceRate <= 0 {
+		return true
+	}
+	wait := time.Duration(-s.tokens / s.paceRate * float64(time.Second))
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		s.refill(time.Now())
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// notify wakes the subscriber's goroutine without blocking: one pending
+// wake-up is enough, it reads everything new each time.
+func (s *subscriber) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run sends the cached GOP as fast as the transport takes it, then live
+// packets, until ctx ends or the transport fails (returned error).
+func (s *subscriber) run(ctx context.Context) error {
+	s.cursor, s.waitKey = s.b.startPos()
+	s.b.subscribe(s)
+	defer s.b.unsubscribe(s)
+	var batch [readBatch]*packet
+	errs := 0
+	for {
+		for {
+			n, overrun, restart, waitKey := s.b.ring.read(s.cursor, batch[:])
+			if overrun {
+				s.cursor, s.waitKey = restart, waitKey
+				s.skips.Add(1)
+				s.resync()
+				continue
+			}
+			if n == 0 {
+				break
+			}
+			s.refill(time.Now())
+			for i, p := range batch[:n] {
+				batch[i] = nil
+				s.cursor++
+				if s.waitKey {
+					if !p.keyHead {
+						continue
+					}
+					s.waitKey = false
+					s.resync()
+				}
+				t := s.tracks[trackIndex(p.audio)]
+				if t == nil {
+					continue
+				}
+				if !s.pace(ctx, len(p.payload)) {
+					return nil
+				}
+				if err := t.write(p); err != nil {
+					if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, io.EOF) {
+						return err
+					}
+					errs++
+					if errs >= maxWriteErrors {
+						return err
+					}
+					continue
+				}
+				errs = 0
+				if !p.audio && !s.firstWrite.Load() {
+					s.firstWrite.Store(true)
+					if s.onFirst != nil {
+						s.onFirst()
+					}
+				}
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+		}
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (s *subscriber) resync() {
+	for _, t := range s.tracks {
+		if t != nil {
+			t.markResync()
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package sfu
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+const (
+	mimeSDP     = "application/sdp"
+	mimeTrickle = "application/trickle-ice-sdpfrag"
+	// gatherTimeout bounds ICE gathering; with the UDP mux and no STUN it
+	// completes in microseconds.
+	gatherTimeout = 5 * time.Second
+)
+
+// Route is one WHEP endpoint in net/http ServeMux pattern syntax; the
+// handlers read r.PathValue("id") and r.PathValue("session").
+type Route struct {
+	Method  string
+	Pattern string
+	Handler http.Handler
+}
+
+// Routes returns the WHEP endpoints: POST/OPTIONS /whep/{id} and
+// PATCH/DELETE/OPTIONS /whep/{id}/{session}.
+func (s *SFU) Routes() []Route {
+	return []Route{
+		{http.MethodPost, "/whep/{id}", http.HandlerFunc(s.servePost)},
+		{http.MethodOptions, "/whep/{id}", http.HandlerFunc(s.serveOptions)},
+		{http.MethodPatch, "/whep/{id}/{session}", http.HandlerFunc(s.servePatch)},
+		{http.MethodDelete, "/whep/{id}/{session}", http.HandlerFunc(s.serveDelete)},
+		{http.MethodOptions, "/whep/{id}/{session}", http.HandlerFunc(s.serveOptions)},
+	}
+}
+
+// Handler returns a ServeMux serving Routes, to mount at "/whep/".
+func (s *SFU) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, r := range s.Routes() {
+		mux.Handle(r.Method+" "+r.Pattern, r.Handler)
+	}
+	return mux
+}
+
+// errorBody is the one JSON error shape of the HTTP API.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, msg
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(b)
+}
+
+// cors sets the CORS response headers when the request's origin is allowed;
+// browsers players on other origins need Location, Link, ETag and
+// Accept-Patch exposed to find the session and the ICE servers.
+func (s *SFU) cors(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	allowed := ""
+	for _, o := range s.cfg.CORSOrigins {
+		if o == "*" {
+			allowed = "*"
+			break
+		}
+		if strings.EqualFold(o, origin) {
+			allowed = origin
+			break
+		}
+	}
+	if allowed == "" {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", allowed)
+	h.Set("Access-Control-Expose-Headers", "Location, Link, ETag, Accept-Patch")
+}
+
+func (s *SFU) serveOptions(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	h := w.Header()
+	if r.PathValue("session") == "" {
+		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		h.Set("Accept-Post", mimeSDP)
+	} else {
+		h.Set("Access-Control-Allow-Methods", "PATCH, DELETE, OPTIONS")
+		h.Set("Accept-Patch", mimeTrickle)
+	}
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func hasContentType(r *http.Request, want string) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && strings.EqualFold(mt, want)
+}
+
+func (s *SFU) readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxSDPBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "sdp_too_large", "the SDP body is larger than the server accepts")
+			return "", false
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", "could not read the request body")
+		return "", false
+	}
+	return string(body), true
+}
+
+func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	gigID := r.PathValue("id")
+	if !hasContentType(r, mimeSDP) {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
+		return
+	}
+	st, ok := s.reg.Get(gigID)
+	if !ok || st.Closed() {
+		writeError(w, http.StatusNotFound, "gig_not_live", "this gig is not live right now")
+		return
+	}
+	if s.hasBFrames(st) {
+		writeError(w, http.StatusConflict, "b_frames",
+			"the creator's encoder sends B-frames, which browsers cannot play over WebRTC; watch over FLV meanwhile. "+
+				"Fix for the creator: in OBS set Settings > Output > Streaming > B-frames to 0 (x264: bframes=0)")
+		return
+	}
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	offer, err := parseOffer(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+		return
+	}
+	if !s.reserve() {
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, "viewer_cap", "this server has reached its WebRTC viewer limit; try again later or watch over FLV")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), gatherTimeout)
+	defer cancel()
+	v, answer, err := s.newSession(ctx, gigID, st, offer, s.cfg.ClientIP(r))
+	if err != nil {
+		s.count.Add(-1)
+		switch {
+		case errors.Is(err, ErrBadOffer):
+			writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+		case errors.Is(err, ErrClosed):
+			writeError(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+		default:
+			s.log.Warn("whep session setup failed", "gig", gigID, "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
+		}
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", mimeSDP)
+	h.Set("Location", "/whep/"+gigID+"/"+v.id)
+	h.Set("ETag", v.etag)
+	h.Set("Accept-Patch", mimeTrickle)
+	for _, l := range s.linkHeaders() {
+		h.Add("Link", l)
+	}
+	w.WriteHeader(http.StatusCreated)
+	_, _ = io.WriteString(w, answer)
+	v.log.Info("webrtc viewer joined", "remote", v.remoteIP, "audio", v.audio != nil)
+}
+
+// linkHeaders announces the configured STUN/TURN servers (RFC 8288 links
+// with rel="ice-server", as in WHIP RFC 9725 section 4.6).
+func (s *SFU) linkHeaders() []string {
+	var out []string
+	for _, srv := range s.cfg.ICEServers {
+		for _, u := range srv.URLs {
+			l := "<" + u + `>; rel="ice-server"`
+			if srv.Username != "" && (strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:")) {
+				l += `; username="` + quoteEscape(srv.Username) + `"; credential="` + quoteEscape(srv.Credential) + `"; credential-type="password"`
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func quoteEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+}
+
+func (s *SFU) serveDelete(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	v, ok := s.session(r.PathValue("id"), r.PathValue("session"))
+	if !ok {
+		// Clients often DELETE after the connection already closed the
+		// session: normal, not worth more than debug.
+		s.log.Debug("delete of unknown whep session", "gig", r.PathValue("id"))
+		writeError(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
+		return
+	}
+	v.close("viewer hung up")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *SFU) servePatch(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	v, ok := s.session(r.PathValue("id"), r.PathValue("session"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
+		return
+	}
+	if !hasContentType(r, mimeTrickle) {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send candidates as Content-Type: application/trickle-ice-sdpfrag")
+		return
+	}
+	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != v.etag {
+		writeError(w, http.StatusPreconditionFailed, "etag_mismatch", "If-Match does not name this session's ICE session")
+		return
+	}
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	frag, err := parseTrickleFrag(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_fragment", err.Error())
+		return
+	}
+	if rd := v.pc.RemoteDescription(); frag.ufrag != "" && rd != nil && frag.ufrag != iceUfrag(rd.SDP) {
+		writeError(w, http.StatusUnprocessableEntity, "ice_restart_unsupported", "ICE restarts are not supported: DELETE this session and POST a new offer")
+		return
+	}
+	for _, c := range frag.candidates {
+		init := webrtc.ICECandidateInit{Candidate: c.candidate}
+		if c.mid != "" {
+			mid := c.mid
+			init.SDPMid = &mid
+		} else {
+			var zero uint16
+			init.SDPMLineIndex = &zero
+		}
+		if err := v.pc.AddICECandidate(init); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,446 @@
+package sfu_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/sfu"
+	"github.com/bookmygig/bookmygig/transcode"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+)
+
+// firstAccessUnit depacketizes video packets up to the first marker and
+// returns the NAL unit types in order.
+func firstAccessUnit(t *testing.T, recs []rtpRecord) []byte {
+	t.Helper()
+	var h codecs.H264Packet
+	var au []byte
+	for _, r := range recs {
+		out, err := h.Unmarshal(r.payload)
+		if err != nil {
+			t.Fatalf("depacketize seq %d: %v", r.seq, err)
+		}
+		au = append(au, out...)
+		if r.marker {
+			return nalTypes(au)
+		}
+	}
+	t.Fatal(errNoAU)
+	return nil
+}
+
+func nalTypes(annexb []byte) []byte {
+	var types []byte
+	for _, n := range bytes.Split(annexb, []byte{0, 0, 1}) {
+		n = bytes.TrimRight(n, "\x00")
+		if len(n) > 0 {
+			types = append(types, n[0]&0x1f)
+		}
+	}
+	return types
+}
+
+// clockRate estimates an RTP clock from packets received after the GOP
+// burst: timestamp progress over wall time.
+func clockRate(recs []rtpRecord, skip time.Duration) float64 {
+	var first *rtpRecord
+	for i := range recs {
+		if recs[i].at.Sub(recs[0].at) >= skip {
+			first = &recs[i]
+			break
+		}
+	}
+	last := recs[len(recs)-1]
+	if first == nil || last.at.Sub(first.at) <= 0 {
+		return 0
+	}
+	return float64(last.ts-first.ts) / last.at.Sub(first.at).Seconds()
+}
+
+func checkSeqContinuous(t *testing.T, what string, recs []rtpRecord) {
+	t.Helper()
+	for i := 1; i < len(recs); i++ {
+		if d := recs[i].seq - recs[i-1].seq; d != 1 {
+			t.Errorf("%s: sequence jumps from %d to %d at packet %d", what, recs[i-1].seq, recs[i].seq, i)
+			return
+		}
+	}
+}
+
+func TestWHEPPionViewerOverRTMP(t *testing.T) {
+	r := newRig(t, sfu.Config{})
+	// A 4 s GOP and a viewer arriving mid-GOP: the picture must still start
+	// at once, from the cached keyframe.
+	_, st := r.publish(t, ingesttest.Options{GOP: 120})
+	time.Sleep(1500 * time.Millisecond)
+	v := r.watch(t, viewerOpts{})
+	waitFor(t, 10*time.Second, "video and audio", func() bool {
+		video, audio := v.snapshot()
+		return len(video) > 0 && len(audio) > 0
+	})
+	firstVideo, _ := v.snapshot()
+	t.Logf("first video packet %v after the offer", firstVideo[0].at.Sub(v.started).Round(time.Millisecond))
+	if n := st.Stats().Viewers["webrtc"]; n != 1 {
+		t.Errorf("stream counts %d webrtc viewers, want 1", n)
+	}
+	time.Sleep(3 * time.Second)
+	video, audio := v.snapshot()
+	t.Logf("video %s, audio %s", describe(video), describe(audio))
+
+	types := firstAccessUnit(t, video)
+	if len(types) < 3 || types[0] != 7 || types[1] != 8 || types[len(types)-1] != 5 {
+		t.Fatalf("first access unit has NAL types %v, want SPS(7) PPS(8) ... IDR(5)", types)
+	}
+	// The burst (cached GOP, 1.5 s of frames) must arrive at once.
+	if span := video[0].ts; video[len(video)-1].ts-span < 90000 {
+		t.Errorf("video timestamps span %d ticks, want more than 1 s", video[len(video)-1].ts-span)
+	}
+	checkSeqContinuous(t, "video", video)
+	checkSeqContinuous(t, "audio", audio)
+	if rate := clockRate(video, time.Second); math.Abs(rate-90000) > 90000*0.08 {
+		t.Errorf("video clock %.0f Hz against wall time, want 90000", rate)
+	}
+	if rate := clockRate(audio, time.Second); math.Abs(rate-48000) > 48000*0.08 {
+		t.Errorf("audio clock %.0f Hz against wall time, want 48000", rate)
+	}
+	// Opus: one 20 ms frame per packet, 960 ticks apart, decodable, a tone.
+	dec, err := transcode.NewOpusDecoder(48000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	var sum float64
+	var n int
+	for i, a := range audio {
+		if i > 0 && a.ts-audio[i-1].ts != 960 {
+			t.Fatalf("opus packet %d advances %d ticks, want 960", i, a.ts-audio[i-1].ts)
+		}
+		if cfg := a.payload[0] >> 3; cfg < 16 && cfg%4 != 1 || cfg >= 16 && cfg%4 != 3 {
+			t.Fatalf("opus TOC config %d is not a 20 ms frame", cfg)
+		}
+		pcm, err := dec.Decode(a.payload)
+		if err != nil {
+			t.Fatalf("opus packet %d: %v", i, err)
+		}
+		for _, s := range pcm {
+			sum += float64(s) * float64(s)
+			n++
+		}
+	}
+	if rms := math.Sqrt(sum / float64(n)); rms < 1000 {
+		t.Fatalf("received opus decodes to rms %.0f: silence, want the 440 Hz tone", rms)
+	}
+
+	// Sender reports for both tracks map RTP time to one wall clock.
+	v.mu.Lock()
+	srV, srA := v.srs[v.ssrcs["video"]], v.srs[v.ssrcs["audio"]]
+	v.mu.Unlock()
+	if len(srV) == 0 || len(srA) == 0 {
+		t.Fatalf("sender reports: %d video, %d audio; want both", len(srV), len(srA))
+	}
+
+	// DELETE ends the session; a second DELETE is a quiet 404.
+	resp, _ := doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil)
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE = %d, want 204", resp.StatusCode)
+	}
+	resp, _ = doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("second DELETE = %d, want 404", resp.StatusCode)
+	}
+	waitFor(t, 3*time.Second, "viewer count back to 0", func() bool { return st.Stats().Viewers["webrtc"] == 0 })
+	if r.sfu.Viewers() != 0 {
+		t.Fatalf("sfu still counts %d sessions", r.sfu.Viewers())
+	}
+}
+
+func TestWHEPRetransmitsNACKedPackets(t *testing.T) {
+	r := newRig(t, sfu.Config{})
+	r.publish(t, ingesttest.Options{})
+	v := r.watch(t, viewerOpts{noAudio: true})
+	waitFor(t, 10*time.Second, "100 video packets", func() bool {
+		video, _ := v.snapshot()
+		return len(video) >= 100
+	})
+	video, _ := v.snapshot()
+	want := video[len(video)-20]
+	v.mu.Lock()
+	ssrc := v.ssrcs["video"]
+	v.mu.Unlock()
+	if err := v.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
+		MediaSSRC: ssrc, Nacks: []rtcp.NackPair{{PacketID: want.seq}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "the retransmission", func() bool {
+		video, _ := v.snapshot()
+		n := 0
+		for _, p := range video {
+			if p.seq == want.seq && bytes.Equal(p.payload, want.payload) {
+				n++
+			}
+		}
+		return n >= 2
+	})
+}
+
+func TestWHEPOverICETCP(t *testing.T) {
+	r := newRig(t, sfu.Config{})
+	r.publish(t, ingesttest.Options{})
+	v := r.watch(t, viewerOpts{tcpOnly: true})
+	waitFor(t, 10*time.Second, "video over ICE-TCP", func() bool {
+		video, audio := v.snapshot()
+		return len(video) > 50 && len(audio) > 10
+	})
+	pair, err := v.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err == nil && pair != nil && pair.Local.Protocol != webrtc.ICEProtocolTCP {
+		t.Fatalf("selected pair %v is not TCP", pair)
+	}
+}
+
+func TestWHEPDataChannelHook(t *testing.T) {
+	got := make(chan string, 1)
+	r := newRig(t, sfu.Config{OnDataChannel: func(gig, ip string, dc *webrtc.DataChannel) {
+		dc.OnOpen(func() { got <- gig + " " + ip + " " + dc.Label() })
+	}})
+	r.publish(t, ingesttest.Options{})
+	r.watch(t, viewerOpts{chat: true})
+	select {
+	case s := <-got:
+		if s != "gig1 127.0.0.1 chat" {
+			t.Fatalf("hook got %q", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("chat data channel never reached the hook")
+	}
+}
+
+func TestWHEPSessionsEndWithStream(t *testing.T) {
+	r := newRig(t, sfu.Config{})
+	p, _ := r.publish(t, ingesttest.Options{})
+	v := r.watch(t, viewerOpts{})
+	waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 0 })
+	p.Stop()
+	waitFor(t, 10*time.Second, "session closed", func() bool { return r.sfu.Viewers() == 0 })
+	waitFor(t, 10*time.Second, "viewer sees the close", func() bool {
+		s := v.pc.ConnectionState()
+		return s == webrtc.PeerConnectionStateClosed || s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateDisconnected
+	})
+}
+
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func TestWHEPErrors(t *testing.T) {
+	r := newRig(t, sfu.Config{
+		MaxViewers:  1,
+		CORSOrigins: []string{"https://player.example"},
+		ICEServers: []sfu.ICEServer{
+			{URLs: []string{"stun:stun.example.net:3478"}},
+			{URLs: []string{"turn:turn.example.net:3478?transport=udp"}, Username: "u", Credential: "p"},
+		},
+	})
+	r.publish(t, ingesttest.Options{})
+	good := offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{})
+	sendOnly := strings.ReplaceAll(good, "a=recvonly", "a=sendonly")
+	vp8Only := offer(t, vp8OnlyPC(t), viewerOpts{})
+	audioOnly := offerAudioOnly(t)
+
+	tests := []struct {
+		name      string
+		method    string
+		path      string
+		ctype     string
+		body      string
+		status    int
+		code      string
+		msgSubstr string
+	}{
+		{"wrong content type", "POST", "/whep/gig1", "application/json", good, 415, "unsupported_media_type", "application/sdp"},
+		{"unknown gig", "POST", "/whep/nope", "application/sdp", good, 404, "gig_not_live", ""},
+		{"garbage", "POST", "/whep/gig1", "application/sdp", "hello", 400, "bad_offer", "not an SDP offer"},
+		{"empty", "POST", "/whep/gig1", "application/sdp", "", 400, "bad_offer", "empty"},
+		{"sendonly video", "POST", "/whep/gig1", "application/sdp", sendOnly, 400, "bad_offer", "no video m-line"},
+		{"audio only", "POST", "/whep/gig1", "application/sdp", audioOnly, 400, "bad_offer", "no video m-line"},
+		{"vp8 only", "POST", "/whep/gig1", "application/sdp", vp8Only, 400, "bad_offer", "H.264"},
+		{"too large", "POST", "/whep/gig1", "application/sdp", good + strings.Repeat("a=x\r\n", 20000), 413, "sdp_too_large", ""},
+		{"delete unknown", "DELETE", "/whep/gig1/0123", "", "", 404, "session_not_found", ""},
+		{"patch unknown", "PATCH", "/whep/gig1/0123", "application/trickle-ice-sdpfrag", "", 404, "session_not_found", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := doRequest(t, tt.method, r.srv.URL+tt.path, tt.ctype, tt.body, nil)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("%s %s = %d %s, want %d", tt.method, tt.path, resp.StatusCode, body, tt.status)
+			}
+			var e apiError
+			if err := json.Unmarshal([]byte(body), &e); err != nil {
+				t.Fatalf("error body %q is not JSON: %v", body, err)
+			}
+			if e.Error.Code != tt.code || !strings.Contains(e.Error.Message, tt.msgSubstr) {
+				t.Fatalf("error = %+v, want code %s mentioning %q", e.Error, tt.code, tt.msgSubstr)
+			}
+		})
+	}
+
+	t.Run("created, link, etag, cors, cap, patch", func(t *testing.T) {
+		resp, answer := doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", good, map[string]string{"Origin": "https://player.example"})
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST = %d %s", resp.StatusCode, answer)
+		}
+		loc := resp.Header.Get("Location")
+		if !strings.HasPrefix(loc, "/whep/gig1/") || !strings.HasPrefix(answer, "v=0") {
+			t.Fatalf("Location %q, answer %.20q", loc, answer)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/sdp" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		links := resp.Header.Values("Link")
+		wantLinks := []string{
+			`<stun:stun.example.net:3478>; rel="ice-server"`,
+			`<turn:turn.example.net:3478?transport=udp>; rel="ice-server"; username="u"; credential="p"; credential-type="password"`,
+		}
+		if strings.Join(links, "\n") != strings.Join(wantLinks, "\n") {
+			t.Errorf("Link headers %q, want %q", links, wantLinks)
+		}
+		if resp.Header.Get("Access-Control-Allow-Origin") != "https://player.example" ||
+			!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Location") {
+			t.Errorf("CORS headers missing: %v", resp.Header)
+		}
+		etag := resp.Header.Get("ETag")
+		if etag == "" || resp.Header.Get("Accept-Patch") != "application/trickle-ice-sdpfrag" {
+			t.Errorf("ETag %q, Accept-Patch %q", etag, resp.Header.Get("Accept-Patch"))
+		}
+		if !strings.Contains(answer, "profile-level-id=42e01f") || !strings.Contains(answer, "opus/48000/2") {
+			t.Errorf("answer lacks H.264 42e01f or Opus:\n%s", answer)
+		}
+
+		// The cap is 1: the next viewer gets 503.
+		resp2, body := doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", good, nil)
+		if resp2.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "viewer_cap") {
+			t.Fatalf("POST over the cap = %d %s, want 503 viewer_cap", resp2.StatusCode, body)
+		}
+
+		// Trickle: a candidate is accepted, a wrong ETag refused, a new
+		// ufrag (ICE restart) refused clearly.
+		frag := "a=ice-ufrag:" + iceUfragOf(good) + "\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
+		resp3, body := doRequest(t, "PATCH", r.srv.URL+loc, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": etag})
+		if resp3.StatusCode != http.StatusNoContent {
+			t.Fatalf("PATCH = %d %s, want 204", resp3.StatusCode, body)
+		}
+		resp3, _ = doRequest(t, "PATCH", r.srv.URL+loc, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": `"nope"`})
+		if resp3.StatusCode != http.StatusPreconditionFailed {
+			t.Fatalf("PATCH with a wrong If-Match = %d, want 412", resp3.StatusCode)
+		}
+		resp3, body = doRequest(t, "PATCH", r.srv.URL+loc, "application/trickle-ice-sdpfrag", "a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n", nil)
+		if resp3.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "ice_restart_unsupported") {
+			t.Fatalf("ICE restart PATCH = %d %s, want 422", resp3.StatusCode, body)
+		}
+		resp3, _ = doRequest(t, "PATCH", r.srv.URL+loc, "application/sdp", frag, nil)
+		if resp3.StatusCode != http.StatusUnsupportedMediaType {
+			t.Fatalf("PATCH with application/sdp = %d, want 415", resp3.StatusCode)
+		}
+
+		resp4, _ := doRequest(t, "DELETE", r.srv.URL+loc, "", "", nil)
+		if resp4.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE = %d", resp4.StatusCode)
+		}
+		resp4, _ = doRequest(t, "DELETE", r.srv.URL+loc, "", "", nil)
+		if resp4.StatusCode != http.StatusNotFound {
+			t.Fatalf("second DELETE = %d, want 404", resp4.StatusCode)
+		}
+	})
+
+	t.Run("cors preflight", func(t *testing.T) {
+		for _, path := range []string{"/whep/gig1", "/whep/gig1/abc"} {
+			resp, _ := doRequest(t, "OPTIONS", r.srv.URL+path, "", "", map[string]string{
+				"Origin": "https://player.example", "Access-Control-Request-Method": "POST",
+				"Access-Control-Request-Headers": "content-type, authorization",
+			})
+			h := resp.Header
+			if resp.StatusCode != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != "https://player.example" ||
+				!strings.Contains(h.Get("Access-Control-Allow-Headers"), "If-Match") ||
+				!strings.Contains(h.Get("Access-Control-Expose-Headers"), "Accept-Patch") {
+				t.Fatalf("OPTIONS %s = %d %v", path, resp.StatusCode, h)
+			}
+		}
+		resp, _ := doRequest(t, "OPTIONS", r.srv.URL+"/whep/gig1", "", "", map[string]string{"Origin": "https://evil.example"})
+		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("a foreign origin was allowed")
+		}
+	})
+}
+
+func iceUfragOf(sdp string) string {
+	for _, l := range strings.Split(sdp, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "a=ice-ufrag:"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func vp8OnlyPC(t *testing.T) *webrtc.PeerConnection {
+	t.Helper()
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, PayloadType: 111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	return pc
+}
+
+func offerAudioOnly(t *testing.T) string {
+	t.Helper()
+	pc := newViewerPC(t, viewerOpts{})
+	t.Cleanup(func() { _ = pc.Close() })
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		t.Fatal(err)
+	}
+	of, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(of); err != nil {
+		t.Fatal(err)
+	}
+	return of.SDP
+}
+
+func TestWHEPRefusesBFrames(t *testing.T) {
+	r := newRig(t, sfu.Config{})
+	_, st := r.publish(t, ingesttest.Options{Extra: []string{"-bf", "2"}})
+	waitFor(t, 10*time.Second, "b-frames detected", func() bool { return st.Stats().Video.BFrames })
+	pc := newViewerPC(t, viewerOpts{})
+	t.Cleanup(func() { _ = pc.Close() })
+	resp, body := doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", offer(t, pc, viewerOpts{}), nil)
+	var e apiError
+	_ = json.Unmarshal([]byte(body), &e)
+	if resp.StatusCode != http.StatusConflict || e.Error.Code != "b_frames" ||
+		!strings.Contains(e.Error.Message, "B-frames to 0") || !strings.Contains(e.Error.Message, "FLV") {
+		t.Fatalf("POST for a B-frame stream = %d %s, want 409 b_frames naming the fix and FLV", resp.StatusCode, body)
+	}
+}
