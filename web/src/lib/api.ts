@@ -65,7 +65,7 @@ export interface StreamHealth {
     keyframe_interval_s?: number;
     b_frames?: boolean | number;
   } | null;
-  audio?: Array<{ codec?: string; sample_rate?: number; channels?: number; bitrate_kbps?: number }> | null;
+  audio?: Array<{ codec?: string; sample_rate?: number; channels?: number; bitrate_kbps?: number; derived?: boolean }> | null;
   viewers?: Record<string, number> | null;
   warnings?: StreamWarning[] | null;
   uptime_s?: number;

@@ -58,7 +58,14 @@ export function healthPanel(host: HTMLElement, id: string, token: string, onLive
     const bframes = v.b_frames === true || (typeof v.b_frames === 'number' && v.b_frames > 0);
     const kf = v.keyframe_interval_s;
     const warnings = s.warnings || [];
-    const audio = (s.audio || []).map((a) => [a.codec, a.sample_rate ? `${Math.round(a.sample_rate / 1000)} kHz` : '', a.channels === 2 ? 'stereo' : a.channels === 1 ? 'mono' : ''].filter(Boolean).join(' ')).join(', ');
+    // Derived tracks are the server's own transcodes (AAC -> Opus for WebRTC).
+    const audio = (s.audio || [])
+      .map((a) =>
+        [a.codec, a.sample_rate ? `${Math.round(a.sample_rate / 1000)} kHz` : '', a.channels === 2 ? 'stereo' : a.channels === 1 ? 'mono' : '', a.derived ? '(made by the server)' : '']
+          .filter(Boolean)
+          .join(' '),
+      )
+      .join(' · ');
     const viewers = Object.entries(s.viewers || {}).filter(([, n]) => typeof n === 'number');
     replace(body,
       h('div', { class: 'stats' },
@@ -69,7 +76,7 @@ export function healthPanel(host: HTMLElement, id: string, token: string, onLive
         stat('Bitrate', v.bitrate_kbps ? `${Math.round(v.bitrate_kbps).toLocaleString()} kb/s` : '—', v.bitrate_kbps && v.bitrate_kbps > 8000 ? 'warn' : ''),
         stat('Keyframe every', kf ? `${kf.toFixed(1)} s` : '—', kf && kf > 2.5 ? 'warn' : kf ? 'ok' : ''),
         stat('B-frames', v.b_frames === undefined ? '—' : bframes ? 'Yes' : 'None', bframes ? 'bad' : v.b_frames === undefined ? '' : 'ok'),
-        stat('Audio', audio || 'none'),
+        stat('Audio', audio || 'none', '', true),
       ),
       warnings.length
         ? h('ul', { class: 'warnings', 'aria-label': 'Warnings' },
@@ -99,6 +106,6 @@ function isLive(s: StreamHealth): boolean {
   return !!(s.video || (s.audio && s.audio.length));
 }
 
-function stat(label: string, value: string, tone = ''): HTMLElement {
-  return h('div', { class: `stat${tone ? ` stat-${tone}` : ''}` }, h('span', { class: 'stat-label' }, label), h('span', { class: 'stat-value' }, value));
+function stat(label: string, value: string, tone = '', wide = false): HTMLElement {
+  return h('div', { class: `stat${tone ? ` stat-${tone}` : ''}${wide ? ' stat-wide' : ''}` }, h('span', { class: 'stat-label' }, label), h('span', { class: 'stat-value' }, value));
 }
