@@ -140,7 +140,8 @@ function splitLinks(v: string): string[] {
 // preferCodec moves the given codec (e.g. "video/H264") first in the
 // transceiver's preferences, so the server gets what FLV viewers can play.
 export function preferCodec(t: RTCRtpTransceiver, mime: string, kind: 'video' | 'audio'): void {
-  const caps = RTCRtpSender.getCapabilities?.(kind) || RTCRtpReceiver.getCapabilities?.(kind);
+  // Receiver capabilities are what every Chromium version accepts here.
+  const caps = RTCRtpReceiver.getCapabilities?.(kind) || RTCRtpSender.getCapabilities?.(kind);
   if (!caps || typeof t.setCodecPreferences !== 'function') return;
   const want = caps.codecs.filter((c) => c.mimeType.toLowerCase() === mime.toLowerCase());
   if (!want.length) return;

@@ -118,6 +118,9 @@ export const watchPage: Page = (root, { id }, query) => {
         h('p', { class: 'eyebrow' }, 'That’s a wrap'),
         h('h2', null, 'This show has ended'),
         h('p', { class: 'muted' }, `Thanks for coming to ${gig.title}.`),
+        new Date(gig.ends_at).getTime() > Date.now()
+          ? h('p', { class: 'muted small' }, 'If the creator comes back on stage, the show plays here by itself.')
+          : null,
         h('a', { class: 'btn btn-primary', href: '/' }, 'Find another show'),
       ));
       overlay.hidden = false;
