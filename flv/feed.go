@@ -7,6 +7,10 @@ import (
 	"github.com/bookmygig/bookmygig/media"
 )
 
+// audioHoldMax is how far audio may run ahead of the last video frame and
+// still wait for the next one before being sent.
+const audioHoldMax = 50 * time.Millisecond
+
 // feed is the one media.Reader per stream: it turns every frame into an FLV
 // tag once and hands the same tag to every viewer's queue. It also keeps the
 // sequence headers and the tags of the current GOP so a new viewer starts
@@ -83,8 +87,12 @@ func (f *feed) OnFrame(fr *media.Frame) {
 	}
 	f.lastTS = fr.DTS
 	f.cacheLocked(t)
+	// Audio rides with the next video frame unless video is absent or
+	// paused: half the writes per viewer for at most one frame interval
+	// of extra audio delay.
+	wake := t.kind != kindAudio || f.video == nil || fr.DTS-f.lastDTS > audioHoldMax
 	for _, v := range f.viewers {
-		v.push(t)
+		v.enqueue(t, wake)
 	}
 }
 

@@ -285,6 +285,8 @@ func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string
 		return
 	}
 	batch := make([]*tag, 0, 64)
+	_, hijacked := out.(*writerSink)
+	hijacked = !hijacked
 	for {
 		var ended, aborted bool
 		batch, ended, aborted = v.take(batch[:0])
@@ -308,6 +310,10 @@ func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string
 		if ended {
 			clean, reason = true, "stream ended"
 			return
+		}
+		if hijacked {
+			<-v.wake
+			continue
 		}
 		select {
 		case <-v.wake:

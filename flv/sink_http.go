@@ -30,12 +30,13 @@ type chunkedSink struct {
 	stall   time.Duration
 	hdr     []byte
 	iov     net.Buffers
+	dl      deadline
 }
 
 var crlf = []byte("\r\n")
 
 func newChunkedSink(conn net.Conn, rw *bufio.ReadWriter, r *http.Request, h http.Header, stall time.Duration) (*chunkedSink, error) {
-	s := &chunkedSink{conn: conn, chunked: r.ProtoAtLeast(1, 1), stall: stall}
+	s := &chunkedSink{conn: conn, chunked: r.ProtoAtLeast(1, 1), stall: stall, dl: deadline{stall: stall}}
 	b := []byte("HTTP/1.1 200 OK\r\n")
 	if !r.ProtoAtLeast(1, 1) {
 		b = []byte("HTTP/1.0 200 OK\r\n")
@@ -91,7 +92,7 @@ func (s *chunkedSink) send(first []byte, tags []*tag) error {
 		iov = append(iov, crlf)
 	}
 	s.iov = iov[:0] // WriteTo consumes its copy of the slice header
-	if err := s.conn.SetWriteDeadline(time.Now().Add(s.stall)); err != nil {
+	if err := s.dl.extend(s.conn); err != nil {
 		return err
 	}
 	_, err := iov.WriteTo(s.conn)
@@ -151,4 +152,21 @@ func (s *writerSink) finish(bool) {}
 func (s *writerSink) kill() {
 	// Makes a blocked Write fail at once.
 	_ = s.rc.SetWriteDeadline(time.Now())
+}
+
+// deadline keeps a connection's write deadline between stall-1s and stall
+// ahead, re-arming it at most once a second instead of on every write
+// (re-arming costs a runtime timer update per batch per viewer).
+type deadline struct {
+	stall time.Duration
+	set   time.Time
+}
+
+func (d *deadline) extend(c net.Conn) error {
+	now := time.Now()
+	if now.Sub(d.set) < time.Second && d.stall > 2*time.Second {
+		return nil
+	}
+	d.set = now
+	return c.SetWriteDeadline(now.Add(d.stall))
 }

@@ -21,6 +21,7 @@ type wsSink struct {
 	stall time.Duration
 	iov   net.Buffers
 	v     *viewer
+	dl    deadline
 
 	mu        sync.Mutex
 	pongs     [][]byte
@@ -29,7 +30,7 @@ type wsSink struct {
 }
 
 func newWSSink(ws *websocket.Conn, stall time.Duration, v *viewer) *wsSink {
-	s := &wsSink{ws: ws, conn: ws.NetConn(), stall: stall, v: v, readDone: make(chan struct{})}
+	s := &wsSink{ws: ws, conn: ws.NetConn(), stall: stall, v: v, dl: deadline{stall: stall}, readDone: make(chan struct{})}
 	ws.SetReadLimit(4096)
 	ws.SetPingHandler(func(data string) error {
 		s.mu.Lock()
@@ -91,7 +92,7 @@ func (s *wsSink) appendPongs(iov net.Buffers) net.Buffers {
 }
 
 func (s *wsSink) send(iov net.Buffers) error {
-	if err := s.conn.SetWriteDeadline(time.Now().Add(s.stall)); err != nil {
+	if err := s.dl.extend(s.conn); err != nil {
 		return err
 	}
 	_, err := iov.WriteTo(s.conn)

@@ -22,8 +22,15 @@ func newViewer(capacity int, hasVideo bool) *viewer {
 	return &viewer{ring: make([]*tag, capacity), hasVideo: hasVideo, wake: make(chan struct{}, 1)}
 }
 
-// push is called on the stream's writer goroutine.
-func (v *viewer) push(t *tag) {
+// push queues t and wakes the viewer's goroutine. It is called on the
+// stream's writer goroutine.
+func (v *viewer) push(t *tag) { v.enqueue(t, true) }
+
+// enqueue queues t; with wake false a sleeping viewer is left asleep and t
+// goes out with the next woken batch (the feed holds back audio this way
+// until the next video frame, at most one frame interval, so a viewer
+// costs one write per video frame instead of one per tag).
+func (v *viewer) enqueue(t *tag, wake bool) {
 	v.mu.Lock()
 	if v.ended {
 		v.mu.Unlock()
@@ -47,8 +54,10 @@ func (v *viewer) push(t *tag) {
 	}
 	v.ring[(v.head+v.n)%len(v.ring)] = t
 	v.n++
-	signal := v.waiting
-	v.waiting = false
+	signal := wake && v.waiting
+	if signal {
+		v.waiting = false
+	}
 	v.mu.Unlock()
 	if signal {
 		select {

@@ -80,6 +80,58 @@ type Options struct {
 	VideoCodec string
 	// Extra ffmpeg arguments placed before the output.
 	Extra []string
+	// File, when set, is published as is (-c copy) in a loop instead of
+	// encoding the test signal live: no encoder CPU or encoder jitter in
+	// benchmarks. See EncodeClip.
+	File string
+}
+
+// EncodeClip encodes d of the test signal to an FLV file in dir, for
+// Options.File.
+func EncodeClip(t testing.TB, dir string, o Options, d time.Duration) string {
+	t.Helper()
+	RequireFFmpeg(t)
+	o.fill()
+	path := fmt.Sprintf("%s/clip_%dx%d_%d.flv", dir, o.Width, o.Height, o.FPS)
+	args := append([]string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y"}, o.inputArgs()...)
+	args = append(args, "-t", strconv.FormatFloat(d.Seconds(), 'f', 3, 64))
+	args = append(args, o.codecArgs()...)
+	args = append(args, "-f", "flv", path)
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("encode clip: %v\n%s", err, out)
+	}
+	return path
+}
+
+func (o *Options) fill() {
+	if o.Width == 0 {
+		o.Width, o.Height = 640, 360
+	}
+	if o.FPS == 0 {
+		o.FPS = 30
+	}
+	if o.GOP == 0 {
+		o.GOP = 60
+	}
+}
+
+func (o *Options) inputArgs() []string {
+	return []string{"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", o.Width, o.Height, o.FPS),
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"}
+}
+
+func (o *Options) codecArgs() []string {
+	var args []string
+	if o.VideoCodec != "" {
+		args = append(args, "-c:v", o.VideoCodec)
+	} else {
+		args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
+			"-bf", "0", "-g", strconv.Itoa(o.GOP), "-pix_fmt", "yuv420p")
+		if o.VideoBitrate != "" {
+			args = append(args, "-b:v", o.VideoBitrate, "-maxrate", o.VideoBitrate, "-bufsize", o.VideoBitrate)
+		}
+	}
+	return append(args, "-c:a", "aac", "-ac", "2", "-b:a", "128k")
 }
 
 // Publisher is a running ffmpeg.
@@ -123,31 +175,21 @@ func RequireFFmpeg(t testing.TB) {
 func Publish(t testing.TB, url string, o Options) *Publisher {
 	t.Helper()
 	RequireFFmpeg(t)
-	if o.Width == 0 {
-		o.Width, o.Height = 640, 360
+	o.fill()
+	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re"}
+	if o.File != "" {
+		args = append(args, "-stream_loop", "-1", "-i", o.File)
+	} else {
+		args = append(args, o.inputArgs()...)
 	}
-	if o.FPS == 0 {
-		o.FPS = 30
-	}
-	if o.GOP == 0 {
-		o.GOP = 60
-	}
-	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", o.Width, o.Height, o.FPS),
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"}
 	if o.Duration > 0 {
 		args = append(args, "-t", strconv.FormatFloat(o.Duration.Seconds(), 'f', 3, 64))
 	}
-	if o.VideoCodec != "" {
-		args = append(args, "-c:v", o.VideoCodec)
+	if o.File != "" {
+		args = append(args, "-c", "copy")
 	} else {
-		args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-			"-bf", "0", "-g", strconv.Itoa(o.GOP), "-pix_fmt", "yuv420p")
-		if o.VideoBitrate != "" {
-			args = append(args, "-b:v", o.VideoBitrate, "-maxrate", o.VideoBitrate, "-bufsize", o.VideoBitrate)
-		}
+		args = append(args, o.codecArgs()...)
 	}
-	args = append(args, "-c:a", "aac", "-ac", "2", "-b:a", "128k")
 	args = append(args, o.Extra...)
 	args = append(args, "-f", "flv", url)
 	p := &Publisher{Cmd: exec.Command("ffmpeg", args...), stderr: &syncBuffer{}, done: make(chan struct{})}

@@ -1,0 +1,224 @@
+//go:build bench
+
+package flv_test
+
+// The FLV fan-out benchmark: go test -tags bench -run TestFLVFanoutBench -v ./flv/
+// (bench/flv.sh runs it). One in-process server (ingest + flv), one ffmpeg
+// publisher at 720p30 ~2.5 Mbit/s, and bench/flvload in a separate process
+// with N readers. Server CPU comes from getrusage(RUSAGE_SELF) of this
+// process (ffmpeg and flvload are other processes), memory from the Go
+// runtime, both as deltas against the same server with no viewers.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/flv"
+	"github.com/bookmygig/bookmygig/ingest"
+	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/media"
+)
+
+type loadResult struct {
+	Readers       int     `json:"readers"`
+	Connected     int     `json:"connected"`
+	Failed        int     `json:"failed"`
+	WindowS       float64 `json:"window_s"`
+	MbpsPerReader float64 `json:"mbps_per_reader"`
+	VideoFPS      float64 `json:"video_fps_per_reader"`
+	Stalled       int     `json:"stalled_readers"`
+	Skipped       int     `json:"skipped_readers"`
+	MaxGapMS      float64 `json:"max_video_gap_ms"`
+	P50           float64 `json:"added_latency_p50_ms"`
+	P99           float64 `json:"added_latency_p99_ms"`
+	ServerP50     float64 `json:"server_latency_p50_ms"`
+	ServerP99     float64 `json:"server_latency_p99_ms"`
+}
+
+// ingestTimes records when the server received each frame (wall clock, µs),
+// keyed like flvload's tags: "<flv tag type>:<timestamp ms>".
+type ingestTimes struct {
+	mu sync.Mutex
+	at map[string]int64
+}
+
+func (r *ingestTimes) OnTrack(*media.Track) {}
+
+func (r *ingestTimes) OnFrame(f *media.Frame) {
+	typ := "8"
+	if f.Codec == media.CodecH264 {
+		typ = "9"
+	}
+	now := time.Now().UnixMicro()
+	r.mu.Lock()
+	r.at[typ+":"+strconv.FormatInt(f.DTS.Milliseconds(), 10)] = now
+	r.mu.Unlock()
+}
+
+func (r *ingestTimes) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(r.at)
+}
+
+func cpuTime() time.Duration {
+	u, s := cpuSplit()
+	return u + s
+}
+
+func cpuSplit() (user, sys time.Duration) {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+}
+
+func goMem() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}
+
+func rssBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}
+
+func TestFLVFanoutBench(t *testing.T) {
+	ingesttest.RequireFFmpeg(t)
+	counts := []int{1, 100, 500, 1000}
+	if s := os.Getenv("FLV_BENCH_N"); s != "" {
+		counts = nil
+		for _, f := range strings.Split(s, ",") {
+			n, _ := strconv.Atoi(f)
+			counts = append(counts, n)
+		}
+	}
+	window := 10 * time.Second
+	if s := os.Getenv("FLV_BENCH_WINDOW"); s != "" {
+		window, _ = time.ParseDuration(s)
+	}
+
+	bin := filepath.Join(t.TempDir(), "flvload")
+	if out, err := exec.Command("go", "build", "-o", bin, "../bench/flvload").CombinedOutput(); err != nil {
+		t.Fatalf("build flvload: %v\n%s", err, out)
+	}
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := media.NewRegistry(media.RegistryConfig{}, log)
+	rtmp := ingesttest.StartServer(t, ingest.Config{}, ingesttest.Keys{"bench": "bench"}, reg, log)
+	h := flv.NewHandler(flv.Config{}, reg, log)
+	mux := http.NewServeMux()
+	mux.Handle("GET /live/{file}", h)
+	rec := &ingestTimes{at: make(map[string]int64)}
+	mux.Handle("GET /bench/ingest-times", rec)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(ln)
+	t.Cleanup(func() { h.Close(); hs.Close() })
+	url := "http://" + ln.Addr().String() + "/live/bench.flv"
+
+	// Pre-encoded and sent with -c copy: the encoder's CPU and timing jitter
+	// stay out of the numbers.
+	clip := ingesttest.EncodeClip(t, t.TempDir(), ingesttest.Options{Width: 1280, Height: 720, VideoBitrate: "2500k"}, 20*time.Second)
+	ingesttest.Publish(t, rtmp.URL("bench"), ingesttest.Options{File: clip})
+	stream := ingesttest.WaitLive(t, reg, "bench", 15*time.Second)
+	detach, err := stream.Attach(rec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer detach()
+	time.Sleep(2 * time.Second)
+
+	// Baseline: the server ingesting with no viewers.
+	mem0, rss0 := goMem(), rssBytes()
+	c0 := cpuTime()
+	time.Sleep(window)
+	idleCPU := cpuTime() - c0
+	t.Logf("baseline: %.1f ms CPU/s ingesting 720p30 with no viewers, Go mem %.1f MiB", float64(idleCPU.Microseconds())/1000/window.Seconds(), float64(mem0)/(1<<20))
+
+	fmt.Printf("\nFLV fan-out, 720p30 ~2.5 Mbit/s + AAC, %v window, GOMAXPROCS %d\n", window, runtime.GOMAXPROCS(0))
+	fmt.Printf("%6s %6s %9s %8s %14s %10s %10s %8s %8s %9s %9s %10s %10s\n", "N", "conn", "Mbit/s/r", "fps/r", "CPU ms/view-s", "KB/viewer", "RSS KB/v",
+		"stalled", "skipped", "e2e p50", "e2e p99", "srv p50", "srv p99")
+	for _, n := range counts {
+		cmd := exec.Command(bin, "-url", url, "-n", strconv.Itoa(n), "-duration", window.String(),
+			"-ingest-times", "http://"+ln.Addr().String()+"/bench/ingest-times")
+		stdout, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		var cStart, cEnd, sysStart, sysEnd time.Duration
+		var mem, rss uint64
+		var res loadResult
+		for sc.Scan() {
+			switch line := sc.Text(); {
+			case line == "window_start":
+				cStart = cpuTime()
+				_, sysStart = cpuSplit()
+				if p := os.Getenv("FLV_BENCH_CPUPROFILE"); p != "" {
+					f, err := os.Create(fmt.Sprintf("%s.%d", p, n))
+					if err != nil {
+						t.Fatal(err)
+					}
+					_ = pprof.StartCPUProfile(f)
+					defer f.Close()
+				}
+			case line == "window_end":
+				cEnd = cpuTime()
+				_, sysEnd = cpuSplit()
+				pprof.StopCPUProfile()
+				mem, rss = goMem(), rssBytes()
+			case strings.HasPrefix(line, "{"):
+				if err := json.Unmarshal([]byte(line), &res); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("flvload: %v", err)
+		}
+		win := time.Duration(res.WindowS * float64(time.Second))
+		extra := (cEnd - cStart) - time.Duration(float64(idleCPU)*res.WindowS/window.Seconds())
+		perViewerSec := float64(extra.Microseconds()) / 1000 / (float64(n) * win.Seconds())
+		kbPerViewer := (float64(mem) - float64(mem0)) / 1024 / float64(n)
+		rssPerViewer := (float64(rss) - float64(rss0)) / 1024 / float64(n)
+		fmt.Printf("%6d %6d %9.2f %8.1f %14.3f %10.1f %10.1f %8d %8d %9.1f %9.1f %10.1f %10.1f\n", n, res.Connected, res.MbpsPerReader, res.VideoFPS,
+			perViewerSec, kbPerViewer, rssPerViewer, res.Stalled, res.Skipped, res.P50, res.P99, res.ServerP50, res.ServerP99)
+		t.Logf("N=%d: server CPU %.0f ms/s (%.0f%% in the kernel), Go heap+stacks %.1f MiB, RSS %.1f MiB", n,
+			float64((cEnd-cStart).Milliseconds())/win.Seconds(), 100*float64(sysEnd-sysStart)/float64(cEnd-cStart),
+			float64(mem)/(1<<20), float64(rss)/(1<<20))
+		if res.Connected != n || res.Failed != 0 {
+			t.Errorf("N=%d: %d connected, %d failed", n, res.Connected, res.Failed)
+		}
+		// Let the viewers of this run disconnect before the next.
+		for i := 0; i < 100 && h.Viewers() > 0; i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
