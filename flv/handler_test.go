@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -473,6 +474,7 @@ func TestStalledReaderDoesNotDelayOthers(t *testing.T) {
 func TestCloseEndsViewers(t *testing.T) {
 	e := newEnv(t, flv.Config{})
 	e.publish(t)
+	base := runtime.NumGoroutine()
 	resp, err := http.Get(e.url(testGig))
 	if err != nil {
 		t.Fatal(err)
@@ -495,5 +497,17 @@ func TestCloseEndsViewers(t *testing.T) {
 	r2.Body.Close()
 	if r2.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("request after Close: %d, want 503", r2.StatusCode)
+	}
+	if e.flv.Viewers() != 0 {
+		t.Fatalf("%d viewers after Close", e.flv.Viewers())
+	}
+	http.DefaultClient.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after Close, %d before the viewer:\n%s", n, base, buf[:runtime.Stack(buf, true)])
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -398,7 +399,41 @@ func TestBadClientsDoNotAffectLiveShow(t *testing.T) {
 	}
 }
 
+// goroutinesSettle waits for the goroutine count to fall back to base.
+func goroutinesSettle(t *testing.T, base int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines left, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestMaxConnsRefusesExtraConnections(t *testing.T) {
+	e := newEnv(t, ingest.Config{MaxConns: 1})
+	first := rtmpHandshake(t, e.srv.Addr)
+	_ = first
+	waitFor(t, 2*time.Second, "first connection tracked", func() bool { return e.srv.Conns() == 1 })
+	c, err := net.Dial("tcp", e.srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = c.Write([]byte{3})
+	if !closedByServer(c, 2*time.Second) {
+		t.Fatal("connection over MaxConns stayed open")
+	}
+	if !strings.Contains(e.logs.String(), "too many rtmp connections") {
+		t.Fatal("no log line for the refused connection")
+	}
+}
+
 func TestCloseEndsPublishersAndWaits(t *testing.T) {
+	base := runtime.NumGoroutine()
+	defer goroutinesSettle(t, base)
 	e := newEnv(t, ingest.Config{})
 	pub := ingesttest.Publish(t, e.srv.URL(testKey), ingesttest.Options{})
 	s := ingesttest.WaitLive(t, e.reg, testGig, 10*time.Second)
