@@ -511,3 +511,33 @@ func TestCloseEndsViewers(t *testing.T) {
 		t.Fatalf("%d goroutines after Close, %d before the viewer:\n%s", n, base, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// HTTP/2 connections cannot be hijacked: the handler falls back to flushed
+// ResponseWriter writes.
+func TestHTTP2FallbackPlays(t *testing.T) {
+	e := newEnv(t, flv.Config{})
+	e.publish(t)
+	mux := http.NewServeMux()
+	mux.Handle("GET /live/{file}", e.flv)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/live/" + testGig + ".flv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "video/x-flv" {
+		t.Fatalf("%s %d %v", resp.Proto, resp.StatusCode, resp.Header)
+	}
+	body := bufio.NewReader(resp.Body)
+	readFileHeader(t, body)
+	checkStart(t, func() flvTag {
+		tg, err := readTag(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tg
+	})
+}
