@@ -1,6 +1,9 @@
 package sfu
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // packet is one RTP packet of a stream, shared by every viewer. It is
 // immutable once appended to the ring; viewers rewrite only their own copy of
@@ -36,6 +39,9 @@ type packetRing struct {
 	bytes    int       // payload bytes retained
 	maxBytes int
 	minKeep  int
+	// tailA mirrors tail for lock-free staleness checks by readers that
+	// hold a batch of pointers while their transport blocks.
+	tailA atomic.Uint64
 
 	// idx maps seq%seqIndexSize to pos+1 per track, for NACKs.
 	idx [2][seqIndexSize]uint64
@@ -77,6 +83,7 @@ func (r *packetRing) dropTail() {
 	r.bytes -= len(r.buf[i].payload)
 	r.buf[i] = nil
 	r.tail++
+	r.tailA.Store(r.tail)
 	if r.hasKey && r.tail > r.keyPos {
 		// The GOP outgrew maxBytes: new viewers wait for the next keyframe.
 		r.hasKey = false
@@ -141,6 +148,9 @@ func (r *packetRing) lookup(audio bool, seq uint16) *packet {
 	}
 	return p
 }
+
+// dropped reports whether pos has left the ring (the reader fell behind).
+func (r *packetRing) dropped(pos uint64) bool { return pos < r.tailA.Load() }
 
 // stats returns the retained packet count and bytes.
 func (r *packetRing) stats() (packets int, bytes int) {

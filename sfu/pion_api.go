@@ -1,10 +1,12 @@
 package sfu
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -91,6 +93,20 @@ func listenICE(cfg *Config, log *slog.Logger) (*iceTransport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ice port %q: %w", portStr, ErrConfig)
 	}
+	if port != 0 {
+		return listenICEPort(cfg, host, port, log)
+	}
+	// A free UDP port may be taken for TCP (an outgoing connection's
+	// ephemeral port): try a few.
+	for i := 0; ; i++ {
+		t, err := listenICEPort(cfg, host, 0, log)
+		if err == nil || i == 9 || !errors.Is(err, syscall.EADDRINUSE) {
+			return t, err
+		}
+	}
+}
+
+func listenICEPort(cfg *Config, host string, port int, log *slog.Logger) (*iceTransport, error) {
 	pl := pionLoggerFactory{log: log}
 	t := &iceTransport{}
 	ip := net.ParseIP(host)

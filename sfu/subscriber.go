@@ -114,6 +114,13 @@ func (s *subscriber) run(ctx context.Context) error {
 			s.refill(time.Now())
 			for i, p := range batch[:n] {
 				batch[i] = nil
+				if s.b.ring.dropped(s.cursor) {
+					// The transport stalled long enough for the
+					// ring to move on: the rest of this batch is
+					// stale, the next read skips ahead.
+					clear(batch[i:n])
+					break
+				}
 				s.cursor++
 				if s.waitKey {
 					if !p.keyHead {
