@@ -11,11 +11,15 @@ import (
 )
 
 // transport is what a client needs from its connection. Only the client's
-// writer goroutine calls write, ping and closeWith.
+// writer goroutine calls write, ping, pong and closeWith.
 type transport interface {
-	write(data []byte) error
+	// write sends frames, in order, as one message each; a transport may
+	// put them on the wire together.
+	write(frames [][]byte) error
 	// ping sends a keepalive; transports with their own keepalive do nothing.
 	ping() error
+	// pong answers a client's ping.
+	pong(data []byte) error
 	// closeWith says goodbye (a WebSocket close frame) before close.
 	closeWith(code int, reason string)
 	close() error
@@ -39,6 +43,8 @@ const (
 	// closeGrace bounds a graceful close: queued frames and the close frame
 	// get this long, then the connection is closed regardless.
 	closeGrace = 2 * time.Second
+	// maxBatch caps the frames written with one syscall.
+	maxBatch = 64
 )
 
 // client is one chat connection on this node, over any transport.
@@ -55,6 +61,8 @@ type client struct {
 	countable bool
 
 	out      chan []byte
+	pongs    chan []byte
+	batch    [][]byte // writer's reusable batch
 	quit     chan struct{}
 	done     chan struct{} // closed when the writer has exited
 	stopOnce sync.Once
@@ -215,7 +223,27 @@ func (c *client) writeLoop() {
 			_ = c.tr.close()
 			return
 		case data := <-c.out:
-			if err := c.tr.write(data); err != nil {
+			// Everything already queued goes out in one write: a client
+			// that fell behind catches up with few syscalls.
+			c.batch = append(c.batch[:0], data)
+		more:
+			for len(c.batch) < maxBatch {
+				select {
+				case d := <-c.out:
+					c.batch = append(c.batch, d)
+				default:
+					break more
+				}
+			}
+			err := c.tr.write(c.batch)
+			clear(c.batch)
+			if err != nil {
+				c.stop(false, closeGoingAway, "")
+				_ = c.tr.close()
+				return
+			}
+		case p := <-c.pongs:
+			if err := c.tr.pong(p); err != nil {
 				c.stop(false, closeGoingAway, "")
 				_ = c.tr.close()
 				return
@@ -231,13 +259,15 @@ func (c *client) writeLoop() {
 }
 
 func (c *client) drain() {
+	c.batch = c.batch[:0]
 	for {
 		select {
 		case data := <-c.out:
-			if c.tr.write(data) != nil {
-				return
-			}
+			c.batch = append(c.batch, data)
 		default:
+			if len(c.batch) > 0 {
+				_ = c.tr.write(c.batch)
+			}
 			return
 		}
 	}

@@ -281,18 +281,20 @@ func (h *Hub) onBroker(gig string, msg []byte) {
 	}
 }
 
-// post delivers a new message to the local room at once and queues it for
-// history and the other nodes.
+// post queues a new message for history and the other nodes and delivers
+// it to the local room at once.
 func (h *Hub) post(r *room, m Message) {
 	data := encode(m)
-	r.broadcast(frame{id: m.ID, data: data})
 	env := encode(envelope{Node: h.cfg.NodeID, ID: m.ID, Frame: data})
+	// Queued before anyone can see the message, so a delete of it is
+	// always queued after its history append.
 	h.relay.push(func(ctx context.Context) error {
 		if err := h.broker.AppendHistory(ctx, r.gig, m, h.cfg.HistorySize); err != nil {
 			return err
 		}
 		return h.broker.Publish(ctx, r.gig, env)
 	})
+	r.broadcast(frame{id: m.ID, data: data})
 }
 
 // clientIP is the connection's address, or the last entry of the trusted

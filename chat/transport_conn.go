@@ -69,9 +69,18 @@ type connTransport struct {
 	once sync.Once
 }
 
-func (t *connTransport) write(data []byte) error { return t.conn.Send(data) }
-func (t *connTransport) ping() error             { return nil }
-func (t *connTransport) closeWith(int, string)   {}
+func (t *connTransport) write(frames [][]byte) error {
+	for _, f := range frames {
+		if err := t.conn.Send(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *connTransport) ping() error           { return nil }
+func (t *connTransport) pong([]byte) error     { return nil }
+func (t *connTransport) closeWith(int, string) {}
 func (t *connTransport) close() error {
 	var err error
 	t.once.Do(func() { err = t.conn.Close() })
