@@ -20,6 +20,7 @@ type fakeWriter struct {
 	hdrs    []rtp.Header
 	payload [][]byte
 	gate    chan struct{} // writes wait on it while non-nil
+	entered chan struct{} // receives once per gated write
 }
 
 func (w *fakeWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
@@ -27,6 +28,9 @@ func (w *fakeWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	gate := w.gate
 	w.mu.Unlock()
 	if gate != nil {
+		if w.entered != nil {
+			w.entered <- struct{}{}
+		}
 		<-gate
 	}
 	w.mu.Lock()
@@ -130,7 +134,7 @@ func TestRingKeepsGOPAndNACKHistory(t *testing.T) {
 func TestSlowViewerSkipsToNewestKeyframeWithContinuousSeq(t *testing.T) {
 	b := testBroadcaster(8)
 	writeGOP(b, 0, 5)
-	w := &fakeWriter{gate: make(chan struct{})}
+	w := &fakeWriter{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
 	d := newDownTrack(webrtc.RTPCodecTypeVideo, "s", 65530, 0) // wraps soon
 	d.bind.Store(&trackBinding{ssrc: 7, pt: 102, w: w})
 	a := newDownTrack(webrtc.RTPCodecTypeAudio, "s", 100, 0)
@@ -139,6 +143,7 @@ func TestSlowViewerSkipsToNewestKeyframeWithContinuousSeq(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
+	<-w.entered
 	// The viewer is stuck in its first write while the stream moves on by
 	// several GOPs: the others (here: the writer) never wait for it.
 	for g := 1; g <= 4; g++ {
