@@ -12,6 +12,7 @@ export const browsePage: Page = (root, _params, query) => {
   let cursor = '';
   let upcoming: Gig[] = [];
   let stopped = false;
+  let pagedMore = false;
 
   const chips = h('div', { class: 'chips', role: 'group', 'aria-label': 'Filter by category' });
   const liveSec = h('section', { class: 'section', 'aria-labelledby': 'live-h' });
@@ -99,6 +100,7 @@ export const browsePage: Page = (root, _params, query) => {
     const from = new Date(Date.now() - 12 * 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
     const res = await listGigs({ status: 'scheduled', category: category || undefined, from, cursor: next ? cursor : undefined, limit: 24 });
     upcoming = next ? [...upcoming, ...(res.gigs || [])] : res.gigs || [];
+    pagedMore = next;
     cursor = res.next_cursor || '';
     if (!stopped) renderUpcoming();
   }
@@ -124,8 +126,11 @@ export const browsePage: Page = (root, _params, query) => {
       el.textContent = `in ${countdown(el.dataset.countdown!)}`;
     });
   }, 1000);
+  // Not while the visitor is on a card (keyboard focus would be lost) or
+  // has paged further down the list.
   const refresh = window.setInterval(() => {
-    if (!document.hidden) load();
+    const focused = liveSec.contains(document.activeElement) || upSec.contains(document.activeElement);
+    if (!document.hidden && !focused && !pagedMore) load();
   }, refreshMs);
 
   return () => {
