@@ -104,6 +104,7 @@ func newClient(h *Hub, gig, ip string, tr transport, pings, countable bool) *cli
 		pings:     pings,
 		countable: countable,
 		out:       make(chan []byte, h.cfg.SendQueue),
+		pongs:     make(chan []byte, 1),
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
 		limiter:   newRateLimiter(h.cfg.RateBurst, h.cfg.RateWindow, h.cfg.RateTimeout),

@@ -107,9 +107,10 @@ func (h *Hub) Close() error {
 		for _, c := range clients {
 			<-c.done
 		}
-		h.clearPresence()
 		h.cancel()
 		h.wg.Wait()
+		// After the presence loop has stopped, so nothing re-adds them.
+		h.clearPresence()
 	})
 	return nil
 }

@@ -321,6 +321,11 @@ func TestCloseSendsRestarting(t *testing.T) {
 	a := dial(t, n, "g1")
 	a.join("Ann")
 	idle := dial(t, n, "g2") // connected, never joined
+	waitFor(t, 2*time.Second, "both admitted", func() bool {
+		n.hub.mu.Lock()
+		defer n.hub.mu.Unlock()
+		return len(n.hub.clients) == 2
+	})
 	done := make(chan struct{})
 	go func() { _ = n.hub.Close(); close(done) }()
 	for _, c := range []*wsClient{a, idle} {

@@ -191,6 +191,8 @@ func (h *Hub) clearPresence() {
 	for gig := range h.presence {
 		gigs = append(gigs, gig)
 	}
+	// Viewers tracked after Close are local only.
+	h.presence = make(map[string]*gigPresence)
 	h.mu.Unlock()
 	for _, gig := range gigs {
 		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.BrokerTimeout)

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -33,11 +34,11 @@ func (h *Hub) Attach(gigID, ip string, conn Conn) (*Peer, error) {
 	t := &connTransport{conn: conn}
 	c := newClient(h, gigID, ip, t, false, false)
 	if err := h.admit(c); err != nil {
-		code := codeUnavailable
-		if err == ErrTooManyConns {
-			code = codeTooManyConns
+		if errors.Is(err, ErrTooManyConns) {
+			_ = conn.Send(encodeError(codeTooManyConns, "too many chat connections from your address", 0))
+		} else {
+			_ = conn.Send(restartingFrame)
 		}
-		_ = conn.Send(encodeError(code, err.Error(), 0))
 		_ = conn.Close()
 		return nil, fmt.Errorf("attach gig %s: %w", gigID, err)
 	}

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -37,12 +38,13 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 	c := newClient(h, gig, h.clientIP(r), t, true, true)
 	if err := h.admit(c); err != nil {
 		// Browsers cannot read a refused handshake, so refuse after it.
-		code := codeUnavailable
-		if err == ErrTooManyConns {
-			code = codeTooManyConns
+		if errors.Is(err, ErrTooManyConns) {
+			_ = t.write([][]byte{encodeError(codeTooManyConns, "too many chat connections from your address", 0)})
+			t.closeWith(closeTryLater, codeTooManyConns)
+		} else { // closing down
+			_ = t.write([][]byte{restartingFrame})
+			t.closeWith(closeServiceReboot, "server restarting")
 		}
-		_ = t.write([][]byte{encodeError(code, err.Error(), 0)})
-		t.closeWith(closeTryLater, code)
 		_ = t.close()
 		return
 	}

@@ -1,0 +1,91 @@
+package chat
+
+import (
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestPingKeepalive: a client that answers pings stays; one whose reader is
+// stuck (no pongs) is dropped after two ping intervals; the server answers
+// a client's ping.
+func TestPingKeepalive(t *testing.T) {
+	cfg := testConfig()
+	cfg.PingInterval = 100 * time.Millisecond
+	n := newNode(t, cfg, nil)
+	alive := dial(t, n, "g1") // its reader goroutine answers pings
+	alive.join("Alive")
+
+	stuck, _, err := websocket.DefaultDialer.Dial(n.wsURL("g1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	_ = stuck.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","name":"Stuck"}`))
+	waitFor(t, 2*time.Second, "both joined", func() bool {
+		r := n.hub.roomOf("g1")
+		return r != nil && len(*r.members.Load()) == 2
+	})
+	// stuck never reads again, so it never sees a ping nor answers one.
+	waitFor(t, 2*time.Second, "stuck client dropped", func() bool {
+		return len(*n.hub.roomOf("g1").members.Load()) == 1
+	})
+
+	pong := make(chan string, 1)
+	alive.conn.SetPongHandler(func(s string) error { pong <- s; return nil })
+	if err := alive.conn.WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-pong:
+		if s != "hi" {
+			t.Fatalf("pong payload %q", s)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no pong for the client's ping")
+	}
+	time.Sleep(3 * cfg.PingInterval)
+	alive.say("still connected")
+	alive.skipTo("message")
+}
+
+func TestClientIP(t *testing.T) {
+	for _, tc := range []struct {
+		header, value, remote, want string
+	}{
+		{"", "", "192.0.2.1:5000", "192.0.2.1"},
+		{"", "", "[2001:db8::1]:5000", "2001:db8::1"},
+		{"X-Forwarded-For", "", "10.0.0.1:1", "10.0.0.1"},
+		{"X-Forwarded-For", "203.0.113.9", "10.0.0.1:1", "203.0.113.9"},
+		{"X-Forwarded-For", "1.1.1.1, 203.0.113.9", "10.0.0.1:1", "203.0.113.9"},
+	} {
+		h := &Hub{cfg: Config{TrustedProxyHeader: tc.header}}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tc.remote
+		if tc.value != "" {
+			r.Header.Set("X-Forwarded-For", tc.value)
+		}
+		if got := h.clientIP(r); got != tc.want {
+			t.Errorf("clientIP(%+v) = %q, want %q", tc, got, tc.want)
+		}
+	}
+}
+
+func TestFrameHeader(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want []byte
+	}{
+		{0, []byte{0x81, 0}},
+		{125, []byte{0x81, 125}},
+		{126, []byte{0x81, 126, 0, 126}},
+		{65535, []byte{0x81, 126, 0xFF, 0xFF}},
+		{65536, []byte{0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
+	} {
+		if got := appendFrameHeader(nil, opText, tc.n); string(got) != string(tc.want) {
+			t.Errorf("header(%d) = %v, want %v", tc.n, got, tc.want)
+		}
+	}
+}
