@@ -144,7 +144,8 @@ func runChatBench(b *testing.B, nClients, nSenders int, duration time.Duration, 
 		sendWG.Add(1)
 		go func() {
 			defer sendWG.Done()
-			conn := recv[s*nClients/nSenders].conn // senders spread over both hubs
+			// Client i is on node i%2: alternate senders between the nodes.
+			conn := recv[s*(nClients/nSenders)+s%2].conn
 			// Stagger senders evenly across the interval.
 			time.Sleep(time.Duration(s) * interval / time.Duration(nSenders))
 			t := time.NewTicker(interval)
