@@ -34,6 +34,10 @@ type broadcaster struct {
 
 	hasVideo atomic.Bool
 	bframes  atomic.Bool
+	// lastAudioTS is the newest audio packet's timestamp: catching-up
+	// viewers skip cached audio older than audioCatchUp before it.
+	lastAudioTS atomic.Uint32
+	hasAudio    atomic.Bool
 	// anchor is the wall clock (unix ns) at media time 0, set from the first
 	// frame; sender reports of every track derive from it so browsers line
 	// audio up with video whatever the transcoding delay.
@@ -90,12 +94,10 @@ func (b *broadcaster) OnFrame(f *media.Frame) {
 		}
 		b.packetizeH264(f)
 	case media.CodecOpus:
-		b.batch = append(b.batch, &packet{
-			audio:   true,
-			seq:     b.nextSeq(true),
-			ts:      uint32(f.DTS.Nanoseconds() * 48000 / int64(time.Second)),
-			payload: f.Data,
-		})
+		ts := uint32(f.DTS.Nanoseconds() * 48000 / int64(time.Second))
+		b.batch = append(b.batch, &packet{audio: true, seq: b.nextSeq(true), ts: ts, payload: f.Data})
+		b.lastAudioTS.Store(ts)
+		b.hasAudio.Store(true)
 	default:
 		// AAC reaches WebRTC viewers through the transcoder's Opus track.
 		return
@@ -179,6 +181,18 @@ func hasParamSets(avcc []byte) bool {
 		avcc = avcc[4+n:]
 	}
 	return found
+}
+
+// audioCatchUp is how much cached audio a new viewer gets. Video must be
+// replayed from the keyframe to decode; audio need not, and a GOP's worth
+// of it at once fills the browser's audio jitter buffer (NetEq), which then
+// plays seconds late and drags video along through lip sync.
+const audioCatchUp = 60 * time.Millisecond
+
+// staleAudio reports whether a cached audio packet is too old to send to a
+// viewer that is catching up.
+func (b *broadcaster) staleAudio(p *packet) bool {
+	return int32(b.lastAudioTS.Load()-p.ts) > int32(audioCatchUp/time.Millisecond)*48
 }
 
 // subscribe adds s to the wake-up list; s then polls the ring itself.

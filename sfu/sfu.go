@@ -2,6 +2,8 @@ package sfu
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -30,6 +32,7 @@ type SFU struct {
 
 	mu           sync.Mutex
 	closed       bool
+	cert         *webrtc.Certificate
 	sessions     map[string]*session
 	broadcasters map[*media.Stream]*broadcaster
 	// pending counts sessions being set up, so the viewer cap holds under
@@ -178,6 +181,28 @@ func (s *SFU) broadcasterFor(st *media.Stream) (*broadcaster, error) {
 	return b, nil
 }
 
+// certificate returns the DTLS certificate all sessions share. Generating
+// one per PeerConnection (pion's default) costs milliseconds of CPU at every
+// join; the fingerprint identifies the server, not the viewer. It is renewed
+// a week before it expires.
+func (s *SFU) certificate() (webrtc.Certificate, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cert != nil && time.Until(s.cert.Expires()) > 7*24*time.Hour {
+		return *s.cert, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return webrtc.Certificate{}, fmt.Errorf("dtls key: %w", err)
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return webrtc.Certificate{}, fmt.Errorf("dtls certificate: %w", err)
+	}
+	s.cert = cert
+	return *cert, nil
+}
+
 func (s *SFU) addSession(v *session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -232,7 +257,11 @@ func (s *SFU) hasBFrames(st *media.Stream) bool {
 // newSession negotiates a viewer session for the gig's live stream. On
 // success the session holds a reserved viewer slot.
 func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o *offerInfo, remoteIP string) (*session, string, error) {
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	cert, err := s.certificate()
+	if err != nil {
+		return nil, "", err
+	}
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
 	if err != nil {
 		return nil, "", fmt.Errorf("new peer connection: %w", err)
 	}

@@ -133,6 +133,11 @@ func (s *subscriber) run(ctx context.Context) error {
 				if t == nil {
 					continue
 				}
+				if p.audio && s.b.staleAudio(p) {
+					// Catching up: start audio near live instead.
+					t.markResync()
+					continue
+				}
 				if !s.pace(ctx, len(p.payload)) {
 					return nil
 				}

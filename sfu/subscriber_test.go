@@ -48,6 +48,18 @@ func (w *fakeWriter) count() int {
 	return len(w.hdrs)
 }
 
+func (w *fakeWriter) countSSRC(ssrc uint32) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, h := range w.hdrs {
+		if h.SSRC == ssrc {
+			n++
+		}
+	}
+	return n
+}
+
 var _ webrtc.TrackLocalWriter = (*fakeWriter)(nil)
 
 func avcc(nalus ...[]byte) []byte {
@@ -153,7 +165,9 @@ func TestSlowViewerSkipsToNewestKeyframeWithContinuousSeq(t *testing.T) {
 	close(w.gate)
 	w.gate = nil
 	w.mu.Unlock()
-	waitUntil(t, func() bool { return w.count() == 15 }) // stalled one + newest GOP (4+5 video, 5 audio)
+	// The stalled packet, then the newest GOP's 4+5 video packets (and
+	// only its freshest audio: cached audio is not replayed).
+	waitUntil(t, func() bool { return w.countSSRC(7) == 10 })
 	cancel()
 	<-done
 	if s.skips.Load() != 1 {
@@ -169,6 +183,19 @@ func TestSlowViewerSkipsToNewestKeyframeWithContinuousSeq(t *testing.T) {
 		}
 	}
 	w.mu.Unlock()
+	var audioSeqs []uint16
+	w.mu.Lock()
+	for _, h := range w.hdrs {
+		if h.SSRC == 8 {
+			audioSeqs = append(audioSeqs, h.SequenceNumber)
+		}
+	}
+	w.mu.Unlock()
+	for i := 1; i < len(audioSeqs); i++ {
+		if audioSeqs[i] != audioSeqs[i-1]+1 {
+			t.Fatalf("audio seq %d after %d: skipped stale audio must not leave a gap", audioSeqs[i], audioSeqs[i-1])
+		}
+	}
 	if video[0].SequenceNumber != 65530 {
 		t.Fatalf("first seq %d, want 65530", video[0].SequenceNumber)
 	}

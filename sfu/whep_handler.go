@@ -186,7 +186,7 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
-	v.log.Info("webrtc viewer joined", "remote", v.remoteIP, "audio", v.audio != nil)
+	v.log.Info("webrtc viewer joined", "remote", v.remoteIP, "audio", v.audio != nil, "setup", time.Since(v.created).Round(time.Microsecond))
 }
 
 // linkHeaders announces the configured STUN/TURN servers (RFC 8288 links
