@@ -149,6 +149,13 @@ func (r *packetRing) lookup(audio bool, seq uint16) *packet {
 	return p
 }
 
+// headPos returns the position the next packet will get.
+func (r *packetRing) headPos() uint64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.head
+}
+
 // dropped reports whether pos has left the ring (the reader fell behind).
 func (r *packetRing) dropped(pos uint64) bool { return pos < r.tailA.Load() }
 

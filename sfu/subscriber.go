@@ -28,10 +28,14 @@ type subscriber struct {
 	cursor  uint64
 	waitKey bool
 
-	// pace is a token bucket in bytes: the cached GOP goes out at most at
-	// paceRate after an initial paceBurst (a keyframe fits in it), so a
-	// new viewer's socket buffer and the path to it are not flooded;
-	// live traffic stays far below the rate and is never delayed.
+	// pace is a token bucket in bytes for the catch-up only (the packets
+	// that were cached when the viewer started, up to catchUpEnd): the
+	// first frame goes out at once (time to first frame), the rest of the
+	// GOP at most at paceRate after paceBurst, so a new viewer's socket
+	// buffer and the path to it are not flooded. Live packets are never
+	// paced: that would add latency after every keyframe.
+	catchUpEnd uint64
+	firstDone  bool
 	paceRate   float64 // bytes per second
 	paceBurst  float64
 	tokens     float64
@@ -95,6 +99,7 @@ func (s *subscriber) notify() {
 // packets, until ctx ends or the transport fails (returned error).
 func (s *subscriber) run(ctx context.Context) error {
 	s.cursor, s.waitKey = s.b.startPos()
+	s.catchUpEnd = s.b.ring.headPos()
 	s.b.subscribe(s)
 	defer s.b.unsubscribe(s)
 	var batch [readBatch]*packet
@@ -104,6 +109,7 @@ func (s *subscriber) run(ctx context.Context) error {
 			n, overrun, restart, waitKey := s.b.ring.read(s.cursor, batch[:])
 			if overrun {
 				s.cursor, s.waitKey = restart, waitKey
+				s.catchUpEnd, s.firstDone = s.b.ring.headPos(), false
 				s.skips.Add(1)
 				s.resync()
 				continue
@@ -138,8 +144,11 @@ func (s *subscriber) run(ctx context.Context) error {
 					t.markResync()
 					continue
 				}
-				if !s.pace(ctx, len(p.payload)) {
+				if s.cursor <= s.catchUpEnd && s.firstDone && !s.pace(ctx, len(p.payload)) {
 					return nil
+				}
+				if !p.audio && p.marker {
+					s.firstDone = true
 				}
 				if err := t.write(p); err != nil {
 					if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, io.EOF) {

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# WebRTC (WHEP) fan-out benchmark: one 720p30 ~2.5 Mbit/s H.264 + AAC RTMP
+# publisher (ffmpeg, 4 s GOP), the AAC -> Opus transcoder, and
+# N = 1, 50, 100, 200, 300 pion WHEP viewers (bench/whepload, a separate
+# process). Server pinned to CPU 0, load to CPU 1 (taskset).
+# Override: WHEP_BENCH_N=1,100,400 WHEP_BENCH_WINDOW=5s bash bench/whep.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ulimit -n 65536 2>/dev/null || ulimit -n 8192 || true
+exec go test -tags bench -count=1 -timeout 20m -run TestWHEPFanoutBench -v ./sfu/ 2>&1 | grep -v '^=== RUN'

@@ -1,0 +1,485 @@
+// Command whepload opens N WHEP viewers (pion, in this one process) on one
+// URL and reports what they receive: packets, bytes, loss (sequence gaps),
+// time to first frame and the latency each video frame gained.
+//
+// No decoding: packets are decrypted (SRTP, as any viewer must) and counted.
+// The viewers send no NACKs, so every gap counts as loss.
+//
+// Time to first frame: from the start of the viewer's POST to the arrival of
+// the first complete video frame (the packet with the marker bit). The
+// server starts every viewer at a keyframe, so that frame is decodable.
+//
+// Latency: with -ingest-times, the server's own receive time of every video
+// frame (keyed by PTS in ms) is fetched at the end, and each frame's
+// server latency is its arrival here minus that time. The viewer's RTP
+// timestamps carry a random offset, so the first frame (the cached
+// keyframe) is matched to the newest keyframe the server had received
+// before it arrived. Without -ingest-times, a publisher-relative figure is
+// reported instead: arrival minus RTP time, minus the smallest such offset
+// of the viewer (jitter added after the fastest frame).
+//
+//	whepload -url http://127.0.0.1:8080/whep/GIG -n 200 -duration 10s
+//
+// It prints "window_start" and "window_end" around the measured window (a
+// driver samples the server's CPU there), then one JSON line with the
+// results, then a summary on stderr.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/rtp"
+	"github.com/pion/transport/v4"
+	"github.com/pion/transport/v4/stdnet"
+	"github.com/pion/webrtc/v4"
+)
+
+// Result is the JSON line whepload prints at the end of the window.
+type Result struct {
+	Viewers       int     `json:"viewers"`
+	Connected     int     `json:"connected"`
+	Failed        int     `json:"failed"`
+	WindowS       float64 `json:"window_s"`
+	MbpsPerViewer float64 `json:"mbps_per_viewer"`
+	PktsPerViewer float64 `json:"pkts_per_s_per_viewer"`
+	// Lost counts sequence gaps inside the window; LostTotal over the
+	// whole run (including the cached GOP burst at join).
+	Lost          int64   `json:"lost_packets"`
+	LostTotal     int64   `json:"lost_packets_total"`
+	Received      int64   `json:"received_packets"`
+	LossPct       float64 `json:"loss_pct"`
+	TTFFP50MS     float64 `json:"ttff_p50_ms"`
+	TTFFP95MS     float64 `json:"ttff_p95_ms"`
+	TTFFMaxMS     float64 `json:"ttff_max_ms"`
+	LatencyP50MS  float64 `json:"latency_p50_ms"`
+	LatencyP95MS  float64 `json:"latency_p95_ms"`
+	LatencyP99MS  float64 `json:"latency_p99_ms"`
+	LatencyMaxMS  float64 `json:"latency_max_ms"`
+	LatencyKind   string  `json:"latency_kind"`
+	LatencyFrames int     `json:"latency_samples"`
+	Unmatched     int     `json:"latency_unmatched_viewers,omitempty"`
+}
+
+type frameSample struct {
+	arrival int64  // unix µs
+	rtpTS   uint32 // viewer RTP timestamp
+}
+
+type viewer struct {
+	start      time.Time
+	firstFrame atomic.Int64 // unix µs of the first complete video frame
+	failed     atomic.Bool
+
+	// Read-goroutine state, one per track.
+	tracks [2]trackStats
+	// window is set while measuring.
+	window *atomic.Bool
+
+	mu      sync.Mutex
+	samples []frameSample
+	first   frameSample // first complete video frame
+}
+
+type trackStats struct {
+	started  bool
+	lastSeq  uint16
+	packets  atomic.Int64
+	bytes    atomic.Int64
+	lost     atomic.Int64 // in the window
+	lostAll  atomic.Int64
+	received atomic.Int64 // in the window
+}
+
+func main() {
+	url := flag.String("url", "", "WHEP endpoint, e.g. http://127.0.0.1:8080/whep/GIG")
+	n := flag.Int("n", 10, "number of viewers")
+	duration := flag.Duration("duration", 10*time.Second, "measured window")
+	warmup := flag.Duration("warmup", 6*time.Second, "wait after the last join before measuring (GOP burst, settling)")
+	joinRate := flag.Int("join-rate", 50, "viewers joining per second")
+	ingestTimes := flag.String("ingest-times", "", "URL of the server's per-frame receive times (bench drivers)")
+	flag.Parse()
+	if *url == "" {
+		fmt.Fprintln(os.Stderr, "whepload: -url is required")
+		os.Exit(2)
+	}
+	res, err := run(*url, *n, *duration, *warmup, *joinRate, *ingestTimes)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "whepload:", err)
+		os.Exit(1)
+	}
+	b, _ := json.Marshal(res)
+	fmt.Println(string(b))
+	fmt.Fprintf(os.Stderr, "whepload: %d/%d connected, %.2f Mbit/s per viewer, loss %d (%d incl. join), ttff p50 %.0f ms p95 %.0f ms, %s latency p50 %.1f p95 %.1f p99 %.1f ms\n",
+		res.Connected, res.Viewers, res.MbpsPerViewer, res.Lost, res.LostTotal, res.TTFFP50MS, res.TTFFP95MS,
+		res.LatencyKind, res.LatencyP50MS, res.LatencyP95MS, res.LatencyP99MS)
+}
+
+func newAPI() (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+	}, PayloadType: 102}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+	}, PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// Large receive buffers: loss should measure the server, not this
+	// process falling behind for a moment.
+	std, err := stdnet.NewNet()
+	if err != nil {
+		return nil, err
+	}
+	se.SetNet(bigBufferNet{std})
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se)), nil
+}
+
+// bigBufferNet gives every UDP socket a 4 MiB receive buffer (the usual
+// net.core.rmem_max).
+type bigBufferNet struct{ *stdnet.Net }
+
+func (n bigBufferNet) ListenPacket(network, address string) (net.PacketConn, error) {
+	c, err := n.Net.ListenPacket(network, address)
+	if u, ok := c.(*net.UDPConn); ok && err == nil {
+		_ = u.SetReadBuffer(4 << 20)
+	}
+	return c, err
+}
+
+func (n bigBufferNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err == nil {
+		_ = c.SetReadBuffer(4 << 20)
+	}
+	return c, err
+}
+
+func run(url string, n int, duration, warmup time.Duration, joinRate int, ingestTimes string) (*Result, error) {
+	api, err := newAPI()
+	if err != nil {
+		return nil, err
+	}
+	var window atomic.Bool
+	viewers := make([]*viewer, n)
+	var pcs []*webrtc.PeerConnection
+	var pcMu sync.Mutex
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / time.Duration(max(joinRate, 1)))
+	for i := range viewers {
+		<-tick.C
+		v := &viewer{window: &window}
+		viewers[i] = v
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pc, err := v.join(api, url)
+			if err != nil {
+				v.failed.Store(true)
+				fmt.Fprintln(os.Stderr, "whepload: join:", err)
+				return
+			}
+			pcMu.Lock()
+			pcs = append(pcs, pc)
+			pcMu.Unlock()
+		}()
+	}
+	tick.Stop()
+	wg.Wait()
+	time.Sleep(warmup)
+
+	fmt.Println("window_start")
+	var before [2][2]int64
+	for _, v := range viewers {
+		for k := range v.tracks {
+			before[k][0] += v.tracks[k].packets.Load()
+			before[k][1] += v.tracks[k].bytes.Load()
+		}
+	}
+	window.Store(true)
+	t0 := time.Now()
+	time.Sleep(duration)
+	window.Store(false)
+	elapsed := time.Since(t0)
+	fmt.Println("window_end")
+
+	res := &Result{Viewers: n, WindowS: elapsed.Seconds()}
+	var pkts, bytes int64
+	var ttff []float64
+	for _, v := range viewers {
+		if v.failed.Load() {
+			res.Failed++
+			continue
+		}
+		if f := v.firstFrame.Load(); f != 0 {
+			res.Connected++
+			ttff = append(ttff, float64(f-v.start.UnixMicro())/1000)
+		}
+		for k := range v.tracks {
+			t := &v.tracks[k]
+			pkts += t.packets.Load()
+			bytes += t.bytes.Load()
+			res.Lost += t.lost.Load()
+			res.LostTotal += t.lostAll.Load()
+			res.Received += t.received.Load()
+		}
+	}
+	for k := range before {
+		pkts -= before[k][0]
+		bytes -= before[k][1]
+	}
+	if res.Connected > 0 {
+		res.MbpsPerViewer = float64(bytes*8) / elapsed.Seconds() / 1e6 / float64(res.Connected)
+		res.PktsPerViewer = float64(pkts) / elapsed.Seconds() / float64(res.Connected)
+	}
+	if res.Received+res.Lost > 0 {
+		res.LossPct = 100 * float64(res.Lost) / float64(res.Received+res.Lost)
+	}
+	slices.Sort(ttff)
+	res.TTFFP50MS, res.TTFFP95MS, res.TTFFMaxMS = pct(ttff, 50), pct(ttff, 95), pct(ttff, 100)
+
+	lat, unmatched, kind := latencies(viewers, ingestTimes)
+	slices.Sort(lat)
+	res.LatencyKind, res.Unmatched, res.LatencyFrames = kind, unmatched, len(lat)
+	res.LatencyP50MS, res.LatencyP95MS, res.LatencyP99MS, res.LatencyMaxMS = pct(lat, 50), pct(lat, 95), pct(lat, 99), pct(lat, 100)
+
+	var cwg sync.WaitGroup
+	for _, pc := range pcs {
+		cwg.Add(1)
+		go func() {
+			defer cwg.Done()
+			_ = pc.Close()
+		}()
+	}
+	cwg.Wait()
+	return res, nil
+}
+
+func (v *viewer) join(api *webrtc.API, url string) (*webrtc.PeerConnection, error) {
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			_ = pc.Close()
+			return nil, err
+		}
+	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		v.read(tr)
+	})
+	v.start = time.Now()
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	<-gathered
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(pc.LocalDescription().SDP))
+	req.Header.Set("Content-Type", "application/sdp")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		_ = pc.Close()
+		return nil, fmt.Errorf("POST %d: %s", resp.StatusCode, body)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	return pc, nil
+}
+
+// read counts a track's packets until the connection closes. It decrypts
+// (TrackRemote.Read) but does not decode.
+func (v *viewer) read(tr *webrtc.TrackRemote) {
+	k := 0
+	if tr.Kind() == webrtc.RTPCodecTypeAudio {
+		k = 1
+	}
+	t := &v.tracks[k]
+	buf := make([]byte, 1500)
+	var h rtp.Header
+	for {
+		n, _, err := tr.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := h.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		now := time.Now()
+		t.packets.Add(1)
+		t.bytes.Add(int64(n))
+		inWindow := v.window.Load()
+		if inWindow {
+			t.received.Add(1)
+		}
+		if t.started {
+			if d := h.SequenceNumber - t.lastSeq; d != 1 && d < 0x8000 {
+				t.lostAll.Add(int64(d - 1))
+				if inWindow {
+					t.lost.Add(int64(d - 1))
+				}
+			}
+		}
+		if !t.started || h.SequenceNumber-t.lastSeq < 0x8000 {
+			t.lastSeq = h.SequenceNumber
+		}
+		t.started = true
+		if k == 0 && h.Marker {
+			s := frameSample{arrival: now.UnixMicro(), rtpTS: h.Timestamp}
+			if v.firstFrame.Load() == 0 {
+				v.mu.Lock()
+				v.first = s
+				v.mu.Unlock()
+				v.firstFrame.Store(s.arrival)
+			} else if inWindow {
+				v.mu.Lock()
+				v.samples = append(v.samples, s)
+				v.mu.Unlock()
+			}
+		}
+	}
+}
+
+// ingestRecord is the server side of the latency measurement.
+type ingestRecord struct {
+	// Frames maps a video frame's PTS in ms to the unix µs the server
+	// received it; Keyframes lists the keyframes' PTS in ms.
+	Frames    map[string]int64 `json:"frames"`
+	Keyframes []int64          `json:"keyframes"`
+}
+
+func latencies(viewers []*viewer, ingestURL string) (out []float64, unmatched int, kind string) {
+	if ingestURL != "" {
+		rec, err := fetchIngest(ingestURL)
+		if err == nil {
+			return serverLatencies(viewers, rec)
+		}
+		fmt.Fprintln(os.Stderr, "whepload: ingest times:", err)
+	}
+	for _, v := range viewers {
+		v.mu.Lock()
+		minOff := int64(1 << 62)
+		offs := make([]int64, 0, len(v.samples))
+		for _, s := range v.samples {
+			off := s.arrival - int64(s.rtpTS-v.first.rtpTS)*1000/90
+			offs = append(offs, off)
+			minOff = min(minOff, off)
+		}
+		v.mu.Unlock()
+		for _, o := range offs {
+			out = append(out, float64(o-minOff)/1000)
+		}
+	}
+	return out, 0, "jitter"
+}
+
+func fetchIngest(url string) (*ingestRecord, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, errors.New(resp.Status)
+	}
+	var rec ingestRecord
+	if err := json.NewDecoder(resp.Body).Decode(&rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+func serverLatencies(viewers []*viewer, rec *ingestRecord) (out []float64, unmatched int, kind string) {
+	slices.Sort(rec.Keyframes)
+	for _, v := range viewers {
+		v.mu.Lock()
+		first, samples := v.first, append([]frameSample(nil), v.samples...)
+		v.mu.Unlock()
+		if first.arrival == 0 {
+			continue
+		}
+		// The cached keyframe: the newest one the server had before the
+		// viewer's first frame arrived.
+		k0 := int64(-1)
+		for _, k := range rec.Keyframes {
+			if at, ok := lookup(rec.Frames, k); ok && at <= first.arrival {
+				k0 = k
+			}
+		}
+		if k0 < 0 {
+			unmatched++
+			continue
+		}
+		bad := 0
+		var lat []float64
+		for _, s := range samples {
+			pts := k0 + int64(s.rtpTS-first.rtpTS)/90
+			at, ok := lookup(rec.Frames, pts)
+			if !ok || s.arrival < at {
+				bad++
+				continue
+			}
+			lat = append(lat, float64(s.arrival-at)/1000)
+		}
+		if bad > len(samples)/10 {
+			unmatched++
+			continue
+		}
+		out = append(out, lat...)
+	}
+	return out, unmatched, "server"
+}
+
+func lookup(m map[string]int64, ms int64) (int64, bool) {
+	for _, d := range []int64{0, -1, 1} {
+		if at, ok := m[strconv.FormatInt(ms+d, 10)]; ok {
+			return at, true
+		}
+	}
+	return 0, false
+}
+
+func pct(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p / 100)
+	return float64(int(sorted[i]*10+0.5)) / 10
+}

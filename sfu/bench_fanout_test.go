@@ -1,0 +1,256 @@
+//go:build bench
+
+package sfu_test
+
+// The WebRTC fan-out benchmark: go test -tags bench -run TestWHEPFanoutBench
+// -v ./sfu/ (bench/whep.sh runs it). One in-process server (RTMP ingest,
+// AAC -> Opus transcoder, sfu), one ffmpeg publisher sending a pre-encoded
+// 720p30 ~2.5 Mbit/s H.264 + AAC clip with a 4 s GOP, and bench/whepload in
+// a separate process with N pion viewers. The server is pinned to CPU 0 and
+// whepload to CPU 1 when taskset exists. Server CPU comes from
+// getrusage(RUSAGE_SELF) of this process (ffmpeg and whepload are other
+// processes), memory from the Go runtime and /proc, as deltas against the
+// same server with no viewers.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/ingest"
+	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/media"
+	"github.com/bookmygig/bookmygig/sfu"
+	"github.com/bookmygig/bookmygig/transcode"
+)
+
+type whepLoadResult struct {
+	Viewers       int     `json:"viewers"`
+	Connected     int     `json:"connected"`
+	Failed        int     `json:"failed"`
+	MbpsPerViewer float64 `json:"mbps_per_viewer"`
+	PktsPerViewer float64 `json:"pkts_per_s_per_viewer"`
+	Lost          int64   `json:"lost_packets"`
+	LostTotal     int64   `json:"lost_packets_total"`
+	TTFFP50       float64 `json:"ttff_p50_ms"`
+	TTFFP95       float64 `json:"ttff_p95_ms"`
+	P50           float64 `json:"latency_p50_ms"`
+	P95           float64 `json:"latency_p95_ms"`
+	P99           float64 `json:"latency_p99_ms"`
+	Kind          string  `json:"latency_kind"`
+	Unmatched     int     `json:"latency_unmatched_viewers"`
+}
+
+// frameTimes records when the server received each video frame, for
+// whepload's server-latency figure.
+type frameTimes struct {
+	mu        sync.Mutex
+	frames    map[string]int64
+	keyframes []int64
+}
+
+func (r *frameTimes) OnTrack(*media.Track) {}
+
+func (r *frameTimes) OnFrame(f *media.Frame) {
+	if f.Codec != media.CodecH264 {
+		return
+	}
+	now := time.Now().UnixMicro()
+	ms := f.PTS().Milliseconds()
+	r.mu.Lock()
+	r.frames[strconv.FormatInt(ms, 10)] = now
+	if f.Keyframe {
+		r.keyframes = append(r.keyframes, ms)
+	}
+	r.mu.Unlock()
+}
+
+func (r *frameTimes) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(map[string]any{"frames": r.frames, "keyframes": r.keyframes})
+}
+
+func benchCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func benchGoMem() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}
+
+func benchRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}
+
+func TestWHEPFanoutBench(t *testing.T) {
+	ingesttest.RequireFFmpeg(t)
+	counts := []int{1, 50, 100, 200, 300}
+	if s := os.Getenv("WHEP_BENCH_N"); s != "" {
+		counts = nil
+		for _, f := range strings.Split(s, ",") {
+			n, _ := strconv.Atoi(f)
+			counts = append(counts, n)
+		}
+	}
+	window := 10 * time.Second
+	if s := os.Getenv("WHEP_BENCH_WINDOW"); s != "" {
+		window, _ = time.ParseDuration(s)
+	}
+
+	bin := filepath.Join(t.TempDir(), "whepload")
+	if out, err := exec.Command("go", "build", "-o", bin, "../bench/whepload").CombinedOutput(); err != nil {
+		t.Fatalf("build whepload: %v\n%s", err, out)
+	}
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("WHEP_BENCH_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	reg := media.NewRegistry(media.RegistryConfig{}, log)
+	var tcs []*transcode.AACToOpus
+	reg.OnEvent(func(ev media.Event) {
+		if ev.Type == media.Published {
+			if tc, err := transcode.Start(ev.Stream, transcode.Config{}, log); err == nil {
+				tcs = append(tcs, tc)
+			}
+		}
+	})
+	rtmp := ingesttest.StartServer(t, ingest.Config{}, ingesttest.Keys{"bench": "bench"}, reg, log)
+	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0"}, reg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/whep/", s.Handler())
+	rec := &frameTimes{frames: make(map[string]int64)}
+	mux.Handle("GET /bench/ingest-times", rec)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(ln)
+	t.Cleanup(func() {
+		hs.Close()
+		s.Close()
+		for _, tc := range tcs {
+			tc.Close()
+		}
+	})
+	url := "http://" + ln.Addr().String() + "/whep/bench"
+
+	// Pre-encoded and sent with -c copy: the encoder's CPU and timing jitter
+	// stay out of the numbers. 4 s GOP: time to first frame must not
+	// depend on it.
+	clip := ingesttest.EncodeClip(t, t.TempDir(), ingesttest.Options{Width: 1280, Height: 720, GOP: 120, VideoBitrate: "2500k"}, 20*time.Second)
+	ingesttest.Publish(t, rtmp.URL("bench"), ingesttest.Options{File: clip})
+	stream := ingesttest.WaitLive(t, reg, "bench", 15*time.Second)
+	detach, err := stream.Attach(rec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer detach()
+
+	loadPrefix := []string{}
+	if _, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
+		if out, err := exec.Command("taskset", "-a", "-p", "-c", "0", strconv.Itoa(os.Getpid())).CombinedOutput(); err != nil {
+			t.Logf("taskset server: %v %s", err, out)
+		} else {
+			runtime.GOMAXPROCS(1)
+			loadPrefix = []string{"taskset", "-c", "1"}
+		}
+	}
+	time.Sleep(3 * time.Second)
+
+	mem0, rss0 := benchGoMem(), benchRSS()
+	c0 := benchCPU()
+	time.Sleep(window)
+	idle := benchCPU() - c0
+	fmt.Printf("\nWebRTC (WHEP) fan-out, 720p30 ~2.5 Mbit/s H.264 + AAC->Opus, 4 s GOP, %v window, server GOMAXPROCS %d pinned=%v\n",
+		window, runtime.GOMAXPROCS(0), len(loadPrefix) > 0)
+	fmt.Printf("baseline (ingest + transcode, no viewers): %.1f ms CPU/s, Go mem %.1f MiB\n",
+		float64(idle.Microseconds())/1000/window.Seconds(), float64(mem0)/(1<<20))
+	fmt.Printf("%5s %5s %8s %7s %12s %9s %9s %6s %8s %8s %8s %8s %8s %8s\n", "N", "conn", "Mbit/s/v", "pkt/s/v",
+		"CPU ms/v-s", "KB/v go", "KB/v rss", "lost", "lostJoin", "lat p50", "lat p95", "lat p99", "ttff p50", "ttff p95")
+	for _, n := range counts {
+		args := append(append([]string{}, loadPrefix...), bin, "-url", url, "-n", strconv.Itoa(n),
+			"-duration", window.String(), "-ingest-times", "http://"+ln.Addr().String()+"/bench/ingest-times")
+		cmd := exec.Command(args[0], args[1:]...)
+		stdout, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		var cStart, cEnd time.Duration
+		var mem, rss uint64
+		var res whepLoadResult
+		for sc.Scan() {
+			switch line := sc.Text(); {
+			case line == "window_start":
+				cStart = benchCPU()
+				if p := os.Getenv("WHEP_BENCH_CPUPROFILE"); p != "" {
+					f, err := os.Create(fmt.Sprintf("%s.%d", p, n))
+					if err != nil {
+						t.Fatal(err)
+					}
+					_ = pprof.StartCPUProfile(f)
+					defer f.Close()
+				}
+			case line == "window_end":
+				cEnd = benchCPU()
+				pprof.StopCPUProfile()
+				mem, rss = benchGoMem(), benchRSS()
+			case strings.HasPrefix(line, "{"):
+				if err := json.Unmarshal([]byte(line), &res); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("whepload -n %d: %v", n, err)
+		}
+		cpu := cEnd - cStart - time.Duration(float64(idle)*1) // window == idle window
+		perViewerSec := float64(cpu.Microseconds()) / 1000 / window.Seconds() / float64(max(res.Connected, 1))
+		fmt.Printf("%5d %5d %8.2f %7.0f %12.3f %9.0f %9.0f %6d %8d %8.1f %8.1f %8.1f %8.0f %8.0f\n",
+			n, res.Connected, res.MbpsPerViewer, res.PktsPerViewer, perViewerSec,
+			float64(int64(mem)-int64(mem0))/1024/float64(max(res.Connected, 1)),
+			float64(int64(rss)-int64(rss0))/1024/float64(max(res.Connected, 1)),
+			res.Lost, res.LostTotal, res.P50, res.P95, res.P99, res.TTFFP50, res.TTFFP95)
+		if res.Unmatched > 0 {
+			fmt.Printf("      (%d viewers' frames could not be matched to server receive times)\n", res.Unmatched)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for s.Viewers() > 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
