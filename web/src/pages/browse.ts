@@ -19,6 +19,7 @@ export const browsePage: Page = (root, _params, query) => {
   const upSec = h('section', { class: 'section', 'aria-labelledby': 'up-h' });
   const more = h('button', { class: 'btn btn-ghost', type: 'button', hidden: true, onclick: () => loadUpcoming(true) }, 'Show more');
 
+  const spotlight = h('div', { class: 'hero-side' });
   root.append(
     h('section', { class: 'hero' },
       h('div', { class: 'hero-text' },
@@ -26,7 +27,7 @@ export const browsePage: Page = (root, _params, query) => {
         h('h1', null, 'Front-row seats, ', h('span', { class: 'accent' }, 'from anywhere.')),
         h('p', { class: 'lead' }, 'Watch creators perform live with under a second of delay, and talk with the crowd while it happens.'),
       ),
-      h('a', { class: 'btn btn-primary', href: '/new' }, 'Host your own gig'),
+      spotlight,
     ),
     chips,
     liveSec,
@@ -52,7 +53,33 @@ export const browsePage: Page = (root, _params, query) => {
     );
   }
 
+  // The hero's side: the most-watched live show, or an invitation to perform.
+  function renderSpotlight(gigs: Gig[]) {
+    const top = [...gigs].sort((a, b) => (b.viewers || 0) - (a.viewers || 0))[0];
+    if (!top) {
+      replace(spotlight,
+        h('div', { class: 'spot spot-invite' },
+          h('p', { class: 'eyebrow' }, 'For performers'),
+          h('p', { class: 'spot-title' }, 'Your stage, your audience, no delay.'),
+          h('p', { class: 'muted' }, 'List a show, then go live from OBS or straight from your browser.'),
+          h('a', { class: 'btn btn-primary', href: '/new' }, 'Host your own gig'),
+        ),
+      );
+      return;
+    }
+    replace(spotlight,
+      h('a', { class: `spot ${categoryClass(top.category)}`, href: `/gig/${encodeURIComponent(top.id)}` },
+        h('span', { class: 'badge badge-live' }, h('span', { class: 'dot-live', 'aria-hidden': 'true' }), 'LIVE'),
+        h('p', { class: 'eyebrow' }, `Spotlight · ${categoryLabel(top.category)}`),
+        h('p', { class: 'spot-title' }, top.title),
+        h('p', { class: 'spot-by' }, `by ${top.creator_name} · ${plural(top.viewers || 0, 'viewer')} watching`),
+        h('span', { class: 'btn btn-primary' }, 'Watch now'),
+      ),
+    );
+  }
+
   function renderLive(gigs: Gig[]) {
+    renderSpotlight(gigs);
     replace(liveSec,
       h('div', { class: 'section-head' },
         h('h2', { id: 'live-h' }, h('span', { class: 'dot-live', 'aria-hidden': 'true' }), 'Live now'),

@@ -17,7 +17,7 @@ const protocolNames: Record<string, string> = {
   total: 'Total',
 };
 
-export function healthPanel(host: HTMLElement, id: string, token: string, onLive: (live: boolean) => void): { close(): void } {
+export function healthPanel(host: HTMLElement, id: string, token: string, onLive: (live: boolean, source: string) => void): { close(): void } {
   let stopped = false;
   let timer = 0;
   const body = h('div', { class: 'health', 'data-testid': 'health' });
@@ -28,12 +28,12 @@ export function healthPanel(host: HTMLElement, id: string, token: string, onLive
       const s = await streamHealth(id, token);
       if (stopped) return;
       const live = isLive(s);
-      onLive(live);
+      onLive(live, typeof s.source === 'string' ? s.source : '');
       render(s, live);
     } catch (err) {
       if (stopped) return;
       if (err instanceof ApiError && (err.status === 404 || err.status === 409)) {
-        onLive(false);
+        onLive(false, '');
         render(null, false);
       } else {
         replace(body, h('p', { class: 'muted' }, err instanceof ApiError ? err.message : 'Stream health is unavailable right now.'));

@@ -76,6 +76,7 @@ export const studioPage: Page = (root, { id }) => {
   const liveBtn = h('button', { class: 'btn btn-primary btn-lg', type: 'button', disabled: true, 'data-testid': 'go-live' }, 'Go live');
   const pubStatus = h('p', { class: 'pub-status', role: 'status', 'aria-live': 'polite' }, 'Camera off.');
   const pubStats = h('p', { class: 'pub-stats muted' });
+  const externalNote = h('p', { class: 'external-note', hidden: true, role: 'status' });
   let pubState: PublishState = 'idle';
   const pub = new Publisher((s, detail) => {
     pubState = s;
@@ -105,6 +106,7 @@ export const studioPage: Page = (root, { id }) => {
         pubStats,
       ),
     ),
+    externalNote,
     h('p', { class: 'muted small' }, 'Prefer OBS? Use the stream settings below; press End broadcast here first if this browser is live.'),
   );
 
@@ -188,8 +190,17 @@ export const studioPage: Page = (root, { id }) => {
   cleanups.push(() => clearInterval(statsTimer));
 
   // ---- Health ----
-  const hp = healthPanel(health, id, token, (live) => {
+  const studioMain = goLive.parentElement!;
+  const hp = healthPanel(health, id, token, (live, source) => {
     if (gig && (gig.status === 'live') !== live) loadGig();
+    // Live from an encoder (OBS over RTMP, or WHIP from elsewhere): its
+    // health matters most, so it moves to the top.
+    const external = live && !pub.live;
+    studioMain.classList.toggle('external-live', external);
+    externalNote.hidden = !external;
+    externalNote.textContent = external
+      ? `You are live from ${source === 'rtmp' ? 'OBS or another RTMP encoder' : 'another WHIP client'}. End that stream before going live from this browser.`
+      : '';
   });
   cleanups.push(hp.close);
 

@@ -37,6 +37,7 @@ export const watchPage: Page = (root, { id }, query) => {
   );
   const fallbackNote = h('p', { class: 'fallback-note', 'data-testid': 'fallback-note', hidden: true, role: 'note' });
   const info = h('div', { class: 'gig-info' });
+  const viewersText = h('span', { class: 'live-text' });
   const chatHost = h('aside', { class: 'chat-host', 'aria-label': 'Chat' });
   root.append(h('div', { class: 'watch' }, h('div', { class: 'watch-main' }, stage, fallbackNote, info), chatHost));
 
@@ -168,7 +169,7 @@ export const watchPage: Page = (root, { id }, query) => {
       h('div', { class: 'gig-meta' },
         h('span', { class: `tag ${categoryClass(g.category)}` }, categoryLabel(g.category)),
         h('span', null, icon(icons.clock), h('time', { datetime: g.starts_at }, formatWhen(g.starts_at))),
-        g.status === 'live' ? h('span', { class: 'live-text' }, plural(g.viewers || 0, 'viewer'), ' watching') : null,
+        g.status === 'live' ? viewersText : null,
       ),
       g.description ? h('p', { class: 'gig-desc' }, g.description) : null,
     );
@@ -176,7 +177,9 @@ export const watchPage: Page = (root, { id }, query) => {
     setViewers(g.viewers || 0, g.status === 'live');
   }
 
+  // One number everywhere: the latest of the API's count and chat presence.
   function setViewers(n: number, show = true) {
+    viewersText.textContent = `${plural(n, 'viewer')} watching`;
     viewersBadge.hidden = !show;
     viewersBadge.replaceChildren(icon(icons.people), ` ${n}`);
     viewersBadge.title = `${plural(n, 'person', 'people')} watching`;
