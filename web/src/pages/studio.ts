@@ -82,6 +82,7 @@ export const studioPage: Page = (root, { id }) => {
     pubState = s;
     goLive.dataset.state = s;
     liveBtn.textContent = s === 'idle' || s === 'error' ? 'Go live' : 'End broadcast';
+    camBtn.disabled = !(s === 'idle' || s === 'error');
     liveBtn.classList.toggle('btn-danger', !(s === 'idle' || s === 'error'));
     pubStatus.textContent =
       s === 'live' ? 'You are live from this browser.' : s === 'connecting' ? 'Connecting…' : s === 'idle' ? (pub.stream ? 'Ready. Press Go live when you are.' : 'Camera off.') : detail;
@@ -135,8 +136,7 @@ export const studioPage: Page = (root, { id }) => {
       preview.srcObject = s;
       preview.play().catch(() => {});
       goLive.classList.add('has-camera');
-      camBtn.textContent = 'Camera on';
-      camBtn.disabled = true;
+      camBtn.textContent = 'Turn camera off';
       liveBtn.disabled = false;
       if (pubState === 'idle') pubStatus.textContent = 'Ready. Press Go live when you are.';
       await fillDevices();
@@ -144,7 +144,16 @@ export const studioPage: Page = (root, { id }) => {
       pubStatus.textContent = `Cannot open the camera or microphone: ${(err as Error).message || err}. Allow access in the address bar and try again.`;
     }
   }
-  camBtn.addEventListener('click', openCamera);
+  camBtn.addEventListener('click', () => {
+    if (!pub.stream) return openCamera();
+    if (pub.live) return; // the button is disabled while live
+    pub.release();
+    preview.srcObject = null;
+    goLive.classList.remove('has-camera');
+    camBtn.textContent = 'Turn camera on';
+    liveBtn.disabled = true;
+    pubStatus.textContent = 'Camera off.';
+  });
   for (const sel of [camSel, micSel, qSel]) sel.addEventListener('change', () => pub.stream && openCamera());
   navigator.mediaDevices?.addEventListener?.('devicechange', fillDevices);
   cleanups.push(() => navigator.mediaDevices?.removeEventListener?.('devicechange', fillDevices));
