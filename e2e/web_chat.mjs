@@ -2,9 +2,10 @@
 //
 //   node e2e/web_chat.mjs <baseURL> <artifactDir> <gigID>
 //
-// Prints {"ok":true,"ann_saw","ben_saw","escaped","history","viewers"}:
-// each page saw the other's message, markup in a message was shown as text,
-// and a third page that joined later got both messages as history.
+// Prints {"ok":true,"ann_saw","ben_saw","escaped","history","viewers",
+// "rate_notice"}: each page saw the other's message, markup in a message was
+// shown as text, a third page that joined later got both messages as
+// history, and flooding got a rate-limit notice.
 import { args, run, waitFor } from './web_lib.mjs';
 
 const { base, artifacts, rest } = args('e2e/web_chat.mjs <baseURL> <artifactDir> <gigID>', 3);
@@ -56,5 +57,18 @@ await run(artifacts, async ({ context, newPage, shot }) => {
   });
   await shot(cara, 'chat-history');
 
-  return { ann_saw: annSaw, ben_saw: benSaw, escaped, history, viewers };
+  // Flooding is refused with a notice that says when to try again.
+  for (let i = 0; i < 6; i++) {
+    await cara.fill('.chat-compose textarea', `flood ${i} ${tag}`);
+    await cara.keyboard.press('Enter');
+  }
+  const rateNotice = await waitFor('a rate-limit notice', () =>
+    cara.evaluate(() => {
+      const n = document.querySelector('.chat-notice:not([hidden])');
+      return n && /slow down|wait/i.test(n.textContent) ? n.textContent : '';
+    }),
+  );
+  await shot(cara, 'chat-rate-limited');
+
+  return { ann_saw: annSaw, ben_saw: benSaw, escaped, history, viewers, rate_notice: rateNotice };
 });
