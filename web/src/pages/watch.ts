@@ -239,14 +239,17 @@ export const watchPage: Page = (root, { id }, query) => {
     } else latencyBadge.hidden = true;
   }, 1000);
 
-  const chat = chatPanel(chatHost, id, {
-    onViewers: (n) => setViewers(n, gig?.status === 'live'),
-    // While the show plays, the media session already counts this viewer.
-    watching: () => player.current !== null,
-  });
-
+  // Chat joins once the gig's status is known: a viewer of a live show is
+  // already counted by the media session, so the chat must not count them too.
+  let chat: { close(): void } | null = null;
   renderOverlay();
-  refresh();
+  refresh().finally(() => {
+    if (stopped) return;
+    chat = chatPanel(chatHost, id, {
+      onViewers: (n) => setViewers(n, gig?.status === 'live'),
+      watching: () => gig?.status === 'live' || player.current !== null,
+    });
+  });
 
   return () => {
     stopped = true;
@@ -254,7 +257,7 @@ export const watchPage: Page = (root, { id }, query) => {
     clearInterval(tick);
     document.removeEventListener('keydown', onKey);
     player.stop();
-    chat.close();
+    chat?.close();
     if ((window as any).__bmgPlayer === player) delete (window as any).__bmgPlayer;
   };
 };
