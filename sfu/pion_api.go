@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"syscall"
 	"time"
@@ -65,18 +66,71 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 
 // iceTransport is the shared ICE port: the UDP mux and the TCP listener.
 type iceTransport struct {
-	udpMux   ice.UDPMux
-	tcpMux   ice.TCPMux
-	tcpLn    net.Listener
-	udpConns []net.PacketConn
-	port     int
+	udpMux ice.UDPMux
+	tcpMux ice.TCPMux
+	tcpLn  net.Listener
+	batch  []*batchConn
+	port   int
+}
+
+func listenBatchConn(ip net.IP, port int) (*batchConn, error) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+	if err != nil {
+		return nil, err
+	}
+	// Bigger socket buffers absorb keyframe bursts to many viewers.
+	_ = conn.SetWriteBuffer(readBufBytes)
+	_ = conn.SetReadBuffer(readBufBytes)
+	return newBatchConn(conn), nil
+}
+
+// localIPs lists the addresses ICE listens on when no address is given: up
+// interfaces, no link-local IPv6.
+func localIPs(loopback bool) ([]net.IP, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	var out []net.IP
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || (ifc.Flags&net.FlagLoopback != 0 && !loopback) {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			n, ok := a.(*net.IPNet)
+			if !ok || n.IP.IsLinkLocalUnicast() || n.IP.IsLinkLocalMulticast() {
+				continue
+			}
+			out = append(out, n.IP)
+		}
+	}
+	return out, nil
+}
+
+// dest returns a batching handle for a viewer reached from local to remote,
+// or nil when the pair does not use one of our UDP sockets.
+func (t *iceTransport) dest(local, remote netip.AddrPort) (*batchConn, *udpDest) {
+	for _, bc := range t.batch {
+		if la, ok := bc.LocalAddr().(*net.UDPAddr); ok && la.AddrPort().Addr().Unmap() == local.Addr().Unmap() {
+			return bc, bc.dest(remote)
+		}
+	}
+	if len(t.batch) == 1 {
+		// 1:1 NAT: the candidate shows the public address.
+		return t.batch[0], t.batch[0].dest(remote)
+	}
+	return nil, nil
 }
 
 func (t *iceTransport) close() {
 	if t.udpMux != nil {
 		_ = t.udpMux.Close()
 	}
-	for _, c := range t.udpConns {
+	for _, c := range t.batch {
 		_ = c.Close()
 	}
 	if t.tcpMux != nil {
@@ -112,35 +166,38 @@ func listenICEPort(cfg *Config, host string, port int, log *slog.Logger) (*iceTr
 	ip := net.ParseIP(host)
 	if ip != nil && !ip.IsUnspecified() {
 		// One address: one socket and pion's default mux.
-		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+		bc, err := listenBatchConn(ip, port)
 		if err != nil {
 			return nil, fmt.Errorf("listen ice udp %s: %w", cfg.ICEAddr, err)
 		}
-		// Bigger socket buffers absorb GOP bursts to new viewers.
-		_ = conn.SetWriteBuffer(readBufBytes)
-		_ = conn.SetReadBuffer(readBufBytes)
-		t.udpConns = append(t.udpConns, conn)
-		t.udpMux = webrtc.NewICEUDPMux(pl.NewLogger("udpmux"), conn)
-		t.port = conn.LocalAddr().(*net.UDPAddr).Port
+		t.batch = append(t.batch, bc)
+		t.udpMux = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: pl.NewLogger("udpmux"), UDPConn: bc})
+		t.port = bc.LocalAddr().(*net.UDPAddr).Port
 	} else {
 		// Every interface: one socket per address, so replies leave from
-		// the address the viewer talked to.
+		// the address the viewer talked to (pion's MultiUDPMux, built here
+		// so the sockets are our batching ones).
 		if port == 0 {
 			return nil, fmt.Errorf("ice addr %q: a port is required when listening on every interface: %w", cfg.ICEAddr, ErrConfig)
 		}
-		opts := []ice.UDPMuxFromPortOption{
-			ice.UDPMuxFromPortWithLogger(pl.NewLogger("udpmux")),
-			ice.UDPMuxFromPortWithReadBufferSize(readBufBytes),
-			ice.UDPMuxFromPortWithWriteBufferSize(readBufBytes),
-		}
-		if cfg.IncludeLoopback {
-			opts = append(opts, ice.UDPMuxFromPortWithLoopback())
-		}
-		mux, err := ice.NewMultiUDPMuxFromPort(port, opts...)
+		ips, err := localIPs(cfg.IncludeLoopback)
 		if err != nil {
-			return nil, fmt.Errorf("listen ice udp %s: %w", cfg.ICEAddr, err)
+			return nil, fmt.Errorf("list interfaces: %w", err)
 		}
-		t.udpMux = mux
+		var muxes []ice.UDPMux
+		for _, ip := range ips {
+			bc, err := listenBatchConn(ip, port)
+			if err != nil {
+				t.close()
+				return nil, fmt.Errorf("listen ice udp %s: %w", net.JoinHostPort(ip.String(), strconv.Itoa(port)), err)
+			}
+			t.batch = append(t.batch, bc)
+			muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: pl.NewLogger("udpmux"), UDPConn: bc}))
+		}
+		if len(muxes) == 0 {
+			return nil, fmt.Errorf("no usable network interface for ICE: %w", ErrConfig)
+		}
+		t.udpMux = ice.NewMultiUDPMuxDefault(muxes...)
 		t.port = port
 	}
 	if !cfg.DisableICETCP {

@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,7 @@ type session struct {
 	audio  *downTrack
 
 	sub       atomic.Pointer[subscriber]
+	udp       atomic.Pointer[udpDest]
 	pli       atomic.Uint32
 	connected chan struct{}
 	connOnce  sync.Once
@@ -69,6 +71,11 @@ func (v *session) run() {
 	release := v.stream.AddViewer("webrtc")
 	defer release()
 	sub := newSubscriber(b, v.video, v.audio, v.sfu.cfg.CatchUpBitrate, v.sfu.cfg.CatchUpBurstBytes)
+	if bc, d := v.egress(); d != nil {
+		defer bc.release(d)
+		sub.egress = d
+		v.udp.Store(d)
+	}
 	connectedAt := time.Now()
 	sub.onFirst = func() {
 		v.log.Debug("first video packet sent", "after_connect", time.Since(connectedAt).Round(time.Microsecond),
@@ -81,6 +88,21 @@ func (v *session) run() {
 		v.log.Info("viewer transport failed", "err", err)
 		go v.close("write failed")
 	}
+}
+
+// egress returns the batching handle for the viewer's UDP path (nil over
+// ICE-TCP or when the pair is not on our sockets).
+func (v *session) egress() (*batchConn, *udpDest) {
+	pair, err := v.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolUDP {
+		return nil, nil
+	}
+	la, err1 := netip.ParseAddr(pair.Local.Address)
+	ra, err2 := netip.ParseAddr(pair.Remote.Address)
+	if err1 != nil || err2 != nil {
+		return nil, nil
+	}
+	return v.sfu.ice.dest(netip.AddrPortFrom(la, pair.Local.Port), netip.AddrPortFrom(ra, pair.Remote.Port))
 }
 
 func (v *session) reportLoop() {
@@ -126,6 +148,9 @@ func (v *session) close(reason string) {
 				attrs = append(attrs, "video_packets", d.packets.Load(), "retransmits", d.rtx.Load(),
 					"total_lost", d.totalLost.Load(), "rtt_ms", d.rttMicros.Load()/1000)
 			}
+		}
+		if d := v.udp.Load(); d != nil {
+			attrs = append(attrs, "udp_sends", d.sends.Load(), "udp_batched_packets", d.packets.Load(), "gso", d.conn.gso.Load())
 		}
 		v.log.Info("webrtc viewer left", attrs...)
 		close(v.closed)

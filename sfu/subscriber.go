@@ -41,6 +41,9 @@ type subscriber struct {
 	tokens     float64
 	lastRefill time.Time
 
+	// egress, when set, batches the writes of each burst into one send.
+	egress *udpDest
+
 	skips      atomic.Uint32
 	firstWrite atomic.Bool
 	onFirst    func()
@@ -75,6 +78,8 @@ func (s *subscriber) pace(ctx context.Context, n int) bool {
 		return true
 	}
 	wait := time.Duration(-s.tokens / s.paceRate * float64(time.Second))
+	s.flush()
+	defer s.cork()
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
@@ -102,6 +107,7 @@ func (s *subscriber) run(ctx context.Context) error {
 	s.catchUpEnd = s.b.ring.headPos()
 	s.b.subscribe(s)
 	defer s.b.unsubscribe(s)
+	defer s.flush()
 	var batch [readBatch]*packet
 	errs := 0
 	for {
@@ -118,6 +124,7 @@ func (s *subscriber) run(ctx context.Context) error {
 				break
 			}
 			s.refill(time.Now())
+			s.cork()
 			for i, p := range batch[:n] {
 				batch[i] = nil
 				if s.b.ring.dropped(s.cursor) {
@@ -168,6 +175,7 @@ func (s *subscriber) run(ctx context.Context) error {
 					}
 				}
 			}
+			s.flush()
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -177,6 +185,18 @@ func (s *subscriber) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		}
+	}
+}
+
+func (s *subscriber) cork() {
+	if s.egress != nil {
+		s.egress.cork()
+	}
+}
+
+func (s *subscriber) flush() {
+	if s.egress != nil {
+		s.egress.flush()
 	}
 }
 

@@ -1,0 +1,143 @@
+package sfu
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// GSO limits: at most 64 segments and a 64 KiB datagram per send.
+const (
+	gsoMaxSegments = 64
+	gsoMaxBytes    = 60000
+)
+
+// batchConn is the ICE UDP socket with send batching. pion writes every
+// SRTP packet with its own sendto; on the fan-out path that syscall (and the
+// per-packet trip through the kernel stack) is most of the server's CPU. A
+// viewer's goroutine corks its destination while it writes a burst (one
+// frame's packets, all but the last of equal size), and the packets leave
+// in one sendmsg with UDP_SEGMENT (GSO): the kernel splits them as late as
+// possible. Writes to destinations nobody corked go straight out, and so do
+// all writes when the kernel refuses GSO.
+type batchConn struct {
+	*net.UDPConn
+	gso   atomic.Bool
+	dests sync.Map // netip.AddrPort -> *udpDest
+}
+
+func newBatchConn(c *net.UDPConn) *batchConn {
+	b := &batchConn{UDPConn: c}
+	b.gso.Store(gsoSupported)
+	return b
+}
+
+// udpDest is one viewer's destination: while corked, writes to it are
+// gathered and sent by flush.
+type udpDest struct {
+	conn   *batchConn
+	addr   netip.AddrPort
+	corked atomic.Bool
+
+	mu      sync.Mutex
+	buf     []byte
+	segSize int
+	count   int
+	short   bool // the last segment is shorter: nothing may follow it
+	oob     []byte
+	sends   atomic.Uint64
+	packets atomic.Uint64
+}
+
+// dest registers addr for corking; release removes it.
+func (b *batchConn) dest(addr netip.AddrPort) *udpDest {
+	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	d := &udpDest{conn: b, addr: addr, buf: make([]byte, 0, gsoMaxBytes+1500)}
+	b.dests.Store(addr, d)
+	return d
+}
+
+func (b *batchConn) release(d *udpDest) {
+	b.dests.CompareAndDelete(d.addr, d)
+	d.mu.Lock()
+	d.flushLocked()
+	d.mu.Unlock()
+}
+
+// ReadFromAddrPort implements ice.AddrPortReaderWriter (allocation-free
+// reads for pion's mux).
+func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
+	return b.ReadFromUDPAddrPort(p)
+}
+
+// WriteToAddrPort implements ice.AddrPortReaderWriter.
+func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
+	if v, ok := b.dests.Load(netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())); ok {
+		if d := v.(*udpDest); d.corked.Load() {
+			return d.add(p)
+		}
+	}
+	return b.WriteToUDPAddrPort(p, addr)
+}
+
+// WriteTo implements net.PacketConn through the same path.
+func (b *batchConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if ua, ok := addr.(*net.UDPAddr); ok {
+		return b.WriteToAddrPort(p, ua.AddrPort())
+	}
+	return b.UDPConn.WriteTo(p, addr)
+}
+
+func (d *udpDest) add(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.conn.gso.Load() {
+		return d.conn.WriteToUDPAddrPort(p, d.addr)
+	}
+	if d.count > 0 && (d.short || len(p) > d.segSize || len(d.buf)+len(p) > gsoMaxBytes) {
+		d.flushLocked()
+	}
+	if d.count == 0 {
+		d.segSize = len(p)
+	} else if len(p) < d.segSize {
+		d.short = true
+	}
+	d.buf = append(d.buf, p...)
+	d.count++
+	if d.count == gsoMaxSegments {
+		d.flushLocked()
+	}
+	return len(p), nil
+}
+
+// cork starts gathering; flush sends what was gathered and stops.
+func (d *udpDest) cork() { d.corked.Store(true) }
+
+func (d *udpDest) flush() {
+	d.corked.Store(false)
+	d.mu.Lock()
+	d.flushLocked()
+	d.mu.Unlock()
+}
+
+func (d *udpDest) flushLocked() {
+	if d.count == 0 {
+		return
+	}
+	d.sends.Add(1)
+	d.packets.Add(uint64(d.count))
+	if d.count == 1 {
+		_, _ = d.conn.WriteToUDPAddrPort(d.buf, d.addr)
+	} else if err := d.sendGSO(); err != nil {
+		// No GSO here (old kernel, a device without checksum offload):
+		// send them one by one from now on.
+		d.conn.gso.Store(false)
+		for off := 0; off < len(d.buf); off += d.segSize {
+			end := min(off+d.segSize, len(d.buf))
+			_, _ = d.conn.WriteToUDPAddrPort(d.buf[off:end], d.addr)
+		}
+	}
+	d.buf = d.buf[:0]
+	d.count, d.short = 0, false
+}
