@@ -54,6 +54,7 @@ type whepLoadResult struct {
 	P99           float64 `json:"latency_p99_ms"`
 	Kind          string  `json:"latency_kind"`
 	Unmatched     int     `json:"latency_unmatched_viewers"`
+	LoadCPU       float64 `json:"load_cpu_pct"`
 }
 
 // frameTimes records when the server received each video frame, for
@@ -87,9 +88,14 @@ func (r *frameTimes) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 }
 
 func benchCPU() time.Duration {
+	u, s := benchCPUSplit()
+	return u + s
+}
+
+func benchCPUSplit() (user, sys time.Duration) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
 }
 
 func benchGoMem() uint64 {
@@ -190,15 +196,16 @@ func TestWHEPFanoutBench(t *testing.T) {
 	time.Sleep(3 * time.Second)
 
 	mem0, rss0 := benchGoMem(), benchRSS()
-	c0 := benchCPU()
+	u0, s0 := benchCPUSplit()
 	time.Sleep(window)
-	idle := benchCPU() - c0
+	u1, s1 := benchCPUSplit()
+	idle, idleSys := u1-u0+s1-s0, s1-s0
 	fmt.Printf("\nWebRTC (WHEP) fan-out, 720p30 ~2.5 Mbit/s H.264 + AAC->Opus, 4 s GOP, %v window, server GOMAXPROCS %d pinned=%v\n",
 		window, runtime.GOMAXPROCS(0), len(loadPrefix) > 0)
 	fmt.Printf("baseline (ingest + transcode, no viewers): %.1f ms CPU/s, Go mem %.1f MiB\n",
 		float64(idle.Microseconds())/1000/window.Seconds(), float64(mem0)/(1<<20))
-	fmt.Printf("%5s %5s %8s %7s %12s %9s %9s %6s %8s %8s %8s %8s %8s %8s\n", "N", "conn", "Mbit/s/v", "pkt/s/v",
-		"CPU ms/v-s", "KB/v go", "KB/v rss", "lost", "lostJoin", "lat p50", "lat p95", "lat p99", "ttff p50", "ttff p95")
+	fmt.Printf("%5s %5s %8s %7s %10s %8s %8s %8s %6s %8s %8s %8s %8s %8s %8s %6s\n", "N", "conn", "Mbit/s/v", "pkt/s/v",
+		"ms/v-s", "(sys)", "KB/v go", "KB/v rss", "lost", "lostJoin", "lat p50", "lat p95", "lat p99", "ttff p50", "ttff p95", "load%")
 	for _, n := range counts {
 		args := append(append([]string{}, loadPrefix...), bin, "-url", url, "-n", strconv.Itoa(n),
 			"-duration", window.String(), "-ingest-times", "http://"+ln.Addr().String()+"/bench/ingest-times")
@@ -209,13 +216,14 @@ func TestWHEPFanoutBench(t *testing.T) {
 			t.Fatal(err)
 		}
 		sc := bufio.NewScanner(stdout)
-		var cStart, cEnd time.Duration
+		var cStart, cEnd, sysStart, sysEnd time.Duration
 		var mem, rss uint64
 		var res whepLoadResult
 		for sc.Scan() {
 			switch line := sc.Text(); {
 			case line == "window_start":
 				cStart = benchCPU()
+				_, sysStart = benchCPUSplit()
 				if p := os.Getenv("WHEP_BENCH_CPUPROFILE"); p != "" {
 					f, err := os.Create(fmt.Sprintf("%s.%d", p, n))
 					if err != nil {
@@ -226,6 +234,7 @@ func TestWHEPFanoutBench(t *testing.T) {
 				}
 			case line == "window_end":
 				cEnd = benchCPU()
+				_, sysEnd = benchCPUSplit()
 				pprof.StopCPUProfile()
 				mem, rss = benchGoMem(), benchRSS()
 			case strings.HasPrefix(line, "{"):
@@ -238,12 +247,14 @@ func TestWHEPFanoutBench(t *testing.T) {
 			t.Fatalf("whepload -n %d: %v", n, err)
 		}
 		cpu := cEnd - cStart - time.Duration(float64(idle)*1) // window == idle window
-		perViewerSec := float64(cpu.Microseconds()) / 1000 / window.Seconds() / float64(max(res.Connected, 1))
-		fmt.Printf("%5d %5d %8.2f %7.0f %12.3f %9.0f %9.0f %6d %8d %8.1f %8.1f %8.1f %8.0f %8.0f\n",
-			n, res.Connected, res.MbpsPerViewer, res.PktsPerViewer, perViewerSec,
+		conn := float64(max(res.Connected, 1))
+		perViewerSec := float64(cpu.Microseconds()) / 1000 / window.Seconds() / conn
+		sysPerViewerSec := float64((sysEnd - sysStart - idleSys).Microseconds()) / 1000 / window.Seconds() / conn
+		fmt.Printf("%5d %5d %8.2f %7.0f %10.3f %8.3f %8.0f %8.0f %6d %8d %8.1f %8.1f %8.1f %8.0f %8.0f %6.0f\n",
+			n, res.Connected, res.MbpsPerViewer, res.PktsPerViewer, perViewerSec, sysPerViewerSec,
 			float64(int64(mem)-int64(mem0))/1024/float64(max(res.Connected, 1)),
 			float64(int64(rss)-int64(rss0))/1024/float64(max(res.Connected, 1)),
-			res.Lost, res.LostTotal, res.P50, res.P95, res.P99, res.TTFFP50, res.TTFFP95)
+			res.Lost, res.LostTotal, res.P50, res.P95, res.P99, res.TTFFP50, res.TTFFP95, res.LoadCPU)
 		if res.Unmatched > 0 {
 			fmt.Printf("      (%d viewers' frames could not be matched to server receive times)\n", res.Unmatched)
 		}

@@ -40,6 +40,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -73,6 +74,16 @@ type Result struct {
 	LatencyKind   string  `json:"latency_kind"`
 	LatencyFrames int     `json:"latency_samples"`
 	Unmatched     int     `json:"latency_unmatched_viewers,omitempty"`
+	// LoadCPUPct is this process's CPU use during the window (100 = one
+	// core): near 100 with one pinned core, the viewers themselves are
+	// the bottleneck and latency figures include their queueing.
+	LoadCPUPct float64 `json:"load_cpu_pct"`
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type frameSample struct {
@@ -124,9 +135,9 @@ func main() {
 	}
 	b, _ := json.Marshal(res)
 	fmt.Println(string(b))
-	fmt.Fprintf(os.Stderr, "whepload: %d/%d connected, %.2f Mbit/s per viewer, loss %d (%d incl. join), ttff p50 %.0f ms p95 %.0f ms, %s latency p50 %.1f p95 %.1f p99 %.1f ms\n",
+	fmt.Fprintf(os.Stderr, "whepload: %d/%d connected, %.2f Mbit/s per viewer, loss %d (%d incl. join), ttff p50 %.0f ms p95 %.0f ms, %s latency p50 %.1f p95 %.1f p99 %.1f ms, load cpu %.0f%%\n",
 		res.Connected, res.Viewers, res.MbpsPerViewer, res.Lost, res.LostTotal, res.TTFFP50MS, res.TTFFP95MS,
-		res.LatencyKind, res.LatencyP50MS, res.LatencyP95MS, res.LatencyP99MS)
+		res.LatencyKind, res.LatencyP50MS, res.LatencyP95MS, res.LatencyP99MS, res.LoadCPUPct)
 }
 
 func newAPI() (*webrtc.API, error) {
@@ -218,13 +229,13 @@ func run(url string, n int, duration, warmup time.Duration, joinRate int, ingest
 		}
 	}
 	window.Store(true)
-	t0 := time.Now()
+	t0, c0 := time.Now(), cpuTime()
 	time.Sleep(duration)
 	window.Store(false)
-	elapsed := time.Since(t0)
+	elapsed, cpu := time.Since(t0), cpuTime()-c0
 	fmt.Println("window_end")
 
-	res := &Result{Viewers: n, WindowS: elapsed.Seconds()}
+	res := &Result{Viewers: n, WindowS: elapsed.Seconds(), LoadCPUPct: float64(int(1000*cpu.Seconds()/elapsed.Seconds())) / 10}
 	var pkts, bytes int64
 	var ttff []float64
 	for _, v := range viewers {
