@@ -72,7 +72,7 @@ func (h *handlers) createGig(c *gin.Context) {
 	})
 }
 
-// rtmpURL is Deps.RTMPURL or, by default, the request's host on port 1935.
+// rtmpURL is Deps.RTMPURL or, by default, the request's host on Deps.RTMPPort.
 func (h *handlers) rtmpURL(r *http.Request) string {
 	if h.d.RTMPURL != "" {
 		return h.d.RTMPURL
@@ -87,7 +87,11 @@ func (h *handlers) rtmpURL(r *http.Request) string {
 	if host == "" {
 		host = "localhost"
 	}
-	return "rtmp://" + host + ":1935/live"
+	port := h.d.RTMPPort
+	if port == 0 {
+		port = 1935
+	}
+	return "rtmp://" + host + ":" + strconv.Itoa(port) + "/live"
 }
 
 func (h *handlers) listGigs(c *gin.Context) {

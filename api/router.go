@@ -60,8 +60,10 @@ type Deps struct {
 	CORSOrigins []string
 	// RTMPURL is the publish URL shown with new credentials, e.g.
 	// "rtmp://live.example.com/live". Empty derives it from the request host
-	// and port 1935.
+	// and RTMPPort.
 	RTMPURL string
+	// RTMPPort is the ingest port for the derived RTMPURL; 0 means 1935.
+	RTMPPort int
 }
 
 // NewRouter builds the HTTP router. Call gin.SetMode(gin.ReleaseMode) in cmd

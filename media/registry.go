@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,6 +45,19 @@ type Registry struct {
 	// hookMu serializes event delivery so listeners see events in order.
 	hookMu sync.Mutex
 	hooks  []func(Event)
+
+	viewerHook atomic.Pointer[ViewerHook]
+}
+
+// ViewerHook is told of every viewer of a published stream (protocol
+// "webrtc", "flv", "ws-flv") and returns the function that ends its count.
+// It runs on the viewer's goroutine and must be quick.
+type ViewerHook func(gigID, proto string) (release func())
+
+// OnViewer sets the hook told of every viewer of the streams published from
+// now on, so viewers can be counted beyond this node (chat presence).
+func (r *Registry) OnViewer(fn ViewerHook) {
+	r.viewerHook.Store(&fn)
 }
 
 // NewRegistry returns an empty Registry.
@@ -70,6 +84,9 @@ func (r *Registry) OnEvent(fn func(Event)) {
 // written within StaleAfter is refused with ErrAlreadyLive; a stale one is
 // closed and replaced.
 func (r *Registry) Publish(s *Stream) error {
+	if hook := r.viewerHook.Load(); hook != nil {
+		s.viewerHook.Store(hook)
+	}
 	r.mu.Lock()
 	old := r.streams[s.GigID()]
 	if old != nil && !old.Closed() && time.Since(old.LastWrite()) < r.cfg.StaleAfter {

@@ -230,10 +230,20 @@ func (v *viewerCounts) snapshot() map[string]int {
 
 // AddViewer counts one viewer of protocol proto ("webrtc", "flv", "ws-flv")
 // until the returned release function is called (idempotent).
+// A viewer hook set by the Registry (see Registry.OnViewer) is told too.
 func (s *Stream) AddViewer(proto string) (release func()) {
 	s.viewers.add(proto, 1)
+	hookRelease := func() {}
+	if hook := s.viewerHook.Load(); hook != nil {
+		hookRelease = (*hook)(s.cfg.GigID, proto)
+	}
 	var once sync.Once
-	return func() { once.Do(func() { s.viewers.add(proto, -1) }) }
+	return func() {
+		once.Do(func() {
+			s.viewers.add(proto, -1)
+			hookRelease()
+		})
+	}
 }
 
 // Viewers returns the number of viewers of every protocol together.

@@ -218,3 +218,27 @@ func TestRegistryRefusesSecondHealthyPublisherAndReplacesStaleOne(t *testing.T) 
 		}
 	}
 }
+
+func TestRegistryViewerHookCountsEachViewerOnce(t *testing.T) {
+	reg := NewRegistry(RegistryConfig{}, nil)
+	counts := map[string]int{}
+	reg.OnViewer(func(gigID, proto string) func() {
+		counts[gigID+"/"+proto]++
+		return func() { counts[gigID+"/"+proto]-- }
+	})
+	s := NewStream(StreamConfig{GigID: "g"}, nil)
+	if err := reg.Publish(s); err != nil {
+		t.Fatal(err)
+	}
+	a := s.AddViewer("webrtc")
+	b := s.AddViewer("flv")
+	if counts["g/webrtc"] != 1 || counts["g/flv"] != 1 || s.Viewers() != 2 {
+		t.Fatalf("after two viewers: hook %v, stream %d", counts, s.Viewers())
+	}
+	a()
+	a() // release is idempotent, for the hook too
+	b()
+	if counts["g/webrtc"] != 0 || counts["g/flv"] != 0 || s.Viewers() != 0 {
+		t.Fatalf("after release: hook %v, stream %d", counts, s.Viewers())
+	}
+}

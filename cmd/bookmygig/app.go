@@ -1,0 +1,416 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bookmygig/bookmygig/api"
+	"github.com/bookmygig/bookmygig/chat"
+	"github.com/bookmygig/bookmygig/flv"
+	"github.com/bookmygig/bookmygig/ingest"
+	"github.com/bookmygig/bookmygig/media"
+	"github.com/bookmygig/bookmygig/sfu"
+	"github.com/bookmygig/bookmygig/store"
+	"github.com/bookmygig/bookmygig/transcode"
+	"github.com/bookmygig/bookmygig/web"
+	"github.com/gin-gonic/gin"
+	"github.com/pion/webrtc/v4"
+	"github.com/redis/go-redis/v9"
+)
+
+// gigStore is what the server needs from a store engine.
+type gigStore interface {
+	api.GigStore
+	store.StatusSetter
+	store.KeyResolver
+	Close() error
+}
+
+// app is one running server: every component, in the order they start.
+type app struct {
+	cfg Config
+	log *slog.Logger
+
+	store   gigStore
+	chatRDB *redis.Client // nil on the embedded engine
+	reg     *media.Registry
+	status  *statusSync
+	hub     *chat.Hub
+	sfu     *sfu.SFU
+	flv     *flv.Handler
+	rtmp    *ingest.Server
+	httpSrv *http.Server
+
+	httpLn, rtmpLn net.Listener
+	transcodeOnce  sync.Once
+	closeOnce      sync.Once
+}
+
+// newApp builds every component and opens the listeners, so a port in use
+// or an unreachable Redis fails start-up with a clear message.
+func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	if cfg.NodeID == "" {
+		cfg.NodeID = defaultNodeID()
+	}
+	a := &app{cfg: cfg, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			a.shutdown()
+		}
+	}()
+	if err := a.openEngine(ctx); err != nil {
+		return nil, err
+	}
+	a.reg = media.NewRegistry(media.RegistryConfig{}, log.With("component", "media"))
+	a.status = newStatusSync(a.store, log.With("component", "status"))
+	a.reg.OnEvent(a.onStreamEvent)
+
+	var err error
+	a.hub, err = chat.New(chat.Config{
+		NodeID: cfg.NodeID,
+		Authorize: func(ctx context.Context, gigID, token string) error {
+			return a.store.CheckManageToken(ctx, gigID, token)
+		},
+	}, a.chatBroker(), log)
+	if err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
+	// Media viewers of this node count in the gig's presence on every node.
+	a.reg.OnViewer(a.hub.TrackViewer)
+
+	a.sfu, err = sfu.New(a.sfuConfig(), a.reg, log)
+	if err != nil {
+		return nil, fmt.Errorf("webrtc (--webrtc-port %d): %w", cfg.WebRTCPort, err)
+	}
+	a.flv = flv.NewHandler(flv.Config{AllowOrigin: allowOrigin(cfg.CORSOrigins)}, a.reg, log)
+
+	if cfg.RTMPAddr != "" {
+		a.rtmp, err = ingest.New(ingest.Config{}, keyResolver{a.store}, a.reg, log)
+		if err != nil {
+			return nil, fmt.Errorf("rtmp: %w", err)
+		}
+		if a.rtmpLn, err = net.Listen("tcp", cfg.RTMPAddr); err != nil {
+			return nil, fmt.Errorf("--rtmp-addr %s: %w", cfg.RTMPAddr, err)
+		}
+	}
+
+	if !web.Built() {
+		log.Warn("web front-end not built: the UI answers with a hint; run `make web` (API, media and chat work)")
+	}
+	gin.SetMode(gin.ReleaseMode)
+	router := api.NewRouter(api.Deps{
+		Store:       a.store,
+		Logger:      log,
+		Viewers:     a.hub,
+		StreamInfo:  a.streamInfo,
+		Mounts:      a.mounts(),
+		Web:         web.Handler(),
+		CORSOrigins: cfg.CORSOrigins,
+		RTMPURL:     a.rtmpURL(),
+		RTMPPort:    a.rtmpPort(),
+	})
+	a.httpSrv = &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelDebug),
+	}
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("--http-addr %s: %w", cfg.HTTPAddr, err)
+	}
+	ok = true
+	return a, nil
+}
+
+// openEngine connects the gig store and, on Redis, the chat relay client.
+func (a *app) openEngine(ctx context.Context) error {
+	if a.cfg.Redis == "" {
+		a.store = store.NewMemory()
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := store.NewRedis(sctx, store.RedisConfig{URL: a.cfg.Redis}, a.log)
+	if err != nil {
+		return fmt.Errorf("--redis: %w", err)
+	}
+	a.store = st
+	opt, err := redis.ParseURL(a.cfg.Redis)
+	if err != nil {
+		return fmt.Errorf("--redis: %w", err)
+	}
+	opt.DialTimeout = 500 * time.Millisecond
+	opt.MaxRetries = 1
+	a.chatRDB = redis.NewClient(opt)
+	return nil
+}
+
+func (a *app) chatBroker() chat.Broker {
+	if a.chatRDB == nil {
+		return chat.NewMemoryBroker()
+	}
+	b, err := chat.NewRedisBroker(chat.RedisBrokerConfig{Client: a.chatRDB}, a.log)
+	if err != nil { // only for an invalid config, which this is not
+		panic(err)
+	}
+	return b
+}
+
+func (a *app) sfuConfig() sfu.Config {
+	host := ""
+	if h, _, err := net.SplitHostPort(a.cfg.HTTPAddr); err == nil && net.ParseIP(h) != nil {
+		// A server bound to one address (127.0.0.1 in tests) keeps ICE there too.
+		host = h
+	}
+	return sfu.Config{
+		ICEAddr:     net.JoinHostPort(host, strconv.Itoa(a.cfg.WebRTCPort)),
+		PublicIPs:   a.cfg.WebRTCPublicIPs,
+		ICEServers:  parseICEServers(a.cfg.ICEServers),
+		MaxViewers:  a.cfg.MaxViewers,
+		CORSOrigins: a.cfg.CORSOrigins,
+		OnDataChannel: func(gigID, remoteIP string, dc *webrtc.DataChannel) {
+			attachDataChannel(a.hub, gigID, remoteIP, dc, a.log)
+		},
+	}
+}
+
+// mounts are the media and chat endpoints the API router serves.
+func (a *app) mounts() []api.Mount {
+	var out []api.Mount
+	for _, r := range a.sfu.Routes() {
+		out = append(out, api.Mount{Method: r.Method, Path: ginPath(r.Pattern), Summary: "WebRTC playback (WHEP)", Handler: r.Handler})
+	}
+	out = append(out,
+		api.Mount{Method: http.MethodGet, Path: "/live/:file", Summary: "HTTP-FLV and WebSocket-FLV playback ({gigID}.flv)", Handler: a.flv},
+		api.Mount{Method: http.MethodGet, Path: "/api/gigs/:id/chat", Summary: "chat WebSocket (protocol in chat/doc.go)", Handler: http.HandlerFunc(a.hub.ServeWS)},
+	)
+	if a.cfg.Pprof {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		out = append(out, api.Mount{Method: http.MethodGet, Path: "/debug/pprof/*path", Summary: "Go profiling (--pprof)", Handler: mux})
+	}
+	return out
+}
+
+// ginPath turns a ServeMux pattern ("/whep/{id}") into gin syntax ("/whep/:id").
+func ginPath(pattern string) string {
+	parts := strings.Split(pattern, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
+			parts[i] = ":" + strings.TrimSuffix(strings.TrimPrefix(p, "{"), "}")
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// streamInfo is GET /api/gigs/{id}/stream: the live stream's health, with
+// the chat-only viewers of this node and the total across nodes.
+func (a *app) streamInfo(gigID string) (any, bool) {
+	s, ok := a.reg.Get(gigID)
+	if !ok {
+		return nil, false
+	}
+	st := s.Stats()
+	if st.Viewers == nil {
+		st.Viewers = map[string]int{}
+	}
+	if n := a.hub.LocalViewers(gigID)["chat"]; n > 0 {
+		st.Viewers["chat"] = n
+	}
+	st.Viewers["total"] = a.hub.Viewers(gigID)
+	return st, true
+}
+
+func (a *app) rtmpPort() int {
+	if a.cfg.RTMPAddr == "" {
+		return 0
+	}
+	_, p, _ := net.SplitHostPort(a.cfg.RTMPAddr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// rtmpURL is the OBS server URL shown with credentials, when --public-host
+// names the host; otherwise the API derives it from each request.
+func (a *app) rtmpURL() string {
+	if a.cfg.PublicHost == "" {
+		return ""
+	}
+	host := a.cfg.PublicHost
+	if p := a.rtmpPort(); p != 1935 && p != 0 {
+		host = net.JoinHostPort(host, strconv.Itoa(p))
+	}
+	return "rtmp://" + host + "/live"
+}
+
+// onStreamEvent runs on the publisher's goroutine: it only queues work.
+func (a *app) onStreamEvent(ev media.Event) {
+	switch ev.Type {
+	case media.Published:
+		a.status.set(ev.GigID, store.StatusLive)
+		a.startTranscode(ev.Stream)
+	case media.Unpublished:
+		a.status.set(ev.GigID, store.StatusEnded)
+	}
+}
+
+// startTranscode makes the Opus track WebRTC viewers need from AAC sources.
+func (a *app) startTranscode(s *media.Stream) {
+	_, err := transcode.Start(s, transcode.Config{BitrateBps: a.cfg.OpusBitrate}, a.log)
+	if err == nil {
+		return
+	}
+	if errors.Is(err, transcode.ErrUnavailable) {
+		a.transcodeOnce.Do(func() { a.log.Warn(err.Error()) })
+		return
+	}
+	a.log.Error("aac to opus transcoder did not start", "gig", s.GigID(), "err", err)
+}
+
+// serve accepts connections until ctx ends or a listener fails.
+func (a *app) serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() {
+		if err := a.httpSrv.Serve(a.httpLn); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	if a.rtmp != nil {
+		go func() {
+			if err := a.rtmp.Serve(a.rtmpLn); !errors.Is(err, ingest.ErrServerClosed) {
+				errc <- fmt.Errorf("rtmp: %w", err)
+			}
+		}()
+	}
+	a.log.Info("listening", "http", a.httpLn.Addr().String(), "rtmp", addrString(a.rtmpLn), "webrtc_port", a.sfu.ICEPort(),
+		"engine", map[bool]string{true: "redis", false: "memory"}[a.chatRDB != nil])
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// shutdown stops accepting, lets in-flight requests finish within the
+// grace period, closes every long-lived connection (chat clients are told
+// the server is restarting), marks live gigs ended and closes the engine.
+func (a *app) shutdown() {
+	a.closeOnce.Do(func() {
+		grace := a.cfg.ShutdownTimeout
+		if grace <= 0 {
+			grace = 8 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		httpDone := make(chan struct{})
+		go func() {
+			defer close(httpDone)
+			if a.httpSrv != nil && a.httpLn != nil {
+				a.httpSrv.SetKeepAlivesEnabled(false)
+				if err := a.httpSrv.Shutdown(ctx); err != nil {
+					a.log.Warn("http shutdown: closing the remaining connections", "err", err)
+					_ = a.httpSrv.Close()
+				}
+			} else if a.httpLn != nil {
+				_ = a.httpLn.Close()
+			}
+		}()
+		if a.rtmp != nil {
+			a.rtmp.Close()
+		} else if a.rtmpLn != nil {
+			_ = a.rtmpLn.Close()
+		}
+		if a.hub != nil {
+			_ = a.hub.Close()
+		}
+		if a.flv != nil {
+			a.flv.Close()
+		}
+		if a.sfu != nil {
+			a.sfu.Close()
+		}
+		if a.reg != nil {
+			a.reg.CloseAll()
+		}
+		<-httpDone
+		if a.status != nil {
+			a.status.close(ctx)
+		}
+		if a.chatRDB != nil {
+			_ = a.chatRDB.Close()
+		}
+		if a.store != nil {
+			_ = a.store.Close()
+		}
+	})
+}
+
+func addrString(ln net.Listener) string {
+	if ln == nil {
+		return "disabled"
+	}
+	return ln.Addr().String()
+}
+
+// allowOrigin is the one Access-Control-Allow-Origin the FLV handler sends.
+func allowOrigin(origins []string) string {
+	if len(origins) == 1 {
+		return origins[0]
+	}
+	return "*"
+}
+
+// parseICEServers reads "stun:host:port" and "turn:user:pass@host:port"
+// (the user and password become TURN credentials).
+func parseICEServers(list []string) []sfu.ICEServer {
+	out := make([]sfu.ICEServer, 0, len(list))
+	for _, s := range list {
+		srv := sfu.ICEServer{URLs: []string{s}}
+		if at := strings.LastIndex(s, "@"); at >= 0 {
+			if colon := strings.Index(s, ":"); colon >= 0 && colon < at {
+				scheme, cred, host := s[:colon], s[colon+1:at], s[at+1:]
+				user, pass, _ := strings.Cut(cred, ":")
+				srv = sfu.ICEServer{URLs: []string{scheme + ":" + host}, Username: user, Credential: pass}
+			}
+		}
+		out = append(out, srv)
+	}
+	return out
+}
+
+// keyResolver adapts the store's stream-key lookup to the ingest's error.
+type keyResolver struct{ s store.KeyResolver }
+
+func (k keyResolver) ResolveStreamKey(ctx context.Context, key string) (string, error) {
+	id, err := k.s.ResolveStreamKey(ctx, key)
+	if errors.Is(err, store.ErrUnknownKey) {
+		return "", fmt.Errorf("%w", ingest.ErrUnknownKey)
+	}
+	return id, err
+}
+
+// defaultNodeID is hostname-pid.
+func defaultNodeID() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "node"
+	}
+	return h + "-" + strconv.Itoa(os.Getpid())
+}

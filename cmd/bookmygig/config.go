@@ -1,0 +1,263 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole server configuration, filled from flags with
+// environment fallbacks (BMG_...) and validated once.
+type Config struct {
+	HTTPAddr        string
+	RTMPAddr        string
+	Redis           string
+	LogFormat       string
+	LogLevel        string
+	PublicHost      string
+	WebRTCPort      int
+	WebRTCPublicIPs []string
+	ICEServers      []string
+	MaxViewers      int
+	OpusBitrate     int
+	CORSOrigins     []string
+	ShutdownTimeout time.Duration
+	NodeID          string
+	Pprof           bool
+}
+
+// option is one flag with its environment variable.
+type option struct {
+	name, env, def, usage string
+	check                 func(string) error
+	set                   func(*Config, string)
+	secret                bool
+}
+
+func options() []option {
+	return []option{
+		{name: "http-addr", env: "BMG_HTTP_ADDR", def: ":8080", usage: "HTTP listen address: API, web UI, WHIP/WHEP, HTTP-FLV, chat",
+			check: checkAddr, set: func(c *Config, v string) { c.HTTPAddr = v }},
+		{name: "rtmp-addr", env: "BMG_RTMP_ADDR", def: ":1935", usage: "RTMP listen address for OBS/ffmpeg publishers (empty disables RTMP)",
+			check: checkOptionalAddr, set: func(c *Config, v string) { c.RTMPAddr = v }},
+		{name: "redis", env: "BMG_REDIS", def: "", usage: "Redis URL (redis://[:password@]host:port/db); empty runs on the embedded in-memory engine",
+			check: checkRedisURL, set: func(c *Config, v string) { c.Redis = v }, secret: true},
+		{name: "log-format", env: "BMG_LOG_FORMAT", def: "text", usage: "log format: text or json",
+			check: oneOf("text", "json"), set: func(c *Config, v string) { c.LogFormat = v }},
+		{name: "log-level", env: "BMG_LOG_LEVEL", def: "info", usage: "log level: debug, info, warn or error",
+			check: oneOf("debug", "info", "warn", "error"), set: func(c *Config, v string) { c.LogLevel = v }},
+		{name: "public-host", env: "BMG_PUBLIC_HOST", def: "", usage: "host name shown to creators in RTMP/WHIP URLs (default: the Host of each request)",
+			check: func(string) error { return nil }, set: func(c *Config, v string) { c.PublicHost = v }},
+		{name: "webrtc-port", env: "BMG_WEBRTC_PORT", def: "8189", usage: "UDP and TCP port shared by all WebRTC ICE traffic (0 = ephemeral ports)",
+			check: intRange(0, 65535), set: func(c *Config, v string) { c.WebRTCPort, _ = strconv.Atoi(v) }},
+		{name: "webrtc-public-ip", env: "BMG_WEBRTC_PUBLIC_IP", def: "", usage: "comma-separated public IPs announced in ICE candidates, for servers behind NAT",
+			check: checkIPList, set: func(c *Config, v string) { c.WebRTCPublicIPs = splitList(v) }},
+		{name: "ice-servers", env: "BMG_ICE_SERVERS", def: "", usage: "comma-separated STUN/TURN URLs announced to WHIP/WHEP clients (turn:user:pass@host:port form allowed)",
+			check: checkICEList, set: func(c *Config, v string) { c.ICEServers = splitList(v) }, secret: true},
+		{name: "max-viewers", env: "BMG_MAX_VIEWERS", def: "1000", usage: "WebRTC viewers allowed per gig before WHEP answers 503",
+			check: intRange(1, 1_000_000), set: func(c *Config, v string) { c.MaxViewers, _ = strconv.Atoi(v) }},
+		{name: "opus-bitrate", env: "BMG_OPUS_BITRATE", def: "96000", usage: "Opus bitrate in bit/s for AAC sources transcoded for WebRTC viewers",
+			check: intRange(6000, 510000), set: func(c *Config, v string) { c.OpusBitrate, _ = strconv.Atoi(v) }},
+		{name: "cors-origins", env: "BMG_CORS_ORIGINS", def: "*", usage: "comma-separated origins allowed to call the API and players from other sites (* = any)",
+			check: func(string) error { return nil }, set: func(c *Config, v string) { c.CORSOrigins = splitList(v) }},
+		{name: "shutdown-timeout", env: "BMG_SHUTDOWN_TIMEOUT", def: "8s", usage: "how long SIGINT/SIGTERM waits for in-flight requests before closing everything",
+			check: durationRange(time.Second, time.Minute), set: func(c *Config, v string) { c.ShutdownTimeout, _ = time.ParseDuration(v) }},
+		{name: "node-id", env: "BMG_NODE_ID", def: "", usage: "this node's name in a Redis cluster of nodes (default: hostname-pid)",
+			check: func(string) error { return nil }, set: func(c *Config, v string) { c.NodeID = v }},
+		{name: "pprof", env: "BMG_PPROF", def: "false", usage: "serve net/http/pprof under /debug/pprof/",
+			check: checkBool, set: func(c *Config, v string) { c.Pprof, _ = strconv.ParseBool(v) }},
+	}
+}
+
+// errHelp is returned when --help was asked for.
+var errHelp = flag.ErrHelp
+
+// parseConfig reads args (without the program name) with env fallbacks.
+// Errors name the option and are meant to be printed as one line.
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	opts := options()
+	fs := flag.NewFlagSet("bookmygig", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	values := make(map[string]*string, len(opts))
+	for _, o := range opts {
+		values[o.name] = fs.String(o.name, o.def, o.usage)
+	}
+	fs.Usage = func() { printUsage(usageOut, opts) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return Config{}, errHelp
+		}
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q (options start with --)", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var cfg Config
+	for _, o := range opts {
+		v, from := *values[o.name], "--"+o.name
+		if !given[o.name] {
+			if ev := getenv(o.env); ev != "" {
+				v, from = ev, o.env
+			}
+		}
+		if err := o.check(v); err != nil {
+			return Config{}, fmt.Errorf("invalid %s (%s): %v", from, o.usage, err)
+		}
+		o.set(&cfg, v)
+	}
+	return cfg, nil
+}
+
+func printUsage(w io.Writer, opts []option) {
+	fmt.Fprintln(w, "bookmygig: live gigs over RTMP/WHIP in, WebRTC (WHEP) and HTTP-FLV out, with chat.")
+	fmt.Fprintln(w, "\nUsage: bookmygig [options]\n\nOptions (each also read from its environment variable):")
+	for _, o := range opts {
+		def := o.def
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(w, "  --%s  (env %s, default %s)\n      %s\n", o.name, o.env, def, o.usage)
+	}
+}
+
+// redacted returns the configuration as log attributes with secrets hidden.
+func (c Config) redacted() []any {
+	redis := c.Redis
+	if u, err := url.Parse(redis); err == nil && u.User != nil {
+		u.User = url.UserPassword("redacted", "redacted")
+		redis = u.String()
+	}
+	engine := "memory"
+	if c.Redis != "" {
+		engine = "redis"
+	}
+	ice := make([]string, len(c.ICEServers))
+	for i, s := range c.ICEServers {
+		ice[i] = redactICE(s)
+	}
+	return []any{
+		"http_addr", c.HTTPAddr, "rtmp_addr", c.RTMPAddr, "engine", engine, "redis", redis,
+		"log_format", c.LogFormat, "log_level", c.LogLevel, "public_host", c.PublicHost,
+		"webrtc_port", c.WebRTCPort, "webrtc_public_ip", strings.Join(c.WebRTCPublicIPs, ","),
+		"ice_servers", strings.Join(ice, ","), "max_viewers", c.MaxViewers, "opus_bitrate", c.OpusBitrate,
+		"cors_origins", strings.Join(c.CORSOrigins, ","), "shutdown_timeout", c.ShutdownTimeout.String(),
+		"node_id", c.NodeID, "pprof", c.Pprof,
+	}
+}
+
+func redactICE(s string) string {
+	// turn:user:pass@host:port: keep the scheme and host only.
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		if j := strings.Index(s, ":"); j >= 0 && j < i {
+			return s[:j+1] + "redacted@" + s[i+1:]
+		}
+	}
+	return s
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func checkAddr(v string) error {
+	if v == "" {
+		return errors.New("must not be empty")
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("want host:port, got %q", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	return nil
+}
+
+func checkOptionalAddr(v string) error {
+	if v == "" {
+		return nil
+	}
+	return checkAddr(v)
+}
+
+func checkRedisURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return errors.New("want redis://host:port[/db]")
+	}
+	return nil
+}
+
+func oneOf(allowed ...string) func(string) error {
+	return func(v string) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s, got %q", strings.Join(allowed, ", "), v)
+	}
+}
+
+func intRange(lo, hi int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want an integer from %d to %d, got %q", lo, hi, v)
+		}
+		return nil
+	}
+}
+
+func durationRange(lo, hi time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("want a duration from %s to %s, got %q", lo, hi, v)
+		}
+		return nil
+	}
+}
+
+func checkBool(v string) error {
+	if _, err := strconv.ParseBool(v); err != nil {
+		return fmt.Errorf("want true or false, got %q", v)
+	}
+	return nil
+}
+
+func checkIPList(v string) error {
+	for _, p := range splitList(v) {
+		if net.ParseIP(p) == nil {
+			return fmt.Errorf("%q is not an IP address", p)
+		}
+	}
+	return nil
+}
+
+func checkICEList(v string) error {
+	for _, p := range splitList(v) {
+		if !strings.HasPrefix(p, "stun:") && !strings.HasPrefix(p, "turn:") && !strings.HasPrefix(p, "turns:") {
+			return fmt.Errorf("%q: want stun:, turn: or turns: URLs", redactICE(p))
+		}
+	}
+	return nil
+}
