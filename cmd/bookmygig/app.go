@@ -43,6 +43,7 @@ type app struct {
 
 	store   gigStore
 	chatRDB *redis.Client // nil on the embedded engine
+	broker  chat.Broker
 	reg     *media.Registry
 	status  *statusSync
 	hub     *chat.Hub
@@ -69,20 +70,23 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			a.shutdown()
 		}
 	}()
-	if err := a.openEngine(ctx); err != nil {
+	var err error
+	if err = a.openEngine(ctx); err != nil {
 		return nil, err
 	}
 	a.reg = media.NewRegistry(media.RegistryConfig{}, log.With("component", "media"))
 	a.status = newStatusSync(a.store, log.With("component", "status"))
 	a.reg.OnEvent(a.onStreamEvent)
 
-	var err error
+	if a.broker, err = a.chatBroker(); err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
 	a.hub, err = chat.New(chat.Config{
 		NodeID: cfg.NodeID,
 		Authorize: func(ctx context.Context, gigID, token string) error {
 			return a.store.CheckManageToken(ctx, gigID, token)
 		},
-	}, a.chatBroker(), log)
+	}, a.broker, log)
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
@@ -147,6 +151,7 @@ func (a *app) openEngine(ctx context.Context) error {
 		return fmt.Errorf("--redis: %w", err)
 	}
 	a.store = st
+	redis.SetLogger(redisLogger{a.log})
 	opt, err := redis.ParseURL(a.cfg.Redis)
 	if err != nil {
 		return fmt.Errorf("--redis: %w", err)
@@ -157,15 +162,11 @@ func (a *app) openEngine(ctx context.Context) error {
 	return nil
 }
 
-func (a *app) chatBroker() chat.Broker {
+func (a *app) chatBroker() (chat.Broker, error) {
 	if a.chatRDB == nil {
-		return chat.NewMemoryBroker()
+		return chat.NewMemoryBroker(), nil
 	}
-	b, err := chat.NewRedisBroker(chat.RedisBrokerConfig{Client: a.chatRDB}, a.log)
-	if err != nil { // only for an invalid config, which this is not
-		panic(err)
-	}
-	return b
+	return chat.NewRedisBroker(chat.RedisBrokerConfig{Client: a.chatRDB}, a.log)
 }
 
 func (a *app) sfuConfig() sfu.Config {
@@ -352,6 +353,9 @@ func (a *app) shutdown() {
 		<-httpDone
 		if a.status != nil {
 			a.status.close(ctx)
+		}
+		if c, ok := a.broker.(interface{ Close() error }); ok {
+			_ = c.Close()
 		}
 		if a.chatRDB != nil {
 			_ = a.chatRDB.Close()
