@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// whepViewer is a pion WebRTC viewer with a chat data channel, as a
+// browser watch page would open it.
+type whepViewer struct {
+	pc           *webrtc.PeerConnection
+	dc           *webrtc.DataChannel
+	video, audio atomic.Int64
+	videoCodec   atomic.Value
+	audioCodec   atomic.Value
+	chatFrames   chan map[string]any
+	open         chan struct{}
+}
+
+func (n *node) watchWHEP(t *testing.T, gigID string) *whepViewer {
+	t.Helper()
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		t.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)).
+		NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	v := &whepViewer{pc: pc, chatFrames: make(chan map[string]any, 256), open: make(chan struct{})}
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		counter, codec := &v.video, &v.videoCodec
+		if tr.Kind() == webrtc.RTPCodecTypeAudio {
+			counter, codec = &v.audio, &v.audioCodec
+		}
+		codec.Store(tr.Codec().MimeType)
+		for {
+			if _, _, err := tr.ReadRTP(); err != nil {
+				return
+			}
+			counter.Add(1)
+		}
+	})
+	if v.dc, err = pc.CreateDataChannel("chat", nil); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	v.dc.OnOpen(func() { once.Do(func() { close(v.open) }) })
+	v.dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+		var f map[string]any
+		if json.Unmarshal(msg.Data, &f) == nil {
+			v.chatFrames <- f
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	resp, err := http.Post(n.HTTP+"/whep/"+gigID, "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Location") == "" {
+		t.Fatalf("WHEP POST: %d %s", resp.StatusCode, answer)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (v *whepViewer) send(t *testing.T, f map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(f)
+	if err := v.dc.SendText(string(b)); err != nil {
+		t.Fatalf("data channel send: %v", err)
+	}
+}
+
+func (v *whepViewer) next(t *testing.T, typ string, d time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case f := <-v.chatFrames:
+			if f["type"] == typ {
+				return f
+			}
+		case <-deadline:
+			t.Fatalf("no %q frame on the data channel within %s", typ, d)
+		}
+	}
+}
+
+// TestWHEPViewerWithDataChannelChat: a WebRTC viewer of an RTMP show gets
+// H.264 and Opus (made from the creator's AAC), and chats over its session's
+// data channel with a WebSocket chatter; it is counted once.
+func TestWHEPViewerWithDataChannelChat(t *testing.T) {
+	ingesttest.RequireFFmpeg(t)
+	n := startNode(t)
+	g := n.createGig(t, "WebRTC show")
+	ingesttest.Publish(t, n.RTMP+"/"+g.Credentials.StreamKey, ingesttest.Options{})
+	n.waitStatus(t, g.ID, "live", 15*time.Second)
+
+	v := n.watchWHEP(t, g.ID)
+	waitFor(t, 15*time.Second, "video and audio RTP", func() bool { return v.video.Load() > 60 && v.audio.Load() > 25 })
+	if vc, ac := v.videoCodec.Load(), v.audioCodec.Load(); vc != webrtc.MimeTypeH264 || ac != webrtc.MimeTypeOpus {
+		t.Fatalf("codecs %v %v, want H264 and Opus", vc, ac)
+	}
+
+	select {
+	case <-v.open:
+	case <-time.After(10 * time.Second):
+		t.Fatal("chat data channel did not open")
+	}
+	v.send(t, map[string]any{"type": "join", "name": "Dana", "watching": true})
+	v.next(t, "joined", 5*time.Second)
+	ws := n.chat(t, g.ID)
+	ws.join("Eli", nil)
+
+	v.send(t, map[string]any{"type": "message", "text": "hello from WebRTC"})
+	if m := ws.next("message", 5*time.Second); m["text"] != "hello from WebRTC" || m["name"] != "Dana" {
+		t.Fatalf("WebSocket got %v", m)
+	}
+	ws.send(map[string]any{"type": "message", "text": "hi Dana"})
+	for {
+		m := v.next(t, "message", 5*time.Second)
+		if m["text"] == "hi Dana" {
+			break
+		}
+	}
+
+	// One WebRTC viewer (its data channel adds nothing) and one chat-only
+	// viewer: the API says 2.
+	waitFor(t, 10*time.Second, "2 viewers", func() bool { return n.gig(t, g.ID).Viewers == 2 })
+	var health streamHealth
+	n.do(t, http.MethodGet, "/api/gigs/"+g.ID+"/stream", "", nil, &health)
+	if health.Viewers["webrtc"] != 1 || health.Viewers["chat"] != 1 {
+		t.Fatalf("viewers per protocol = %v", health.Viewers)
+	}
+	_ = v.pc.Close()
+	waitFor(t, 15*time.Second, "1 viewer after the WebRTC viewer left", func() bool { return n.gig(t, g.ID).Viewers == 1 })
+}
