@@ -140,7 +140,7 @@ func TestWHEPFanoutBench(t *testing.T) {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	reg := media.NewRegistry(media.RegistryConfig{}, log)
-	var tcs []*transcode.AACToOpus
+	var tcs []*transcode.Transcoder
 	reg.OnEvent(func(ev media.Event) {
 		if ev.Type == media.Published {
 			if tc, err := transcode.Start(ev.Stream, transcode.Config{}, log); err == nil {

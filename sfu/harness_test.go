@@ -48,7 +48,7 @@ func newRig(t *testing.T, cfg sfu.Config) *rig {
 	log := testLogger(t)
 	reg := media.NewRegistry(media.RegistryConfig{}, log)
 	var mu sync.Mutex
-	var tcs []*transcode.AACToOpus
+	var tcs []*transcode.Transcoder
 	reg.OnEvent(func(ev media.Event) {
 		if ev.Type != media.Published {
 			return

@@ -68,25 +68,6 @@ func NewAACToOpus(cfg Config, log *slog.Logger) (*AACToOpus, error) {
 	}, nil
 }
 
-// Start attaches an AAC -> Opus transcoder to s and runs it until s ends or
-// Close is called. It returns at once: the decoder opens when the AAC track
-// appears (a stream is often published before its sequence headers arrive),
-// and a stream that never carries AAC (WHIP sends Opus) costs an idle
-// goroutine only. Call it for every published stream.
-func Start(s *media.Stream, cfg Config, log *slog.Logger) (*AACToOpus, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	t, err := NewAACToOpus(cfg, log.With("gig", s.GigID()))
-	if err != nil {
-		return nil, err
-	}
-	if err := t.Run(s); err != nil {
-		return nil, err
-	}
-	return t, nil
-}
-
 // Run attaches t to s and starts its goroutine. Call it once.
 func (t *AACToOpus) Run(s *media.Stream) error {
 	detach, err := s.Attach(t, false)
@@ -100,8 +81,14 @@ func (t *AACToOpus) Run(s *media.Stream) error {
 
 // OnTrack implements media.Reader.
 func (t *AACToOpus) OnTrack(tr *media.Track) {
-	if tr.Codec == media.CodecAAC && tr.AAC != nil {
-		t.cur = tr.AAC
+	if tr.Codec == media.CodecAAC {
+		// A derived AAC track is the Opus -> AAC transcoder's output:
+		// never transcode it back.
+		if tr.AAC != nil && !tr.Derived {
+			t.cur = tr.AAC
+		} else {
+			t.cur = nil
+		}
 	}
 }
 

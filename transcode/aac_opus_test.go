@@ -105,7 +105,7 @@ func (s *opusSink) snapshot() (*media.Track, []*media.Frame) {
 
 // transcodeClip publishes the clip on a stream (DTS from the sample count,
 // plus gapAt/gap to simulate a publisher stall) and returns the Opus frames.
-func transcodeClip(t *testing.T, clip *aacClip, cfg Config, gapAt int, gap time.Duration) (*AACToOpus, *media.Track, []*media.Frame, []time.Duration) {
+func transcodeClip(t *testing.T, clip *aacClip, cfg Config, gapAt int, gap time.Duration) (*Transcoder, *media.Track, []*media.Frame, []time.Duration) {
 	t.Helper()
 	s := media.NewStream(media.StreamConfig{GigID: "g1", Source: "rtmp"}, nil)
 	defer s.Close()

@@ -25,3 +25,12 @@ func (*OpusDecoder) Decode([]byte) ([]int16, error) { return nil, ErrUnavailable
 
 // Close does nothing without cgo.
 func (*OpusDecoder) Close() {}
+
+// opusAACCodec stands in for the cgo Opus -> AAC pipeline; never created.
+type opusAACCodec struct{}
+
+func newOpusAACCodec(int) (*opusAACCodec, error)     { return nil, ErrUnavailable }
+func (*opusAACCodec) audioSpecificConfig() []byte    { return nil }
+func (*opusAACCodec) decode([]byte) (int, error)     { return 0, ErrUnavailable }
+func (*opusAACCodec) encode() ([]byte, int64, error) { return nil, 0, ErrUnavailable }
+func (*opusAACCodec) free()                          {}

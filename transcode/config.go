@@ -1,6 +1,6 @@
 package transcode
 
-// Config configures an AAC -> Opus transcoder.
+// Config configures a stream's audio transcoder (both directions).
 type Config struct {
 	// BitrateBps is the Opus target bitrate (constrained VBR). Default
 	// 96000: transparent for stereo music, which gigs mostly are.
@@ -8,6 +8,9 @@ type Config struct {
 	// Complexity is the Opus encoder complexity 1..10. Default 10; lower
 	// saves CPU on crowded nodes.
 	Complexity int
+	// AACBitrateBps is the AAC target bitrate of the Opus -> AAC direction
+	// (WHIP publishers, for FLV viewers). Default 128000.
+	AACBitrateBps int
 	// QueueFrames bounds the AAC frames waiting for the decoder; when it is
 	// full, frames are dropped (and counted) rather than blocking the
 	// publisher. Default 128 (about 2.7 s at 48 kHz).
@@ -20,6 +23,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Complexity <= 0 || c.Complexity > 10 {
 		c.Complexity = 10
+	}
+	if c.AACBitrateBps <= 0 {
+		c.AACBitrateBps = 128000
 	}
 	if c.QueueFrames <= 0 {
 		c.QueueFrames = 128

@@ -33,3 +33,34 @@ func FuzzAACDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOpusToAAC feeds publisher-controlled Opus packets (WHIP) to the
+// decoder and AAC encoder: nothing may crash, whatever the bytes.
+func FuzzOpusToAAC(f *testing.F) {
+	for _, p := range ffmpegOpus(f, 0.1) {
+		f.Add(p)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0xfc, 0xff, 0xfe})
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		c, err := newOpusAACCodec(64000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.free()
+		for i := 0; i < 3; i++ {
+			if _, err := c.decode(pkt); err != nil {
+				return
+			}
+		}
+		for {
+			au, _, err := c.encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if au == nil {
+				break
+			}
+		}
+	})
+}

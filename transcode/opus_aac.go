@@ -1,0 +1,202 @@
+package transcode
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bookmygig/bookmygig/media"
+)
+
+// maxInputGap is how far an Opus frame's DTS may be from where the decoded
+// samples say it should be before the AAC timeline is moved to it (packet
+// loss, a paused publisher): beyond lip-sync tolerance, small against real
+// gaps.
+const maxInputGap = 100 * time.Millisecond
+
+// OpusToAAC transcodes a WHIP publisher's Opus track to an AAC track written
+// back into the same stream (Derived: true), once for all FLV viewers
+// (flv.js cannot play Opus).
+//
+// Like AACToOpus it is a media.Reader whose OnFrame only queues; its own
+// goroutine decodes (libopus) and encodes (libavcodec aac).
+type OpusToAAC struct {
+	cfg Config
+	log *slog.Logger
+
+	queue  chan *media.Frame
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	detach func()
+
+	// active is set while the stream's Opus track is the publisher's own
+	// (not the AAC -> Opus transcoder's output); writer goroutine only.
+	active bool
+
+	framesIn, dropped, decodeErrors, framesOut, resyncs atomic.Uint64
+}
+
+var _ media.Reader = (*OpusToAAC)(nil)
+
+// NewOpusToAAC returns a transcoder that is not yet attached; Run attaches it.
+func NewOpusToAAC(cfg Config, log *slog.Logger) (*OpusToAAC, error) {
+	if !cgoEnabled {
+		return nil, ErrUnavailable
+	}
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &OpusToAAC{
+		cfg:   cfg,
+		log:   log.With("component", "transcode"),
+		queue: make(chan *media.Frame, cfg.QueueFrames),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}, nil
+}
+
+// Run attaches t to s and starts its goroutine. Call it once.
+func (t *OpusToAAC) Run(s *media.Stream) error {
+	detach, err := s.Attach(t, false)
+	if err != nil {
+		return err
+	}
+	t.detach = detach
+	go t.loop(s)
+	return nil
+}
+
+// OnTrack implements media.Reader.
+func (t *OpusToAAC) OnTrack(tr *media.Track) {
+	if tr.Codec == media.CodecOpus {
+		t.active = !tr.Derived
+	}
+}
+
+// OnFrame implements media.Reader. It never blocks.
+func (t *OpusToAAC) OnFrame(f *media.Frame) {
+	if f.Codec != media.CodecOpus || !t.active {
+		return
+	}
+	t.framesIn.Add(1)
+	select {
+	case t.queue <- f:
+	default:
+		if t.dropped.Add(1)%100 == 1 {
+			t.log.Warn("transcoder is too slow, dropping opus frames", "dropped", t.dropped.Load())
+		}
+	}
+}
+
+// Close stops the transcoder and waits for its goroutine. Idempotent.
+func (t *OpusToAAC) Close() {
+	t.once.Do(func() { close(t.stop) })
+	<-t.done
+}
+
+// Done is closed when the transcoder stopped.
+func (t *OpusToAAC) Done() <-chan struct{} { return t.done }
+
+// Stats returns the transcoder's counters (FramesOut counts AAC frames).
+func (t *OpusToAAC) Stats() Stats {
+	return Stats{
+		FramesIn:     t.framesIn.Load(),
+		Dropped:      t.dropped.Load(),
+		DecodeErrors: t.decodeErrors.Load(),
+		FramesOut:    t.framesOut.Load(),
+		Resyncs:      t.resyncs.Load(),
+	}
+}
+
+func (t *OpusToAAC) loop(s *media.Stream) {
+	defer close(t.done)
+	defer t.detach()
+	var codec *opusAACCodec
+	defer func() {
+		if codec != nil {
+			codec.free()
+		}
+	}()
+	var (
+		// base is the DTS of sample 0 of the encoder's timeline; decoded
+		// counts the samples fed so far.
+		base     time.Duration
+		decoded  int64
+		started  bool
+		trackSet bool
+		lastDTS  time.Duration = -1
+	)
+	for {
+		var f *media.Frame
+		select {
+		case f = <-t.queue:
+		case <-s.Done():
+			return
+		case <-t.stop:
+			return
+		}
+		if codec == nil {
+			c, err := newOpusAACCodec(t.cfg.AACBitrateBps)
+			if err != nil {
+				t.log.Error("cannot transcode opus to aac", "err", err)
+				return
+			}
+			codec = c
+			t.log.Info("transcoding opus to aac", "aac_bitrate", t.cfg.AACBitrateBps)
+		}
+		expect := base + samplesToDuration(int(decoded))
+		if !started {
+			base, started = f.DTS, true
+		} else if d := f.DTS - expect; d > maxInputGap || d < -maxInputGap {
+			base += d
+			t.resyncs.Add(1)
+		}
+		n, err := codec.decode(f.Data)
+		if err != nil {
+			if t.decodeErrors.Add(1)%100 == 1 {
+				t.log.Warn("opus decode failed", "err", err, "errors", t.decodeErrors.Load())
+			}
+			continue
+		}
+		decoded += int64(n)
+		for {
+			au, pts, err := codec.encode()
+			if err != nil {
+				t.log.Warn("aac encode failed", "err", err)
+				break
+			}
+			if au == nil {
+				break
+			}
+			if pts < 0 {
+				// Encoder priming (before the first input sample):
+				// FLV has no edit list to hide it, players would play
+				// it late.
+				continue
+			}
+			if !trackSet {
+				asc := codec.audioSpecificConfig()
+				cfg, err := media.ParseAudioSpecificConfig(asc)
+				if err != nil {
+					t.log.Error("aac encoder config unusable", "err", err)
+					return
+				}
+				s.SetTrack(&media.Track{Codec: media.CodecAAC, AAC: cfg, SampleRate: cfg.SampleRate, Channels: cfg.Channels, Derived: true})
+				trackSet = true
+			}
+			dts := base + samplesToDuration(int(pts))
+			if dts <= lastDTS {
+				dts = lastDTS + time.Millisecond
+			}
+			lastDTS = dts
+			out := &media.Frame{Codec: media.CodecAAC, DTS: dts, Data: append([]byte(nil), au...)}
+			if err := s.WriteFrame(out); err != nil {
+				return
+			}
+			t.framesOut.Add(1)
+		}
+	}
+}
