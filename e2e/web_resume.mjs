@@ -8,6 +8,10 @@
 // frames stop advancing, or the page leaves the playing state), then for
 // frames to advance again, without reloading. Prints {"ok":true,
 // "transport_before","transport_after","down_state","resumed_after_ms"}.
+// Once the page plays it writes <artifactDir>/resume-playing-<mode>, the
+// caller's cue to drop the publisher.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { args, playerMetrics, run, waitFor } from './web_lib.mjs';
 
 const { base, artifacts, rest } = args('e2e/web_resume.mjs <baseURL> <artifactDir> <gigID> [mode] [timeoutSec]', 3);
@@ -23,6 +27,8 @@ await run(artifacts, async ({ newPage, shot }) => {
     const m = await playerMetrics(page);
     return m && m.state === 'playing' && m.framesDecoded > 0 ? m : null;
   }, timeoutMs);
+  // Tells the caller (which drops the publisher) that the page plays.
+  writeFileSync(join(artifacts, `resume-playing-${mode}`), String(first.framesDecoded));
 
   // Down: the page notices (stalled / offline / ended) or frames freeze.
   let frames = first.framesDecoded;
