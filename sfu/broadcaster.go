@@ -45,6 +45,18 @@ type broadcaster struct {
 
 	subMu sync.Mutex
 	subs  atomic.Pointer[[]*subscriber]
+
+	// done is closed when the stream ended: subscribers then wait for the
+	// creator's next stream.
+	done      chan struct{}
+	closeOnce sync.Once
+
+	// rtp is set for a WHIP stream, whose publisher's RTP is forwarded as
+	// it comes (broadcaster_rtp.go) instead of packetized from frames.
+	rtp *rtpSource
+	// videoMime is the video codec viewers are sent (H.264 unless a WHIP
+	// publisher sends VP8).
+	videoMime string
 }
 
 func newBroadcaster(s *media.Stream, ringPackets, ringBytes int, log *slog.Logger) *broadcaster {
@@ -52,6 +64,7 @@ func newBroadcaster(s *media.Stream, ringPackets, ringBytes int, log *slog.Logge
 		stream: s,
 		log:    log,
 		ring:   newPacketRing(ringPackets, ringBytes),
+		done:   make(chan struct{}),
 	}
 	empty := []*subscriber{}
 	b.subs.Store(&empty)
@@ -219,23 +232,48 @@ func (b *broadcaster) unsubscribe(s *subscriber) {
 	b.subs.Store(&next)
 }
 
-// startPos is where a new viewer begins reading.
+// startPos is where a new viewer begins reading. A WHIP publisher can be
+// asked for a keyframe: when the cached one is old (browsers send keyframes
+// only on request, so a GOP can be minutes long) the viewer waits for a
+// fresh one instead, one PLI round trip away.
 func (b *broadcaster) startPos() (pos uint64, waitKey bool) {
 	pos, waitKey = b.ring.start()
-	return pos, waitKey && b.hasVideo.Load()
+	if b.rtp != nil && !waitKey && b.rtp.keyframeAge() > rtpGOPReplay {
+		pos, waitKey = b.ring.headPos(), true
+	}
+	waitKey = waitKey && b.hasVideo.Load()
+	if waitKey {
+		b.requestKeyframe()
+	}
+	return pos, waitKey
 }
 
-// mediaNow returns the stream's media time now, for sender reports.
-func (b *broadcaster) mediaNow(now time.Time) (time.Duration, bool) {
+// requestKeyframe asks the publisher for a keyframe (viewer PLI/FIR, a
+// viewer waiting for one), at most once per pliInterval per stream. RTMP
+// encoders cannot be asked: their viewers start from the cached GOP.
+func (b *broadcaster) requestKeyframe() {
+	if b.rtp != nil {
+		b.rtp.requestKeyframe()
+	}
+}
+
+// rtpTime returns the RTP timestamp (on the stream's clock for the track)
+// that corresponds to now, for sender reports.
+func (b *broadcaster) rtpTime(audio bool, clockRate uint32, now time.Time) (uint32, bool) {
+	if b.rtp != nil {
+		return b.rtp.clocks[trackIndex(audio)].at(now, clockRate)
+	}
 	a := b.anchor.Load()
 	if a == 0 {
 		return 0, false
 	}
-	return time.Duration(now.UnixNano() - a), true
+	m := time.Duration(now.UnixNano() - a)
+	return uint32(m.Nanoseconds() * int64(clockRate) / int64(time.Second)), true
 }
 
 func (b *broadcaster) close() {
 	if b.detach != nil {
 		b.detach()
 	}
+	b.closeOnce.Do(func() { close(b.done) })
 }

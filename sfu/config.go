@@ -69,6 +69,18 @@ type Config struct {
 	// OnDataChannel receives every "chat" data channel a viewer opens on its
 	// PeerConnection (nil: such channels are closed).
 	OnDataChannel func(gigID, remoteIP string, dc *webrtc.DataChannel)
+	// Keys resolves WHIP publishers' stream keys (Authorization: Bearer).
+	// Nil: WHIP answers 503 "publishing over WHIP is not configured".
+	Keys KeyResolver
+	// PublisherTimeout ends a WHIP broadcast whose publisher sent no RTP
+	// for this long (network loss, tab closed without a DELETE). Default
+	// 3 s.
+	PublisherTimeout time.Duration
+	// ReconnectGrace keeps WebRTC viewers of a stream that ended connected
+	// this long, so they continue on the same session when the creator
+	// comes back (RTMP or WHIP) instead of reloading. Default 5 s;
+	// negative: sessions end with the stream.
+	ReconnectGrace time.Duration
 	// ClientIP returns the viewer's address for OnDataChannel (behind a
 	// proxy, from X-Forwarded-For). Default: the request's remote host.
 	ClientIP func(r *http.Request) string
@@ -95,6 +107,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.CatchUpBurstBytes <= 0 {
 		c.CatchUpBurstBytes = 64 << 10
+	}
+	if c.PublisherTimeout <= 0 {
+		c.PublisherTimeout = 3 * time.Second
+	}
+	if c.ReconnectGrace == 0 {
+		c.ReconnectGrace = 5 * time.Second
 	}
 	if c.ClientIP == nil {
 		c.ClientIP = remoteHost

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -34,7 +35,13 @@ type downTrack struct {
 	seqOff  uint16
 	lastSeq uint16
 	resync  bool
-	tsOff   uint32 // fixed at creation; read by the sender-report ticker
+	retime  bool
+	lastTS  uint32
+	// lastWall is when the viewer's goroutine last wrote a batch (set by
+	// the subscriber, once per batch rather than per packet).
+	lastWall time.Time
+	// tsOff is read by the sender-report ticker and the RTCP goroutine.
+	tsOff atomic.Uint32
 
 	// nackState packs seqOff, the first viewer seq sent with it and the
 	// last viewer seq sent, so the RTCP goroutine can map a NACKed sequence
@@ -66,11 +73,22 @@ type trackBinding struct {
 var _ webrtc.TrackLocal = (*downTrack)(nil)
 
 func newDownTrack(kind webrtc.RTPCodecType, streamID string, firstSeq uint16, tsOff uint32) *downTrack {
-	d := &downTrack{streamID: streamID, kind: kind, tsOff: tsOff, resync: true, lastSeq: firstSeq - 1}
+	d := &downTrack{streamID: streamID, kind: kind, resync: true, lastSeq: firstSeq - 1}
+	d.tsOff.Store(tsOff)
 	if kind == webrtc.RTPCodecTypeVideo {
 		d.id, d.mime, d.clockRate = "video", webrtc.MimeTypeH264, 90000
 	} else {
 		d.id, d.mime, d.clockRate = "audio", webrtc.MimeTypeOpus, 48000
+	}
+	return d
+}
+
+// newVideoDownTrack is a video down track for a stream whose video codec
+// is mime (H.264 from RTMP and most WHIP publishers, VP8 from some).
+func newVideoDownTrack(mime, streamID string, firstSeq uint16, tsOff uint32) *downTrack {
+	d := newDownTrack(webrtc.RTPCodecTypeVideo, streamID, firstSeq, tsOff)
+	if mime != "" {
+		d.mime = mime
 	}
 	return d
 }
@@ -116,15 +134,33 @@ func (d *downTrack) write(p *packet) error {
 		d.resync = false
 		d.nackState.Store(packNack(d.seqOff, d.lastSeq+1, d.lastSeq))
 	}
+	if d.retime {
+		d.retime = false
+		var gap uint32
+		if !d.lastWall.IsZero() {
+			gap = uint32(time.Since(d.lastWall).Seconds() * float64(d.clockRate))
+		}
+		// At least one tick ahead, so the new stream's first frame is
+		// never taken for the previous one's.
+		d.tsOff.Store(d.lastTS + max(gap, 1) - p.ts)
+	}
 	h := &d.hdr
 	h.Version = 2
 	h.PayloadType = b.pt
 	h.SSRC = b.ssrc
 	h.SequenceNumber = p.seq + d.seqOff
-	h.Timestamp = p.ts + d.tsOff
+	h.Timestamp = p.ts + d.tsOff.Load()
 	h.Marker = p.marker
 	_, err := b.w.WriteRTP(h, p.payload)
+	if int16(h.SequenceNumber-d.lastSeq) <= 0 && d.packets.Load() > 0 {
+		// A late packet (a WHIP publisher's retransmission forwarded
+		// as it came): the viewer's numbering does not move back.
+		d.packets.Add(1)
+		d.octets.Add(uint32(len(p.payload)))
+		return err
+	}
 	d.lastSeq = h.SequenceNumber
+	d.lastTS = h.Timestamp
 	_, since, _ := unpackNack(d.nackState.Load())
 	if d.lastSeq-since >= 0x4000 {
 		// Keep the window far from wrapping; NACKs older than 16k
@@ -140,6 +176,10 @@ func (d *downTrack) write(p *packet) error {
 // markResync makes the next packet continue the viewer's sequence numbers
 // whatever its stream sequence number (after a skip).
 func (d *downTrack) markResync() { d.resync = true }
+
+// markRebind prepares the track for packets of another stream (the
+// creator reconnected): sequence numbers and timestamps both continue.
+func (d *downTrack) markRebind() { d.resync, d.retime = true, true }
 
 // streamSeq maps a sequence number the viewer NACKed to the stream's, if it
 // was sent with the current offset.
@@ -165,7 +205,7 @@ func (d *downTrack) retransmit(p *packet, viewerSeq uint16) error {
 	h.PayloadType = b.pt
 	h.SSRC = b.ssrc
 	h.SequenceNumber = viewerSeq
-	h.Timestamp = p.ts + d.tsOff
+	h.Timestamp = p.ts + d.tsOff.Load()
 	h.Marker = p.marker
 	_, err := b.w.WriteRTP(h, p.payload)
 	d.rtx.Add(1)

@@ -11,4 +11,7 @@ var (
 	ErrClosed = errors.New("sfu closed")
 	// ErrConfig is returned by New for an invalid Config.
 	ErrConfig = errors.New("invalid sfu config")
+	// ErrUnknownKey is what a KeyResolver wraps for a stream key that
+	// belongs to no gig; WHIP answers 401.
+	ErrUnknownKey = errors.New("unknown stream key")
 )

@@ -72,6 +72,7 @@ func newRig(t *testing.T, cfg sfu.Config) *rig {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/whep/", s.Handler())
+	mux.Handle("/whip/", s.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		srv.Close()

@@ -31,8 +31,8 @@ const (
 )
 
 // videoFeedback: NACK is answered from the shared per-stream history; PLI and
-// FIR are accepted (browsers send them) but an RTMP encoder cannot be asked
-// for a keyframe, so they only count. No transport-cc/REMB: one encoding
+// FIR go to a WHIP publisher (throttled), while an RTMP encoder cannot be
+// asked for a keyframe, so for RTMP streams they only count. No transport-cc/REMB: one encoding
 // goes to everybody, there is nothing to adapt per viewer.
 var videoFeedback = []webrtc.RTCPFeedback{
 	{Type: webrtc.TypeRTCPFBNACK},
@@ -52,6 +52,9 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264B, RTCPFeedback: videoFeedback,
 		}, PayloadType: ptH264B}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback,
+		}, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo},
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: fmtpOpus,
 		}, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio},
@@ -212,10 +215,12 @@ func listenICEPort(cfg *Config, host string, port int, log *slog.Logger) (*iceTr
 	return t, nil
 }
 
-func newAPI(cfg *Config, t *iceTransport, log *slog.Logger) (*webrtc.API, error) {
+// newAPI returns the viewers' API and the WHIP publishers' one, on the same
+// ICE sockets.
+func newAPI(cfg *Config, t *iceTransport, log *slog.Logger) (viewers, publishers *webrtc.API, err error) {
 	m, err := newMediaEngine()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{log: log}}
 	se.SetICEUDPMux(t.udpMux)
@@ -247,5 +252,9 @@ func newAPI(cfg *Config, t *iceTransport, log *slog.Logger) (*webrtc.API, error)
 	//   - No TWCC/REMB/GCC: one encoding for all, nothing to adapt, and the
 	//     header extension would cost per packet and viewer.
 	ir := &interceptor.Registry{}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
+	pub, err := newPublisherAPI(se)
+	if err != nil {
+		return nil, nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), pub, nil
 }

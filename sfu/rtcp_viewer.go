@@ -13,8 +13,9 @@ const maxNACKPerReport = 256
 
 // readRTCP reads a sender's RTCP until the PeerConnection closes: NACKs are
 // answered from the shared ring, receiver reports update the track's stats,
-// PLI/FIR only count (an RTMP encoder cannot make a keyframe on demand; new
-// viewers start from the cached one instead).
+// PLI/FIR go to a WHIP publisher (throttled per stream) and only count for
+// RTMP (an encoder there cannot make a keyframe on demand; new viewers start
+// from the cached one instead).
 func (v *session) readRTCP(sender *webrtc.RTPSender, d *downTrack) {
 	defer v.wg.Done()
 	for {
@@ -30,6 +31,9 @@ func (v *session) readRTCP(sender *webrtc.RTPSender, d *downTrack) {
 				v.onReceiverReport(p.Reports, d)
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				v.pli.Add(1)
+				if sub := v.sub.Load(); sub != nil {
+					sub.b.requestKeyframe()
+				}
 			}
 		}
 	}
@@ -91,10 +95,6 @@ func (v *session) sendReports(now time.Time) {
 	if sub == nil {
 		return
 	}
-	media, ok := sub.b.mediaNow(now)
-	if !ok {
-		return
-	}
 	ntp := ntpTime(now)
 	pkts := make([]rtcp.Packet, 0, 2)
 	for _, d := range sub.tracks {
@@ -105,7 +105,11 @@ func (v *session) sendReports(now time.Time) {
 		if !ok {
 			continue
 		}
-		rtpTime := uint32(media.Nanoseconds()*int64(d.clockRate)/int64(time.Second)) + d.tsOff
+		ts, ok := sub.b.rtpTime(d.kind == webrtc.RTPCodecTypeAudio, d.clockRate, now)
+		if !ok {
+			continue
+		}
+		rtpTime := ts + d.tsOff.Load()
 		pkts = append(pkts, &rtcp.SenderReport{
 			SSRC:        ssrc,
 			NTPTime:     ntp,

@@ -18,7 +18,7 @@ type offerInfo struct {
 // parseOffer checks that an offer is one we can answer usefully and says why
 // not in words a developer of a WHEP player understands: pion itself would
 // accept many of these and silently send nothing.
-func parseOffer(body string) (*offerInfo, error) {
+func parseOffer(body string, videoMime string) (*offerInfo, error) {
 	if strings.TrimSpace(body) == "" {
 		return nil, fmt.Errorf("%w: empty body, expected an SDP offer", ErrBadOffer)
 	}
@@ -27,6 +27,7 @@ func parseOffer(body string) (*offerInfo, error) {
 		return nil, fmt.Errorf("%w: not an SDP offer: %v", ErrBadOffer, err)
 	}
 	info := &offerInfo{sdp: body}
+	vp8Stream := strings.EqualFold(videoMime, "video/VP8")
 	var video, h264 bool
 	for _, m := range sd.MediaDescriptions {
 		if m.MediaName.Port.Value == 0 {
@@ -38,7 +39,7 @@ func parseOffer(body string) (*offerInfo, error) {
 				continue
 			}
 			video = true
-			if offersSendableH264(m) {
+			if vp8Stream && offersCodec(m, "VP8", "") || !vp8Stream && offersSendableH264(m) {
 				h264 = true
 			}
 		case "audio":
@@ -49,6 +50,9 @@ func parseOffer(body string) (*offerInfo, error) {
 	}
 	if !video {
 		return nil, fmt.Errorf("%w: the offer has no video m-line that can receive (add a recvonly video transceiver)", ErrBadOffer)
+	}
+	if !h264 && vp8Stream {
+		return nil, fmt.Errorf("%w: this show's video is VP8 (sent by the creator's browser) and the offer has no VP8", ErrBadOffer)
 	}
 	if !h264 {
 		return nil, fmt.Errorf("%w: the offer has no H.264 profile we can send: need packetization-mode=1 with profile-level-id 42e0xx (constrained baseline) or 42001f", ErrBadOffer)

@@ -40,7 +40,7 @@ func TestParseOffer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, err := parseOffer(tt.sdp)
+			o, err := parseOffer(tt.sdp, "")
 			if tt.wantErr != "" {
 				if err == nil || !errors.Is(err, ErrBadOffer) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want ErrBadOffer mentioning %q", err, tt.wantErr)
@@ -62,7 +62,7 @@ func FuzzParseOffer(f *testing.F) {
 	f.Add(strings.Split(chromeOffer, "m=audio")[0])
 	f.Add("v=0\r\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		_, _ = parseOffer(s)
+		_, _ = parseOffer(s, "")
 	})
 }
 

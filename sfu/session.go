@@ -2,9 +2,11 @@ package sfu
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"sync"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -29,8 +31,12 @@ type session struct {
 	created  time.Time
 	log      *slog.Logger
 
-	sfu    *SFU
-	stream *media.Stream
+	sfu *SFU
+	// stream is the stream being watched; it changes when the creator
+	// reconnects (rebind).
+	stream atomic.Pointer[media.Stream]
+	// rebind is signalled when a stream is published for the gig.
+	rebind chan struct{}
 	pc     *webrtc.PeerConnection
 	video  *downTrack
 	audio  *downTrack
@@ -63,31 +69,99 @@ func (v *session) run() {
 	case <-v.ctx.Done():
 		return
 	}
-	b, err := v.sfu.broadcasterFor(v.stream)
-	if err != nil {
-		go v.close("stream ended")
-		return
-	}
-	release := v.stream.AddViewer("webrtc")
-	defer release()
-	sub := newSubscriber(b, v.video, v.audio, v.sfu.cfg.CatchUpBitrate, v.sfu.cfg.CatchUpBurstBytes)
+	var egress *udpDest
 	if bc, d := v.egress(); d != nil {
 		defer bc.release(d)
-		sub.egress = d
+		egress = d
 		v.udp.Store(d)
 	}
 	connectedAt := time.Now()
+	v.wg.Add(1)
+	go v.reportLoop()
+	for {
+		st := v.stream.Load()
+		if b, err := v.sfu.broadcasterFor(st); err == nil {
+			err := v.watch(st, b, egress, connectedAt)
+			if v.ctx.Err() != nil {
+				return
+			}
+			if !errors.Is(err, errStreamEnded) {
+				v.log.Info("viewer transport failed", "err", err)
+				go v.close("write failed")
+				return
+			}
+		}
+		next := v.awaitStream(st)
+		if next == nil {
+			go v.close("stream ended")
+			return
+		}
+		if why := v.incompatible(next); why != "" {
+			v.log.Info("creator came back with other media", "why", why)
+			go v.close("stream changed")
+			return
+		}
+		v.log.Info("viewer continues on the creator's new stream", "source", next.Source())
+		v.stream.Store(next)
+		for _, d := range []*downTrack{v.video, v.audio} {
+			if d != nil {
+				d.markRebind()
+			}
+		}
+	}
+}
+
+// watch streams st to the viewer until st ends (errStreamEnded), the
+// session ends (nil) or the transport fails.
+func (v *session) watch(st *media.Stream, b *broadcaster, egress *udpDest, connectedAt time.Time) error {
+	release := st.AddViewer("webrtc")
+	defer release()
+	sub := newSubscriber(b, v.video, v.audio, v.sfu.cfg.CatchUpBitrate, v.sfu.cfg.CatchUpBurstBytes)
+	sub.egress = egress
 	sub.onFirst = func() {
 		v.log.Debug("first video packet sent", "after_connect", time.Since(connectedAt).Round(time.Microsecond),
 			"after_offer", time.Since(v.created).Round(time.Millisecond))
 	}
-	v.sub.Store(sub)
-	v.wg.Add(1)
-	go v.reportLoop()
-	if err := sub.run(v.ctx); err != nil && v.ctx.Err() == nil {
-		v.log.Info("viewer transport failed", "err", err)
-		go v.close("write failed")
+	if old := v.sub.Load(); old != nil {
+		sub.skips.Add(old.skips.Load())
+		sub.firstWrite.Store(true)
 	}
+	v.sub.Store(sub)
+	return sub.run(v.ctx)
+}
+
+// awaitStream waits up to ReconnectGrace for a stream of the gig other than
+// old; nil when none came (or the session ended).
+func (v *session) awaitStream(old *media.Stream) *media.Stream {
+	grace := v.sfu.cfg.ReconnectGrace
+	if grace < 0 {
+		return nil
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	for {
+		if st, ok := v.sfu.reg.Get(v.gigID); ok && st != old && !st.Closed() {
+			return st
+		}
+		select {
+		case <-v.rebind:
+		case <-timer.C:
+			return nil
+		case <-v.ctx.Done():
+			return nil
+		}
+	}
+}
+
+// incompatible says why the viewer's negotiated tracks cannot carry st.
+func (v *session) incompatible(st *media.Stream) string {
+	if want := v.sfu.videoMime(st); !strings.EqualFold(want, v.video.mime) {
+		return "video " + v.video.mime + " -> " + want
+	}
+	if v.sfu.hasBFrames(st) {
+		return "b-frames"
+	}
+	return ""
 }
 
 // egress returns the batching handle for the viewer's UDP path (nil over

@@ -24,7 +24,9 @@ type SFU struct {
 	log *slog.Logger
 	reg *media.Registry
 	api *webrtc.API
-	ice *iceTransport
+	// pubAPI negotiates WHIP publishers (receive-side interceptors).
+	pubAPI *webrtc.API
+	ice    *iceTransport
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -35,6 +37,8 @@ type SFU struct {
 	cert         *webrtc.Certificate
 	sessions     map[string]*session
 	broadcasters map[*media.Stream]*broadcaster
+	// publishers are the WHIP sessions by session ID.
+	publishers map[string]*publisher
 	// pending counts sessions being set up, so the viewer cap holds under
 	// concurrent POSTs.
 	count atomic.Int64
@@ -67,7 +71,7 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := newAPI(&cfg, t, log)
+	api, pubAPI, err := newAPI(&cfg, t, log)
 	if err != nil {
 		t.close()
 		return nil, err
@@ -78,6 +82,8 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 		log:          log,
 		reg:          reg,
 		api:          api,
+		pubAPI:       pubAPI,
+		publishers:   make(map[string]*publisher),
 		ice:          t,
 		ctx:          ctx,
 		cancel:       cancel,
@@ -107,8 +113,15 @@ func (s *SFU) Close() {
 	for _, v := range s.sessions {
 		sessions = append(sessions, v)
 	}
+	pubs := make([]*publisher, 0, len(s.publishers))
+	for _, p := range s.publishers {
+		pubs = append(pubs, p)
+	}
 	s.mu.Unlock()
 	s.cancel()
+	for _, p := range pubs {
+		p.close("server shutdown")
+	}
 	closeAll(sessions, "server shutdown")
 	s.wg.Wait()
 	s.ice.close()
@@ -127,18 +140,34 @@ func closeAll(sessions []*session, reason string) {
 }
 
 // onRegistryEvent runs on the publisher's goroutine: it only starts work.
+// A stream that ends does not end its viewers' sessions at once: they wait
+// ReconnectGrace for the creator's next stream (their subscribers notice
+// the end themselves), and a published stream wakes them.
 func (s *SFU) onRegistryEvent(ev media.Event) {
-	if ev.Type != media.Unpublished {
-		return
-	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return
 	}
+	if ev.Type == media.Published {
+		for _, v := range s.sessions {
+			if v.gigID == ev.GigID {
+				select {
+				case v.rebind <- struct{}{}:
+				default:
+				}
+			}
+		}
+		s.mu.Unlock()
+		return
+	}
+	if ev.Type != media.Unpublished || s.cfg.ReconnectGrace > 0 {
+		s.mu.Unlock()
+		return
+	}
 	var ended []*session
 	for _, v := range s.sessions {
-		if v.stream == ev.Stream {
+		if v.stream.Load() == ev.Stream {
 			ended = append(ended, v)
 		}
 	}
@@ -158,6 +187,9 @@ func (s *SFU) broadcasterFor(st *media.Stream) (*broadcaster, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
+	if st.Closed() {
+		return nil, media.ErrStreamClosed
+	}
 	if b := s.broadcasters[st]; b != nil {
 		return b, nil
 	}
@@ -165,19 +197,7 @@ func (s *SFU) broadcasterFor(st *media.Stream) (*broadcaster, error) {
 	if err := b.attach(); err != nil {
 		return nil, err
 	}
-	s.broadcasters[st] = b
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		select {
-		case <-st.Done():
-		case <-s.ctx.Done():
-		}
-		b.close()
-		s.mu.Lock()
-		delete(s.broadcasters, st)
-		s.mu.Unlock()
-	}()
+	s.trackBroadcasterLocked(st, b)
 	return b, nil
 }
 
@@ -242,6 +262,18 @@ func (s *SFU) reserve() bool {
 	return true
 }
 
+// videoMime is the video codec st's viewers get: H.264, or VP8 from a WHIP
+// publisher that sends it.
+func (s *SFU) videoMime(st *media.Stream) string {
+	s.mu.Lock()
+	b := s.broadcasters[st]
+	s.mu.Unlock()
+	if b != nil && b.videoMime != "" {
+		return b.videoMime
+	}
+	return webrtc.MimeTypeH264
+}
+
 // hasBFrames reports whether the stream's video uses B-frames.
 func (s *SFU) hasBFrames(st *media.Stream) bool {
 	s.mu.Lock()
@@ -274,13 +306,14 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 		created:   time.Now(),
 		log:       s.log.With("gig", gigID, "session", id[:8]),
 		sfu:       s,
-		stream:    st,
+		rebind:    make(chan struct{}, 1),
 		pc:        pc,
 		connected: make(chan struct{}),
 		closed:    make(chan struct{}),
 		ctx:       vctx,
 		cancel:    cancel,
 	}
+	v.stream.Store(st)
 	fail := func(err error) (*session, string, error) {
 		cancel()
 		_ = pc.Close()
@@ -298,7 +331,7 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.sdp}); err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
 	}
-	v.video = newDownTrack(webrtc.RTPCodecTypeVideo, "gig-"+gigID, randomUint16(), randomUint32())
+	v.video = newVideoDownTrack(s.videoMime(st), "gig-"+gigID, randomUint16(), randomUint32())
 	tracks := []*downTrack{v.video}
 	if o.audio {
 		v.audio = newDownTrack(webrtc.RTPCodecTypeAudio, "gig-"+gigID, randomUint16(), randomUint32())

@@ -12,6 +12,9 @@ import (
 // read lock.
 const readBatch = 64
 
+// errStreamEnded is how a subscriber's run ends when its stream did.
+var errStreamEnded = errors.New("stream ended")
+
 // maxWriteErrors is how many consecutive write errors end a session: the
 // transport is gone even if ICE has not noticed yet.
 const maxWriteErrors = 200
@@ -118,12 +121,21 @@ func (s *subscriber) run(ctx context.Context) error {
 				s.catchUpEnd, s.firstDone = s.b.ring.headPos(), false
 				s.skips.Add(1)
 				s.resync()
+				if waitKey {
+					s.b.requestKeyframe()
+				}
 				continue
 			}
 			if n == 0 {
 				break
 			}
-			s.refill(time.Now())
+			now := time.Now()
+			s.refill(now)
+			for _, t := range s.tracks {
+				if t != nil {
+					t.lastWall = now
+				}
+			}
 			s.cork()
 			for i, p := range batch[:n] {
 				batch[i] = nil
@@ -184,6 +196,8 @@ func (s *subscriber) run(ctx context.Context) error {
 		case <-s.wake:
 		case <-ctx.Done():
 			return nil
+		case <-s.b.done:
+			return errStreamEnded
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pion/webrtc/v4"
 )
 
 const (
@@ -21,7 +20,7 @@ const (
 	gatherTimeout = 5 * time.Second
 )
 
-// Route is one WHEP endpoint in net/http ServeMux pattern syntax; the
+// Route is one WHEP or WHIP endpoint in net/http ServeMux pattern syntax; the
 // handlers read r.PathValue("id") and r.PathValue("session").
 type Route struct {
 	Method  string
@@ -29,10 +28,16 @@ type Route struct {
 	Handler http.Handler
 }
 
-// Routes returns the WHEP endpoints: POST/OPTIONS /whep/{id} and
-// PATCH/DELETE/OPTIONS /whep/{id}/{session}.
+// Routes returns the WHEP endpoints (POST/OPTIONS /whep/{id},
+// PATCH/DELETE/OPTIONS /whep/{id}/{session}) and the WHIP ones (the same
+// under /whip/).
 func (s *SFU) Routes() []Route {
 	return []Route{
+		{http.MethodPost, "/whip/{id}", http.HandlerFunc(s.servePublish)},
+		{http.MethodOptions, "/whip/{id}", http.HandlerFunc(s.serveOptions)},
+		{http.MethodPatch, "/whip/{id}/{session}", http.HandlerFunc(s.servePublishPatch)},
+		{http.MethodDelete, "/whip/{id}/{session}", http.HandlerFunc(s.servePublishDelete)},
+		{http.MethodOptions, "/whip/{id}/{session}", http.HandlerFunc(s.serveOptions)},
 		{http.MethodPost, "/whep/{id}", http.HandlerFunc(s.servePost)},
 		{http.MethodOptions, "/whep/{id}", http.HandlerFunc(s.serveOptions)},
 		{http.MethodPatch, "/whep/{id}/{session}", http.HandlerFunc(s.servePatch)},
@@ -41,7 +46,8 @@ func (s *SFU) Routes() []Route {
 	}
 }
 
-// Handler returns a ServeMux serving Routes, to mount at "/whep/".
+// Handler returns a ServeMux serving Routes, to mount at "/whep/" and
+// "/whip/".
 func (s *SFU) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, r := range s.Routes() {
@@ -150,7 +156,7 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	offer, err := parseOffer(body)
+	offer, err := parseOffer(body, s.videoMime(st))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
 		return
@@ -251,19 +257,9 @@ func (s *SFU) servePatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "ice_restart_unsupported", "ICE restarts are not supported: DELETE this session and POST a new offer")
 		return
 	}
-	for _, c := range frag.candidates {
-		init := webrtc.ICECandidateInit{Candidate: c.candidate}
-		if c.mid != "" {
-			mid := c.mid
-			init.SDPMid = &mid
-		} else {
-			var zero uint16
-			init.SDPMLineIndex = &zero
-		}
-		if err := v.pc.AddICECandidate(init); err != nil {
-			writeError(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
-			return
-		}
+	if err := addCandidates(v.pc, frag); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

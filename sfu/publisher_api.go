@@ -1,0 +1,70 @@
+package sfu
+
+import (
+	"fmt"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/webrtc/v4"
+)
+
+// ptVP8 is VP8's payload type, for WHIP publishers that send it (WebRTC-only
+// viewing: FLV needs H.264).
+const ptVP8 = 96
+
+// publisherFeedback is what we ask of a WHIP publisher's video: NACK (our
+// receiver requests lost packets, so viewers' gaps can be filled from the
+// ring), PLI/FIR (viewers' keyframe requests, forwarded and throttled) and
+// transport-cc (the browser's bandwidth estimate needs feedback, or it stays
+// at its start bitrate).
+var publisherFeedback = []webrtc.RTCPFeedback{
+	{Type: webrtc.TypeRTCPFBNACK},
+	{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+	{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+	{Type: webrtc.TypeRTCPFBTransportCC},
+}
+
+// newPublisherAPI is the pion API for WHIP publishers: the viewers' ICE
+// sockets and settings, H.264 registered before VP8 (the answer's order is
+// the publisher's preference, and only H.264 reaches FLV viewers), and
+// receive-side interceptors: NACK generator, receiver reports and
+// transport-cc feedback.
+func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	codecs := []struct {
+		p    webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264CB, RTCPFeedback: publisherFeedback,
+		}, PayloadType: ptH264CB}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264B, RTCPFeedback: publisherFeedback,
+		}, PayloadType: ptH264B}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: publisherFeedback,
+		}, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: fmtpOpus,
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}},
+		}, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio},
+	}
+	for _, c := range codecs {
+		if err := m.RegisterCodec(c.p, c.kind); err != nil {
+			return nil, fmt.Errorf("register %s: %w", c.p.MimeType, err)
+		}
+	}
+	ir := &interceptor.Registry{}
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	ir.Add(gen)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
+}

@@ -1,0 +1,99 @@
+package sfu
+
+import (
+	"strings"
+	"time"
+
+	"github.com/bookmygig/bookmygig/media"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// trackClock turns a track's RTP timestamps into stream DTS: the first
+// packet's arrival after the stream's start, then RTP time (unwrapped), so
+// audio and video line up to within the network's jitter for FLV.
+type trackClock struct {
+	rate    int64
+	started bool
+	base    time.Duration
+	last    uint32
+	ext     int64
+}
+
+func (c *trackClock) dts(ts uint32, arrival, t0 time.Time) time.Duration {
+	if !c.started {
+		c.started, c.base, c.last = true, arrival.Sub(t0), ts
+	}
+	c.ext += int64(int32(ts - c.last))
+	c.last = ts
+	return c.base + time.Duration(c.ext*int64(time.Second)/c.rate)
+}
+
+// readTrack forwards one of the publisher's tracks until the connection
+// closes: every packet goes to the viewers at once, then into the stream
+// as frames.
+func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
+	defer p.wg.Done()
+	mime := tr.Codec().MimeType
+	audio := tr.Kind() == webrtc.RTPCodecTypeAudio
+	p.log.Info("whip track", "kind", tr.Kind().String(), "codec", mime, "ssrc", uint32(tr.SSRC()))
+	if !audio {
+		p.videoSSRC.Store(uint32(tr.SSRC()))
+		// The viewers that waited for this publisher need a keyframe now.
+		p.b.requestKeyframe()
+	}
+	var (
+		pkt      rtp.Packet
+		buf      = make([]byte, 1600)
+		dep      h264Depacketizer
+		clock    = trackClock{rate: int64(tr.Codec().ClockRate)}
+		trackSet bool
+		t0       = p.stream.StartedAt()
+	)
+	if clock.rate == 0 {
+		clock.rate = 90000
+	}
+	h264 := strings.EqualFold(mime, webrtc.MimeTypeH264)
+	vp8 := strings.EqualFold(mime, webrtc.MimeTypeVP8)
+	opus := strings.EqualFold(mime, webrtc.MimeTypeOpus)
+	for {
+		n, _, err := tr.Read(buf)
+		if err != nil {
+			return
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil || len(pkt.Payload) == 0 {
+			continue
+		}
+		now := time.Now()
+		p.lastRTP.Store(now.UnixNano())
+		p.packets.Add(1)
+		switch {
+		case opus:
+			payload := p.b.writeRTP(true, &pkt, false, now)
+			if !trackSet {
+				p.stream.SetTrack(&media.Track{Codec: media.CodecOpus, SampleRate: 48000, Channels: 2})
+				trackSet = true
+			}
+			// The frame shares the forwarded packet's payload copy:
+			// both are immutable.
+			_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecOpus, DTS: clock.dts(pkt.Timestamp, now, t0), Data: payload})
+		case h264:
+			p.b.writeRTP(false, &pkt, h264Keyframe(pkt.Payload), now)
+			au, lost := dep.push(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload)
+			if lost {
+				// FLV viewers would see a broken picture until the
+				// next keyframe: ask for one.
+				p.b.requestKeyframe()
+			}
+			if cfg, ok := dep.paramSetsChanged(); ok {
+				p.stream.SetTrack(&media.Track{Codec: media.CodecH264, H264: cfg})
+				trackSet = true
+			}
+			if au != nil && trackSet {
+				_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecH264, DTS: clock.dts(au.ts, now, t0), Keyframe: au.key, Data: au.data})
+			}
+		case vp8:
+			p.b.writeRTP(false, &pkt, vp8Keyframe(pkt.Payload), now)
+		}
+	}
+}

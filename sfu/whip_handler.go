@@ -1,0 +1,268 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bookmygig/bookmygig/media"
+	"github.com/pion/webrtc/v4"
+)
+
+// takeoverIdle is how long our own WHIP publisher of a gig may have been
+// silent before a new POST with the gig's key replaces it at once: the
+// creator's encoder reconnecting after a network change, before the
+// silence watchdog noticed. A publisher still sending gets 409.
+const takeoverIdle = time.Second
+
+// bearerToken returns the token of an "Authorization: Bearer" header.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// servePublish is POST /whip/{id}: RFC 9725 publish.
+func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	gigID := r.PathValue("id")
+	if s.cfg.Keys == nil {
+		writeError(w, http.StatusServiceUnavailable, "whip_disabled", "publishing over WHIP is not configured on this server")
+		return
+	}
+	if !hasContentType(r, mimeSDP) {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
+		return
+	}
+	key, ok := bearerToken(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="whip"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "send the gig's stream key as Authorization: Bearer <stream key>")
+		return
+	}
+	owner, err := s.cfg.Keys.ResolveStreamKey(r.Context(), key)
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="whip", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "unknown stream key: copy it again from the gig's studio page")
+		return
+	case err != nil:
+		// Not the key itself: it must never reach a log.
+		s.log.Warn("whip stream key lookup failed", "gig", gigID, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not check the stream key; try again")
+		return
+	case owner != gigID:
+		writeError(w, http.StatusForbidden, "wrong_gig", "this stream key belongs to another gig")
+		return
+	}
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	offer, err := parsePublishOffer(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+		return
+	}
+	if st, ok := s.reg.Get(gigID); ok && !st.Closed() {
+		if old := s.publisherOf(st); old != nil && old.idle() > takeoverIdle {
+			old.log.Info("whip publisher replaced by a reconnect", "idle", old.idle().Round(time.Millisecond))
+			old.close("replaced by a reconnect")
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), gatherTimeout)
+	defer cancel()
+	p, answer, err := s.newPublisher(ctx, gigID, offer, s.cfg.ClientIP(r))
+	if err != nil {
+		switch {
+		case errors.Is(err, media.ErrAlreadyLive):
+			writeError(w, http.StatusConflict, "already_live",
+				"this gig is already live from another encoder or browser; stop that one first (or wait a few seconds after it dropped)")
+		case errors.Is(err, ErrBadOffer):
+			writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+		case errors.Is(err, ErrClosed):
+			writeError(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+		default:
+			s.log.Warn("whip session setup failed", "gig", gigID, "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
+		}
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", mimeSDP)
+	h.Set("Location", "/whip/"+gigID+"/"+p.id)
+	h.Set("ETag", p.getETag())
+	h.Set("Accept-Patch", mimeTrickle)
+	for _, l := range s.linkHeaders() {
+		h.Add("Link", l)
+	}
+	w.WriteHeader(http.StatusCreated)
+	_, _ = io.WriteString(w, answer)
+	p.log.Info("whip publisher joined", "remote", p.remoteIP, "video", p.videoMime, "audio", offer.audio,
+		"setup", time.Since(p.created).Round(time.Microsecond))
+}
+
+// servePublishDelete is DELETE /whip/{id}/{session}: the creator ends the
+// show.
+func (s *SFU) servePublishDelete(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	p, ok := s.publisher(r.PathValue("id"), r.PathValue("session"))
+	if !ok {
+		// Normal after the connection already ended the session.
+		s.log.Debug("delete of unknown whip session", "gig", r.PathValue("id"))
+		writeError(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
+		return
+	}
+	p.close("publisher hung up")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// servePublishPatch is PATCH /whip/{id}/{session}: trickled candidates, or
+// an ICE restart (new ice-ufrag/ice-pwd), answered with our new credentials
+// and candidates (RFC 9725 section 4.4).
+func (s *SFU) servePublishPatch(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	p, ok := s.publisher(r.PathValue("id"), r.PathValue("session"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
+		return
+	}
+	if !hasContentType(r, mimeTrickle) {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send candidates as Content-Type: application/trickle-ice-sdpfrag")
+		return
+	}
+	p.patchMu.Lock()
+	defer p.patchMu.Unlock()
+	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != p.getETag() {
+		writeError(w, http.StatusPreconditionFailed, "etag_mismatch", "If-Match does not name this session's ICE session")
+		return
+	}
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	frag, err := parseTrickleFrag(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_fragment", err.Error())
+		return
+	}
+	rd := p.pc.RemoteDescription()
+	if frag.ufrag != "" && rd != nil && frag.ufrag != iceUfrag(rd.SDP) {
+		answer, err := p.restartICE(r.Context(), rd.SDP, frag)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "ice_restart_failed", err.Error())
+			return
+		}
+		p.setETag(`"` + iceUfrag(answer) + `"`)
+		w.Header().Set("Content-Type", mimeTrickle)
+		w.Header().Set("ETag", p.getETag())
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, answerFragment(answer))
+		p.log.Info("whip ice restart")
+		return
+	}
+	if err := addCandidates(p.pc, frag); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// restartICE renegotiates with the publisher's new ICE credentials (its
+// previous offer otherwise unchanged) and returns our new answer.
+func (p *publisher) restartICE(ctx context.Context, prev string, frag *trickleFrag) (string, error) {
+	if frag.pwd == "" {
+		return "", errors.New("an ICE restart needs both a=ice-ufrag and a=ice-pwd")
+	}
+	offer := replaceICECredentials(prev, frag.ufrag, frag.pwd)
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", err
+	}
+	answer, err := p.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", err
+	}
+	gathered := webrtc.GatheringCompletePromise(p.pc)
+	if err := p.pc.SetLocalDescription(answer); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, gatherTimeout)
+	defer cancel()
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	if err := addCandidates(p.pc, frag); err != nil {
+		return "", err
+	}
+	return p.pc.LocalDescription().SDP, nil
+}
+
+// replaceICECredentials puts new ice-ufrag/ice-pwd lines into an SDP.
+func replaceICECredentials(sdp, ufrag, pwd string) string {
+	lines := strings.Split(sdp, "\n")
+	for i, l := range lines {
+		cr := strings.HasSuffix(l, "\r")
+		t := strings.TrimSuffix(l, "\r")
+		switch {
+		case strings.HasPrefix(t, "a=ice-ufrag:"):
+			t = "a=ice-ufrag:" + ufrag
+		case strings.HasPrefix(t, "a=ice-pwd:"):
+			t = "a=ice-pwd:" + pwd
+		default:
+			continue
+		}
+		if cr {
+			t += "\r"
+		}
+		lines[i] = t
+	}
+	return strings.Join(lines, "\n")
+}
+
+// answerFragment is the trickle-ice-sdpfrag of an answer: credentials, then
+// each m-line's mid and candidates.
+func answerFragment(sdp string) string {
+	var b strings.Builder
+	ufragDone, pwdDone := false, false
+	for _, raw := range strings.Split(sdp, "\n") {
+		l := strings.TrimSpace(raw)
+		switch {
+		case strings.HasPrefix(l, "a=ice-ufrag:") && !ufragDone:
+			ufragDone = true
+		case strings.HasPrefix(l, "a=ice-pwd:") && !pwdDone:
+			pwdDone = true
+		case strings.HasPrefix(l, "m="), strings.HasPrefix(l, "a=mid:"),
+			strings.HasPrefix(l, "a=candidate:"), l == "a=end-of-candidates":
+		default:
+			continue
+		}
+		b.WriteString(l + "\r\n")
+	}
+	return b.String()
+}
+
+// addCandidates adds a fragment's trickled candidates.
+func addCandidates(pc *webrtc.PeerConnection, frag *trickleFrag) error {
+	for _, c := range frag.candidates {
+		init := webrtc.ICECandidateInit{Candidate: c.candidate}
+		if c.mid != "" {
+			mid := c.mid
+			init.SDPMid = &mid
+		} else {
+			var zero uint16
+			init.SDPMLineIndex = &zero
+		}
+		if err := pc.AddICECandidate(init); err != nil {
+			return err
+		}
+	}
+	return nil
+}
