@@ -5,8 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
-	"sync"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
