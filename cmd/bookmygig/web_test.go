@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,8 +29,13 @@ func artifacts(t *testing.T) string {
 // browser runs e2e/<script> base artifacts args... and decodes its result.
 func browser(t *testing.T, timeout time.Duration, out any, script string, args ...string) {
 	t.Helper()
-	if err := browsertest.Run(t, timeout, out, script, args...); err != nil {
-		t.Fatalf("%s %v: %v (screenshots in %s)", script, args, err, args[1])
+	var raw json.RawMessage
+	err := browsertest.Run(t, timeout, &raw, script, args...)
+	if err != nil {
+		t.Fatalf("%s %v: %v: %s (screenshots in %s)", script, args, err, raw, args[1])
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("%s result %s: %v", script, raw, err)
 	}
 }
 
