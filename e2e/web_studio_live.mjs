@@ -31,9 +31,17 @@ await run(artifacts, async ({ context, newPage, shot }) => {
 
   const viewer = await newPage();
   await viewer.goto(`${base}/gig/${encodeURIComponent(gigId)}`);
-  const m = await waitFor('the viewer decoding video', async () => {
+  await waitFor('the viewer decoding video', async () => {
     const x = await playerMetrics(viewer);
-    return x && x.framesDecoded > 0 && x.audioEnergy > 0 ? x : null;
+    return x && x.framesDecoded > 0 ? x : null;
+  }, timeoutMs);
+  // Unmute like a viewer would (autoplay rules start muted), then check sound.
+  const unmute = await viewer.$('.unmute-big:not([hidden])');
+  if (unmute) await unmute.click();
+  else await viewer.keyboard.press('m');
+  const m = await waitFor('the viewer hearing the microphone', async () => {
+    const x = await playerMetrics(viewer);
+    return x && x.audioEnergy > 0 ? x : null;
   }, timeoutMs);
   await shot(viewer, 'viewer-of-studio');
 

@@ -100,7 +100,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a.flv = flv.NewHandler(flv.Config{AllowOrigin: allowOrigin(cfg.CORSOrigins)}, a.reg, log)
 
 	if cfg.RTMPAddr != "" {
-		a.rtmp, err = ingest.New(ingest.Config{}, keyResolver{a.store}, a.reg, log)
+		a.rtmp, err = ingest.New(ingest.Config{}, keyResolver{a.store, ingest.ErrUnknownKey}, a.reg, log)
 		if err != nil {
 			return nil, fmt.Errorf("rtmp: %w", err)
 		}
@@ -181,6 +181,7 @@ func (a *app) sfuConfig() sfu.Config {
 		ICEServers:  parseICEServers(a.cfg.ICEServers),
 		MaxViewers:  a.cfg.MaxViewers,
 		CORSOrigins: a.cfg.CORSOrigins,
+		Keys:        keyResolver{a.store, sfu.ErrUnknownKey},
 		OnDataChannel: func(gigID, remoteIP string, dc *webrtc.DataChannel) {
 			attachDataChannel(a.hub, gigID, remoteIP, dc, a.log)
 		},
@@ -191,7 +192,11 @@ func (a *app) sfuConfig() sfu.Config {
 func (a *app) mounts() []api.Mount {
 	var out []api.Mount
 	for _, r := range a.sfu.Routes() {
-		out = append(out, api.Mount{Method: r.Method, Path: ginPath(r.Pattern), Summary: "WebRTC playback (WHEP)", Handler: r.Handler})
+		summary := "WebRTC playback (WHEP)"
+		if strings.HasPrefix(r.Pattern, "/whip/") {
+			summary = "WebRTC publishing (WHIP, Bearer stream key)"
+		}
+		out = append(out, api.Mount{Method: r.Method, Path: ginPath(r.Pattern), Summary: summary, Handler: r.Handler})
 	}
 	out = append(out,
 		api.Mount{Method: http.MethodGet, Path: "/live/:file", Summary: "HTTP-FLV and WebSocket-FLV playback ({gigID}.flv)", Handler: a.flv},
@@ -399,13 +404,17 @@ func parseICEServers(list []string) []sfu.ICEServer {
 	return out
 }
 
-// keyResolver adapts the store's stream-key lookup to the ingest's error.
-type keyResolver struct{ s store.KeyResolver }
+// keyResolver adapts the store's stream-key lookup to the error a media
+// package (ingest for RTMP, sfu for WHIP) looks for.
+type keyResolver struct {
+	s       store.KeyResolver
+	unknown error
+}
 
 func (k keyResolver) ResolveStreamKey(ctx context.Context, key string) (string, error) {
 	id, err := k.s.ResolveStreamKey(ctx, key)
 	if errors.Is(err, store.ErrUnknownKey) {
-		return "", fmt.Errorf("%w", ingest.ErrUnknownKey)
+		return "", k.unknown
 	}
 	return id, err
 }

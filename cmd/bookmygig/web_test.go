@@ -176,6 +176,57 @@ func TestWebApp(t *testing.T) {
 		t.Logf("fallback note: %q", w.FallbackNote)
 	})
 
+	t.Run("studio-live-whip", func(t *testing.T) {
+		g := n.createGig(t, "Studio show")
+		type liveResult struct {
+			OK          bool    `json:"ok"`
+			Error       string  `json:"error"`
+			SentKbps    float64 `json:"sent_kbps"`
+			SentCodec   string  `json:"sent_codec"`
+			Transport   string  `json:"viewer_transport"`
+			Frames      int     `json:"viewer_frames"`
+			AudioEnergy float64 `json:"viewer_audio_energy"`
+			HealthLive  bool    `json:"health_live"`
+			Ended       bool    `json:"ended"`
+		}
+		done := make(chan liveResult, 1)
+		go func() {
+			var r liveResult
+			_ = browsertest.Run(t, 180*time.Second, &r, "web_studio_live.mjs", n.HTTP, art, g.ID, g.Credentials.ManageToken, g.Credentials.StreamKey, "40")
+			done <- r
+		}()
+		// While the studio is live, a legacy player gets H.264 and AAC
+		// (transcoded from the browser's Opus) over HTTP-FLV.
+		n.waitStatus(t, g.ID, "live", 60*time.Second)
+		var health streamHealth
+		waitFor(t, 20*time.Second, "WHIP stream health with AAC made from Opus", func() bool {
+			health = streamHealth{}
+			if n.do(t, "GET", "/api/gigs/"+g.ID+"/stream", "", nil, &health) != 200 || health.Video == nil {
+				return false
+			}
+			for _, a := range health.Audio {
+				if a.Codec == "AAC" && a.Derived {
+					return true
+				}
+			}
+			return false
+		})
+		if health.Source != "whip" || health.Video.Codec != "H264" {
+			t.Fatalf("studio stream health = %+v", health)
+		}
+		got := strings.Join(probe(t, n.HTTP+"/live/"+g.ID+".flv"), " ")
+		if !strings.Contains(got, "video:h264:") || !strings.Contains(got, "audio:aac:48000") {
+			t.Fatalf("ffprobe of the studio's HTTP-FLV: %s", got)
+		}
+		r := <-done
+		if !r.OK || r.Transport != "webrtc" || r.Frames <= 0 || r.AudioEnergy <= 0 || !r.HealthLive || !r.Ended {
+			t.Fatalf("studio live: %+v", r)
+		}
+		n.waitStatus(t, g.ID, "ended", 15*time.Second)
+		t.Logf("studio sent %s at %.0f kb/s; viewer decoded %d frames", r.SentCodec, r.SentKbps, r.Frames)
+		n.assertLogsFree(t, g.Credentials.StreamKey, g.Credentials.ManageToken)
+	})
+
 	t.Run("studio-manage", func(t *testing.T) {
 		g := n.createGig(t, "Manage me")
 		var m struct {
