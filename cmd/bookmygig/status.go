@@ -24,6 +24,9 @@ type statusSync struct {
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+	// failing is set while the store is unreachable, so an outage is
+	// logged once and its end once (only the worker goroutine uses it).
+	failing bool
 }
 
 type statusChange struct {
@@ -97,8 +100,15 @@ func (s *statusSync) flush(ctx context.Context) bool {
 		err := s.st.SetStatus(wctx, id, ch.status, ch.at)
 		cancel()
 		if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-			s.log.Warn("gig status not saved yet: store unavailable, retrying", "gig", id, "status", ch.status)
+			if !s.failing {
+				s.log.Warn("gig status not saved yet: store unavailable, retrying until it is back", "gig", id, "status", ch.status)
+			}
+			s.failing = true
 			return false
+		}
+		if s.failing {
+			s.log.Info("store reachable again: saving pending gig statuses", "gig", id, "status", ch.status)
+			s.failing = false
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.log.Warn("gig status not saved", "gig", id, "status", ch.status, "err", err)

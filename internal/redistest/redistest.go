@@ -21,6 +21,9 @@ type Server struct {
 	cmd  *exec.Cmd
 	port int
 	dir  string
+	// durable servers log every write to an append-only file before
+	// answering, so a kill and Restart loses no acknowledged write.
+	durable bool
 }
 
 // URL returns the redis:// URL of the server.
@@ -29,12 +32,25 @@ func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 // Start launches redis-server on a free port and stops it when t ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, false)
+}
+
+// StartDurable is Start with appendfsync always: data survives a kill and
+// Restart, as on a production Redis with AOF, for outage tests that check
+// no acknowledged write is lost.
+func StartDurable(t testing.TB) *Server {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, durable bool) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found on PATH: install it with `apt-get install -y redis-server` (or run `make test`, which installs it on Debian as root)")
 	}
 	dir := t.TempDir()
-	s := &Server{dir: dir}
+	s := &Server{dir: dir, durable: durable}
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort()
 		if err != nil {
@@ -53,14 +69,17 @@ func Start(t testing.TB) *Server {
 }
 
 func (s *Server) launch(bin string) error {
-	s.cmd = exec.Command(bin,
+	aof := []string{"--appendonly", "no"}
+	if s.durable {
+		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	s.cmd = exec.Command(bin, append([]string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
-		"--appendonly", "no",
 		"--dir", s.dir,
 		"--protected-mode", "no",
-	)
+	}, aof...)...)
 	s.cmd.Stdout = nil
 	s.cmd.Stderr = nil
 	if err := s.cmd.Start(); err != nil {
