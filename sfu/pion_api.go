@@ -40,6 +40,24 @@ var videoFeedback = []webrtc.RTCPFeedback{
 	{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
 }
 
+// newVP8MediaEngine is for viewers of a WHIP publisher that sends VP8. It
+// is a separate engine because listing VP8 next to H.264 in answers made
+// Chromium drop and freeze frames of the cached-GOP burst of H.264 streams.
+func newVP8MediaEngine() (*webrtc.MediaEngine, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback,
+	}, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: fmtpOpus,
+	}, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 func newMediaEngine() (*webrtc.MediaEngine, error) {
 	m := &webrtc.MediaEngine{}
 	codecs := []struct {
@@ -52,9 +70,6 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264B, RTCPFeedback: videoFeedback,
 		}, PayloadType: ptH264B}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback,
-		}, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo},
 		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: fmtpOpus,
 		}, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio},
@@ -215,12 +230,21 @@ func listenICEPort(cfg *Config, host string, port int, log *slog.Logger) (*iceTr
 	return t, nil
 }
 
-// newAPI returns the viewers' API and the WHIP publishers' one, on the same
-// ICE sockets.
-func newAPI(cfg *Config, t *iceTransport, log *slog.Logger) (viewers, publishers *webrtc.API, err error) {
+// pionAPIs are the PeerConnection factories, all on the same ICE sockets.
+type pionAPIs struct {
+	viewers    *webrtc.API // H.264 + Opus
+	vp8Viewers *webrtc.API // VP8 + Opus (WHIP publishers sending VP8)
+	publishers *webrtc.API
+}
+
+func newAPI(cfg *Config, t *iceTransport, log *slog.Logger) (*pionAPIs, error) {
 	m, err := newMediaEngine()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	m8, err := newVP8MediaEngine()
+	if err != nil {
+		return nil, err
 	}
 	se := webrtc.SettingEngine{LoggerFactory: pionLoggerFactory{log: log}}
 	se.SetICEUDPMux(t.udpMux)
@@ -254,7 +278,11 @@ func newAPI(cfg *Config, t *iceTransport, log *slog.Logger) (viewers, publishers
 	ir := &interceptor.Registry{}
 	pub, err := newPublisherAPI(se)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), pub, nil
+	return &pionAPIs{
+		viewers:    webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)),
+		vp8Viewers: webrtc.NewAPI(webrtc.WithMediaEngine(m8), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{})),
+		publishers: pub,
+	}, nil
 }

@@ -24,6 +24,8 @@ type SFU struct {
 	log *slog.Logger
 	reg *media.Registry
 	api *webrtc.API
+	// vp8API serves viewers of VP8 WHIP streams.
+	vp8API *webrtc.API
 	// pubAPI negotiates WHIP publishers (receive-side interceptors).
 	pubAPI *webrtc.API
 	ice    *iceTransport
@@ -71,7 +73,7 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, pubAPI, err := newAPI(&cfg, t, log)
+	apis, err := newAPI(&cfg, t, log)
 	if err != nil {
 		t.close()
 		return nil, err
@@ -81,8 +83,9 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 		cfg:          cfg,
 		log:          log,
 		reg:          reg,
-		api:          api,
-		pubAPI:       pubAPI,
+		api:          apis.viewers,
+		vp8API:       apis.vp8Viewers,
+		pubAPI:       apis.publishers,
 		publishers:   make(map[string]*publisher),
 		ice:          t,
 		ctx:          ctx,
@@ -293,7 +296,11 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 	if err != nil {
 		return nil, "", err
 	}
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
+	api := s.api
+	if s.videoMime(st) == webrtc.MimeTypeVP8 {
+		api = s.vp8API
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
 	if err != nil {
 		return nil, "", fmt.Errorf("new peer connection: %w", err)
 	}
