@@ -41,8 +41,9 @@ type Config struct {
 	IncludeLoopback bool
 	// ICEServers are announced to viewers in Link headers.
 	ICEServers []ICEServer
-	// MaxViewers caps WebRTC sessions on this node (0 = no cap); POSTs over
-	// the cap get 503.
+	// MaxViewers caps each gig's WebRTC (WHEP) sessions on this node (0 =
+	// no cap): a POST for a gig that already has this many gets 503, while
+	// other gigs still accept viewers.
 	MaxViewers int
 	// CORSOrigins may call the WHEP endpoints from a browser on another
 	// origin ("*" = any).

@@ -41,8 +41,10 @@ type SFU struct {
 	broadcasters map[*media.Stream]*broadcaster
 	// publishers are the WHIP sessions by session ID.
 	publishers map[string]*publisher
-	// pending counts sessions being set up, so the viewer cap holds under
-	// concurrent POSTs.
+	// gigViewers counts each gig's WHEP sessions, those being set up
+	// included, so the per-gig viewer cap holds under concurrent POSTs.
+	gigViewers map[string]int
+	// count is every gig's sessions together (Viewers).
 	count atomic.Int64
 }
 
@@ -92,6 +94,7 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 		cancel:       cancel,
 		sessions:     make(map[string]*session),
 		broadcasters: make(map[*media.Stream]*broadcaster),
+		gigViewers:   make(map[string]int),
 	}
 	reg.OnEvent(s.onRegistryEvent)
 	log.Info("webrtc ready", "ice_port", t.port, "ice_tcp", t.tcpMux != nil, "public_ips", cfg.PublicIPs)
@@ -241,7 +244,7 @@ func (s *SFU) removeSession(v *session) {
 	defer s.mu.Unlock()
 	if s.sessions[v.id] == v {
 		delete(s.sessions, v.id)
-		s.count.Add(-1)
+		s.releaseLocked(v.gigID)
 	}
 }
 
@@ -255,14 +258,32 @@ func (s *SFU) session(gigID, id string) (*session, bool) {
 	return v, true
 }
 
-// reserve takes a viewer slot, or reports the cap.
-func (s *SFU) reserve() bool {
-	n := s.count.Add(1)
-	if s.cfg.MaxViewers > 0 && n > int64(s.cfg.MaxViewers) {
-		s.count.Add(-1)
+// reserve takes one of the gig's viewer slots, or reports its cap. It runs
+// once per POST, so the mutex costs nothing on the media path.
+func (s *SFU) reserve(gigID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.MaxViewers > 0 && s.gigViewers[gigID] >= s.cfg.MaxViewers {
 		return false
 	}
+	s.gigViewers[gigID]++
+	s.count.Add(1)
 	return true
+}
+
+// release gives back a slot taken by reserve for a session that was never
+// added.
+func (s *SFU) release(gigID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.releaseLocked(gigID)
+}
+
+func (s *SFU) releaseLocked(gigID string) {
+	if s.gigViewers[gigID]--; s.gigViewers[gigID] <= 0 {
+		delete(s.gigViewers, gigID)
+	}
+	s.count.Add(-1)
 }
 
 // videoMime is the video codec st's viewers get: H.264, or VP8 from a WHIP

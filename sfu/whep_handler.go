@@ -160,16 +160,16 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
 		return
 	}
-	if !s.reserve() {
+	if !s.reserve(gigID) {
 		w.Header().Set("Retry-After", "30")
-		writeError(w, http.StatusServiceUnavailable, "viewer_cap", "this server has reached its WebRTC viewer limit; try again later or watch over FLV")
+		writeError(w, http.StatusServiceUnavailable, "viewer_cap", "this show has reached its WebRTC viewer limit; try again later or watch over FLV")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), gatherTimeout)
 	defer cancel()
 	v, answer, err := s.newSession(ctx, gigID, st, offer, s.cfg.ClientIP(r))
 	if err != nil {
-		s.count.Add(-1)
+		s.release(gigID)
 		switch {
 		case errors.Is(err, ErrBadOffer):
 			writeError(w, http.StatusBadRequest, "bad_offer", err.Error())

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,6 +254,9 @@ func TestWHEPErrors(t *testing.T) {
 		},
 	})
 	r.publish(t, ingesttest.Options{})
+	// A second show on the same node: the cap is per gig.
+	ingesttest.Publish(t, r.ing.URL("key2"), ingesttest.Options{})
+	ingesttest.WaitLive(t, r.reg, "gig2", 15*time.Second)
 	good := offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{})
 	sendOnly := strings.ReplaceAll(good, "a=recvonly", "a=sendonly")
 	vp8Only := offer(t, vp8OnlyPC(t), viewerOpts{})
@@ -327,10 +331,30 @@ func TestWHEPErrors(t *testing.T) {
 			t.Errorf("answer lacks H.264 42e01f or Opus:\n%s", answer)
 		}
 
-		// The cap is 1: the next viewer gets 503.
+		// The cap is 1 per gig: gig1's next viewer gets 503, while gig2,
+		// on the same node, still takes its first viewer.
 		resp2, body := doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", good, nil)
+		var capErr apiError
+		_ = json.Unmarshal([]byte(body), &capErr)
+		if resp2.StatusCode != http.StatusServiceUnavailable || capErr.Error.Code != "viewer_cap" ||
+			!strings.Contains(capErr.Error.Message, "FLV") || resp2.Header.Get("Retry-After") == "" {
+			t.Fatalf("POST over gig1's cap = %d %s (Retry-After %q), want 503 viewer_cap pointing to FLV",
+				resp2.StatusCode, body, resp2.Header.Get("Retry-After"))
+		}
+		resp2, body = doRequest(t, "POST", r.srv.URL+"/whep/gig2", "application/sdp", good, nil)
+		if resp2.StatusCode != http.StatusCreated || !strings.HasPrefix(resp2.Header.Get("Location"), "/whep/gig2/") {
+			t.Fatalf("POST for gig2 while gig1 is at its cap = %d %s, want 201", resp2.StatusCode, body)
+		}
+		gig2Loc := resp2.Header.Get("Location")
+		if n := r.sfu.Viewers(); n != 2 {
+			t.Fatalf("node counts %d WebRTC sessions, want 2 (one per gig)", n)
+		}
+		resp2, body = doRequest(t, "POST", r.srv.URL+"/whep/gig2", "application/sdp", good, nil)
 		if resp2.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "viewer_cap") {
-			t.Fatalf("POST over the cap = %d %s, want 503 viewer_cap", resp2.StatusCode, body)
+			t.Fatalf("POST over gig2's cap = %d %s, want 503 viewer_cap", resp2.StatusCode, body)
+		}
+		if resp2, _ := doRequest(t, "DELETE", r.srv.URL+gig2Loc, "", "", nil); resp2.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE gig2's viewer = %d", resp2.StatusCode)
 		}
 
 		// Trickle: a candidate is accepted, a wrong ETag refused, a new
@@ -360,6 +384,43 @@ func TestWHEPErrors(t *testing.T) {
 		resp4, _ = doRequest(t, "DELETE", r.srv.URL+loc, "", "", nil)
 		if resp4.StatusCode != http.StatusNotFound {
 			t.Fatalf("second DELETE = %d, want 404", resp4.StatusCode)
+		}
+		// The slot is free again.
+		resp4, body = doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", good, nil)
+		if resp4.StatusCode != http.StatusCreated {
+			t.Fatalf("POST after the viewer left = %d %s, want 201", resp4.StatusCode, body)
+		}
+		if resp4, _ := doRequest(t, "DELETE", r.srv.URL+resp4.Header.Get("Location"), "", "", nil); resp4.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE = %d", resp4.StatusCode)
+		}
+	})
+
+	t.Run("cap holds under concurrent posts", func(t *testing.T) {
+		waitFor(t, 5*time.Second, "no sessions left", func() bool { return r.sfu.Viewers() == 0 })
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		codes := map[int]int{}
+		var locs []string
+		for i := 0; i < 8; i++ {
+			gig := []string{"gig1", "gig2"}[i%2]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, _ := doRequest(t, "POST", r.srv.URL+"/whep/"+gig, "application/sdp", good, nil)
+				mu.Lock()
+				defer mu.Unlock()
+				codes[resp.StatusCode]++
+				if resp.StatusCode == http.StatusCreated {
+					locs = append(locs, resp.Header.Get("Location"))
+				}
+			}()
+		}
+		wg.Wait()
+		if codes[http.StatusCreated] != 2 || codes[http.StatusServiceUnavailable] != 6 {
+			t.Fatalf("8 concurrent POSTs over 2 gigs with a cap of 1 got %v, want 2x 201 (one per gig) and 6x 503", codes)
+		}
+		for _, l := range locs {
+			doRequest(t, "DELETE", r.srv.URL+l, "", "", nil)
 		}
 	})
 
