@@ -82,7 +82,14 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
 	a.hub, err = chat.New(chat.Config{
-		NodeID: cfg.NodeID,
+		NodeID:        cfg.NodeID,
+		MaxConnsPerIP: cfg.ChatMaxConnsPerIP,
+		RateBurst:     cfg.ChatRateBurst,
+		RateWindow:    cfg.ChatRateWindow,
+		RateTimeout:   cfg.ChatRateTimeout,
+		MaxTextRunes:  cfg.ChatMaxTextChars,
+		// A frame holds the text (up to 4 bytes a character) and its JSON.
+		MaxFrameBytes: max(4096, 4*cfg.ChatMaxTextChars+512),
 		Authorize: func(ctx context.Context, gigID, token string) error {
 			return a.store.CheckManageToken(ctx, gigID, token)
 		},
@@ -100,7 +107,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a.flv = flv.NewHandler(flv.Config{AllowOrigin: allowOrigin(cfg.CORSOrigins)}, a.reg, log)
 
 	if cfg.RTMPAddr != "" {
-		a.rtmp, err = ingest.New(ingest.Config{}, keyResolver{a.store, ingest.ErrUnknownKey}, a.reg, log)
+		a.rtmp, err = ingest.New(ingest.Config{
+			MaxConns:         cfg.RTMPMaxConns,
+			HandshakeTimeout: cfg.RTMPHandshakeTimeout,
+			ReadTimeout:      cfg.RTMPReadTimeout,
+		}, keyResolver{a.store, ingest.ErrUnknownKey}, a.reg, log)
 		if err != nil {
 			return nil, fmt.Errorf("rtmp: %w", err)
 		}
@@ -114,20 +125,21 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	router := api.NewRouter(api.Deps{
-		Store:       a.store,
-		Logger:      log,
-		Viewers:     a.hub,
-		StreamInfo:  a.streamInfo,
-		Mounts:      a.mounts(),
-		Web:         web.Handler(),
-		CORSOrigins: cfg.CORSOrigins,
-		RTMPURL:     a.rtmpURL(),
-		RTMPPort:    a.rtmpPort(),
+		Store:        a.store,
+		Logger:       log,
+		Viewers:      a.hub,
+		StreamInfo:   a.streamInfo,
+		Mounts:       a.mounts(),
+		Web:          web.Handler(),
+		CORSOrigins:  cfg.CORSOrigins,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		RTMPURL:      a.rtmpURL(),
+		RTMPPort:     a.rtmpPort(),
 	})
 	a.httpSrv = &http.Server{
 		Handler:           router,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.HTTPHeaderTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelDebug),
 	}
@@ -180,6 +192,7 @@ func (a *app) sfuConfig() sfu.Config {
 		PublicIPs:   a.cfg.WebRTCPublicIPs,
 		ICEServers:  parseICEServers(a.cfg.ICEServers),
 		MaxViewers:  a.cfg.MaxViewers,
+		MaxSDPBytes: a.cfg.MaxSDPBytes,
 		CORSOrigins: a.cfg.CORSOrigins,
 		Keys:        keyResolver{a.store, sfu.ErrUnknownKey},
 		OnDataChannel: func(gigID, remoteIP string, dc *webrtc.DataChannel) {

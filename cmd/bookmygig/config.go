@@ -30,6 +30,20 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	NodeID          string
 	Pprof           bool
+
+	// Limits on what comes from outside.
+	MaxBodyBytes         int64
+	MaxSDPBytes          int64
+	HTTPHeaderTimeout    time.Duration
+	HTTPIdleTimeout      time.Duration
+	RTMPMaxConns         int
+	RTMPHandshakeTimeout time.Duration
+	RTMPReadTimeout      time.Duration
+	ChatMaxConnsPerIP    int
+	ChatRateBurst        int
+	ChatRateWindow       time.Duration
+	ChatRateTimeout      time.Duration
+	ChatMaxTextChars     int
 }
 
 // option is one flag with its environment variable.
@@ -72,6 +86,31 @@ func options() []option {
 			check: func(string) error { return nil }, set: func(c *Config, v string) { c.NodeID = v }},
 		{name: "pprof", env: "BMG_PPROF", def: "false", usage: "serve net/http/pprof under /debug/pprof/",
 			check: checkBool, set: func(c *Config, v string) { c.Pprof, _ = strconv.ParseBool(v) }},
+
+		{name: "max-body-bytes", env: "BMG_MAX_BODY_BYTES", def: "65536", usage: "largest JSON request body the API reads (413 above it)",
+			check: intRange(1024, 16<<20), set: func(c *Config, v string) { c.MaxBodyBytes, _ = strconv.ParseInt(v, 10, 64) }},
+		{name: "max-sdp-bytes", env: "BMG_MAX_SDP_BYTES", def: "65536", usage: "largest WHIP/WHEP SDP offer or trickle body (413 above it)",
+			check: intRange(1024, 1<<20), set: func(c *Config, v string) { c.MaxSDPBytes, _ = strconv.ParseInt(v, 10, 64) }},
+		{name: "http-header-timeout", env: "BMG_HTTP_HEADER_TIMEOUT", def: "10s", usage: "time a client has to send its request headers (slowloris guard)",
+			check: durationRange(time.Second, 5*time.Minute), set: func(c *Config, v string) { c.HTTPHeaderTimeout, _ = time.ParseDuration(v) }},
+		{name: "http-idle-timeout", env: "BMG_HTTP_IDLE_TIMEOUT", def: "2m", usage: "how long an idle keep-alive HTTP connection stays open",
+			check: durationRange(time.Second, time.Hour), set: func(c *Config, v string) { c.HTTPIdleTimeout, _ = time.ParseDuration(v) }},
+		{name: "rtmp-max-conns", env: "BMG_RTMP_MAX_CONNS", def: "256", usage: "concurrent RTMP connections accepted (publishers and half-open clients)",
+			check: intRange(1, 100_000), set: func(c *Config, v string) { c.RTMPMaxConns, _ = strconv.Atoi(v) }},
+		{name: "rtmp-handshake-timeout", env: "BMG_RTMP_HANDSHAKE_TIMEOUT", def: "5s", usage: "time an RTMP client has to finish the handshake",
+			check: durationRange(100*time.Millisecond, time.Minute), set: func(c *Config, v string) { c.RTMPHandshakeTimeout, _ = time.ParseDuration(v) }},
+		{name: "rtmp-read-timeout", env: "BMG_RTMP_READ_TIMEOUT", def: "10s", usage: "silence after which an RTMP publisher counts as gone and the show ends",
+			check: durationRange(time.Second, 5*time.Minute), set: func(c *Config, v string) { c.RTMPReadTimeout, _ = time.ParseDuration(v) }},
+		{name: "chat-max-conns-per-ip", env: "BMG_CHAT_MAX_CONNS_PER_IP", def: "20", usage: "chat connections allowed from one client address on this node",
+			check: intRange(1, 100_000), set: func(c *Config, v string) { c.ChatMaxConnsPerIP, _ = strconv.Atoi(v) }},
+		{name: "chat-rate-burst", env: "BMG_CHAT_RATE_BURST", def: "3", usage: "chat messages a connection may send per --chat-rate-window",
+			check: intRange(1, 1000), set: func(c *Config, v string) { c.ChatRateBurst, _ = strconv.Atoi(v) }},
+		{name: "chat-rate-window", env: "BMG_CHAT_RATE_WINDOW", def: "2s", usage: "window of the chat rate limit",
+			check: durationRange(100*time.Millisecond, time.Hour), set: func(c *Config, v string) { c.ChatRateWindow, _ = time.ParseDuration(v) }},
+		{name: "chat-rate-timeout", env: "BMG_CHAT_RATE_TIMEOUT", def: "5s", usage: "how long a sender over the chat rate limit is refused",
+			check: durationRange(100*time.Millisecond, time.Hour), set: func(c *Config, v string) { c.ChatRateTimeout, _ = time.ParseDuration(v) }},
+		{name: "chat-max-text-chars", env: "BMG_CHAT_MAX_TEXT_CHARS", def: "500", usage: "longest chat message, in characters",
+			check: intRange(1, 2000), set: func(c *Config, v string) { c.ChatMaxTextChars, _ = strconv.Atoi(v) }},
 	}
 }
 
@@ -151,6 +190,12 @@ func (c Config) redacted() []any {
 		"ice_servers", strings.Join(ice, ","), "max_viewers", c.MaxViewers, "opus_bitrate", c.OpusBitrate,
 		"cors_origins", strings.Join(c.CORSOrigins, ","), "shutdown_timeout", c.ShutdownTimeout.String(),
 		"node_id", c.NodeID, "pprof", c.Pprof,
+		"max_body_bytes", c.MaxBodyBytes, "max_sdp_bytes", c.MaxSDPBytes,
+		"http_header_timeout", c.HTTPHeaderTimeout.String(), "http_idle_timeout", c.HTTPIdleTimeout.String(),
+		"rtmp_max_conns", c.RTMPMaxConns, "rtmp_handshake_timeout", c.RTMPHandshakeTimeout.String(),
+		"rtmp_read_timeout", c.RTMPReadTimeout.String(), "chat_max_conns_per_ip", c.ChatMaxConnsPerIP,
+		"chat_rate", strconv.Itoa(c.ChatRateBurst) + "/" + c.ChatRateWindow.String(), "chat_rate_timeout", c.ChatRateTimeout.String(),
+		"chat_max_text_chars", c.ChatMaxTextChars,
 	}
 }
 

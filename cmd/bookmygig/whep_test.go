@@ -21,6 +21,8 @@ type whepViewer struct {
 	pc           *webrtc.PeerConnection
 	dc           *webrtc.DataChannel
 	video, audio atomic.Int64
+	lost         atomic.Uint64 // video sequence numbers that never arrived
+	maxGap       atomic.Int64  // longest wait between video packets, ns (reset by tests)
 	videoCodec   atomic.Value
 	audioCodec   atomic.Value
 	chatFrames   chan map[string]any
@@ -58,11 +60,27 @@ func (n *node) watchWHEP(t *testing.T, gigID string) *whepViewer {
 			counter, codec = &v.audio, &v.audioCodec
 		}
 		codec.Store(tr.Codec().MimeType)
-		for {
-			if _, _, err := tr.ReadRTP(); err != nil {
+		var last uint16
+		var lastAt int64
+		for i := 0; ; i++ {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
 				return
 			}
 			counter.Add(1)
+			if tr.Kind() == webrtc.RTPCodecTypeVideo {
+				now := time.Now().UnixNano()
+				if i > 0 {
+					if d := now - lastAt; d > v.maxGap.Load() {
+						v.maxGap.Store(d) // one reader goroutine per track: no race
+					}
+				}
+				lastAt = now
+				if gap := p.SequenceNumber - last; i > 0 && gap > 1 && gap < 1<<15 {
+					v.lost.Add(uint64(gap - 1))
+				}
+				last = p.SequenceNumber
+			}
 		}
 	})
 	if v.dc, err = pc.CreateDataChannel("chat", nil); err != nil {
