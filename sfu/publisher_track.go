@@ -46,6 +46,7 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 		pkt      rtp.Packet
 		buf      = make([]byte, 1600)
 		dep      h264Depacketizer
+		vp8Dep   vp8Depacketizer
 		clock    = trackClock{rate: int64(tr.Codec().ClockRate)}
 		trackSet bool
 		t0       = p.stream.StartedAt()
@@ -94,6 +95,11 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 			}
 		case vp8:
 			p.b.writeRTP(false, &pkt, vp8Keyframe(pkt.Payload), now)
+			// Frames only for stream health and the GOP cache: FLV
+			// cannot carry VP8, so a loss needs no keyframe here.
+			if f, _ := vp8Dep.push(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload); f != nil {
+				_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecVP8, DTS: clock.dts(f.ts, now, t0), Keyframe: f.key, Data: f.data})
+			}
 		}
 	}
 }

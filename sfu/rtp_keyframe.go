@@ -35,38 +35,8 @@ func h264Keyframe(p []byte) bool {
 }
 
 // vp8Keyframe reports whether a VP8 RTP payload (RFC 7741) starts a
-// keyframe.
+// keyframe: the first packet of a frame whose payload header has P=0.
 func vp8Keyframe(p []byte) bool {
-	if len(p) < 1 {
-		return false
-	}
-	x, s, pid := p[0]&0x80 != 0, p[0]&0x10 != 0, p[0]&0x07
-	if !s || pid != 0 {
-		return false
-	}
-	i := 1
-	if x {
-		if len(p) < 2 {
-			return false
-		}
-		ext := p[1]
-		i = 2
-		if ext&0x80 != 0 { // I: picture ID
-			if len(p) <= i {
-				return false
-			}
-			if p[i]&0x80 != 0 {
-				i += 2
-			} else {
-				i++
-			}
-		}
-		if ext&0x40 != 0 { // L: TL0PICIDX
-			i++
-		}
-		if ext&0x30 != 0 { // T or K
-			i++
-		}
-	}
-	return len(p) > i && p[i]&0x01 == 0
+	n, start, ok := vp8Descriptor(p)
+	return ok && start && p[n]&0x01 == 0
 }

@@ -44,8 +44,11 @@ type accessUnit struct {
 }
 
 // whipClip is a real x264 clip (Annex-B, no B-frames, SPS/PPS before every
-// IDR) and Opus packets from libopus, made by ffmpeg once per test.
+// IDR) or libvpx VP8 clip (whole frames from IVF), and Opus packets from
+// libopus, made by ffmpeg once per test binary.
 type whipClip struct {
+	// mime is the video codec (H.264 unless set).
+	mime  string
 	video []accessUnit
 	audio [][]byte
 }
@@ -85,7 +88,7 @@ func makeWHIPClip() (*whipClip, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, errors.New("ffmpeg clip: " + err.Error() + "\n" + string(out))
 	}
-	c := &whipClip{}
+	c := &whipClip{mime: webrtc.MimeTypeH264}
 	hf, err := os.Open(h264Path)
 	if err != nil {
 		return nil, err
@@ -112,7 +115,19 @@ func makeWHIPClip() (*whipClip, error) {
 			cur = accessUnit{}
 		}
 	}
-	of, err := os.Open(oggPath)
+	if c.audio, err = readOpusPackets(oggPath); err != nil {
+		return nil, err
+	}
+	if len(c.video) < 100 || len(c.audio) < 100 || !c.video[0].key {
+		return nil, errors.New("ffmpeg clip too short or not starting at a keyframe")
+	}
+	return c, nil
+}
+
+// readOpusPackets returns the Opus packets of an Ogg file written with
+// one packet per page.
+func readOpusPackets(path string) ([][]byte, error) {
+	of, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +136,7 @@ func makeWHIPClip() (*whipClip, error) {
 	if err != nil {
 		return nil, err
 	}
+	var out [][]byte
 	for {
 		page, _, err := or.ParseNextPage()
 		if err != nil {
@@ -129,12 +145,9 @@ func makeWHIPClip() (*whipClip, error) {
 		if bytes.HasPrefix(page, []byte("OpusHead")) || bytes.HasPrefix(page, []byte("OpusTags")) {
 			continue
 		}
-		c.audio = append(c.audio, page)
+		out = append(out, page)
 	}
-	if len(c.video) < 100 || len(c.audio) < 100 || !c.video[0].key {
-		return nil, errors.New("ffmpeg clip too short or not starting at a keyframe")
-	}
-	return c, nil
+	return out, nil
 }
 
 // whipPublisher is an in-process pion WHIP client sending the clip in real
@@ -171,11 +184,21 @@ func newPublisherPC(t *testing.T) *webrtc.PeerConnection {
 	return pc
 }
 
-// whipOffer adds the clip's tracks to pc and returns a gathered offer.
+// whipOffer adds H.264 and Opus tracks to pc.
 func whipOffer(t *testing.T, pc *webrtc.PeerConnection) (video, audio *webrtc.TrackLocalStaticSample, vs *webrtc.RTPSender) {
 	t.Helper()
-	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "creator")
+	return whipOfferCodec(t, pc, webrtc.MimeTypeH264)
+}
+
+// whipOfferCodec adds a video track of codec mime (H.264 or VP8) and an
+// Opus track to pc.
+func whipOfferCodec(t *testing.T, pc *webrtc.PeerConnection, mime string) (video, audio *webrtc.TrackLocalStaticSample, vs *webrtc.RTPSender) {
+	t.Helper()
+	vc := webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}
+	if mime == webrtc.MimeTypeH264 {
+		vc.SDPFmtpLine = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	}
+	video, err := webrtc.NewTrackLocalStaticSample(vc, "video", "creator")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,13 +239,20 @@ func postWHIP(t *testing.T, url, key, sdp string) (*http.Response, string) {
 	return doRequest(t, http.MethodPost, url, "application/sdp", sdp, hdr)
 }
 
-// whipPublish connects a publisher for gig with key and starts sending.
+// whipPublish connects a publisher of the H.264 clip for gig with key and
+// starts sending.
 func (r *rig) whipPublish(t *testing.T, gig, key string) *whipPublisher {
 	t.Helper()
-	clip := loadWHIPClip(t)
+	return r.whipPublishClip(t, gig, key, loadWHIPClip(t))
+}
+
+// whipPublishClip connects a publisher of clip for gig with key and starts
+// sending.
+func (r *rig) whipPublishClip(t *testing.T, gig, key string, clip *whipClip) *whipPublisher {
+	t.Helper()
 	pc := newPublisherPC(t)
 	t.Cleanup(func() { _ = pc.Close() })
-	video, audio, vs := whipOffer(t, pc)
+	video, audio, vs := whipOfferCodec(t, pc, clip.mime)
 	resp, body := postWHIP(t, r.srv.URL+"/whip/"+gig, key, gatheredOffer(t, pc))
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /whip/%s = %d %s", gig, resp.StatusCode, body)

@@ -1,0 +1,201 @@
+package sfu_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/flv"
+	"github.com/bookmygig/bookmygig/media"
+	"github.com/bookmygig/bookmygig/sfu"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
+)
+
+var (
+	vp8ClipOnce sync.Once
+	vp8ClipVal  *whipClip
+	vp8ClipErr  error
+)
+
+// loadVP8Clip is a libvpx VP8 clip (1 s keyframe interval) with libopus
+// audio, what a browser sending VP8 produces.
+func loadVP8Clip(t *testing.T) *whipClip {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Fatal("ffmpeg not found: install it with `apt-get install -y ffmpeg` (or `make deps-test`)")
+	}
+	vp8ClipOnce.Do(func() { vp8ClipVal, vp8ClipErr = makeVP8Clip() })
+	if vp8ClipErr != nil {
+		t.Fatal(vp8ClipErr)
+	}
+	return vp8ClipVal
+}
+
+func makeVP8Clip() (*whipClip, error) {
+	dir, err := os.MkdirTemp("", "bmg-vp8-clip-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	ivfPath, oggPath := filepath.Join(dir, "v.ivf"), filepath.Join(dir, "a.ogg")
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=10", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
+		"-map", "0:v", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M", "-g", "30", "-keyint_min", "30",
+		"-threads", "1", "-pix_fmt", "yuv420p", "-f", "ivf", ivfPath,
+		"-map", "1:a", "-c:a", "libopus", "-ac", "2", "-b:a", "96k", "-frame_duration", "20", "-page_duration", "20000", oggPath)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, errors.New("ffmpeg vp8 clip (needs ffmpeg built with libvpx, as Debian's is): " + err.Error() + "\n" + string(out))
+	}
+	c := &whipClip{mime: webrtc.MimeTypeVP8}
+	f, err := os.Open(ivfPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ivf, hdr, err := ivfreader.NewWith(f)
+	if err != nil {
+		return nil, err
+	}
+	if string(hdr.FourCC[:]) != "VP80" {
+		return nil, errors.New("ivf fourcc " + string(hdr.FourCC[:]) + ", want VP80")
+	}
+	for {
+		frame, _, err := ivf.ParseNextFrame()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		// VP8 frame tag: bit 0 is 0 for a keyframe (RFC 6386 9.1).
+		c.video = append(c.video, accessUnit{data: frame, key: len(frame) > 0 && frame[0]&0x01 == 0})
+	}
+	if c.audio, err = readOpusPackets(oggPath); err != nil {
+		return nil, err
+	}
+	if len(c.video) < 100 || len(c.audio) < 100 || !c.video[0].key {
+		return nil, errors.New("ffmpeg vp8 clip too short or not starting at a keyframe")
+	}
+	return c, nil
+}
+
+// vp8KeyframeAt returns the index of the first video packet at or after
+// from that starts a VP8 keyframe, or -1.
+func vp8KeyframeAt(recs []rtpRecord, from int) int {
+	for i := from; i < len(recs); i++ {
+		var p codecs.VP8Packet
+		out, err := p.Unmarshal(recs[i].payload)
+		if err == nil && p.S == 1 && p.PID == 0 && len(out) > 0 && out[0]&0x01 == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestWHIPVP8Publisher: a browser-like publisher sends VP8 + Opus. WebRTC
+// viewers get VP8, FLV players are told clearly that FLV needs H.264, and
+// the creator's stream health shows the VP8 video with its frame rate and
+// bitrate.
+func TestWHIPVP8Publisher(t *testing.T) {
+	r := newRig(t, sfu.Config{Keys: testKeys})
+	p := r.whipPublishClip(t, "gig1", "key1", loadVP8Clip(t))
+	var st *media.Stream
+	waitFor(t, 10*time.Second, "whip stream with VP8 and Opus", func() bool {
+		s, ok := r.reg.Get("gig1")
+		if !ok || s.Closed() {
+			return false
+		}
+		st = s
+		return s.Track(media.CodecVP8) != nil && s.Track(media.CodecOpus) != nil
+	})
+
+	v := r.watch(t, viewerOpts{})
+	waitFor(t, 10*time.Second, "VP8 video and Opus audio at the viewer", func() bool {
+		video, audio := v.snapshot()
+		return len(video) > 60 && len(audio) > 50
+	})
+	for _, tr := range v.pc.GetTransceivers() {
+		if tr.Kind() != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		if rt := tr.Receiver().Track(); rt == nil || rt.Codec().MimeType != webrtc.MimeTypeVP8 {
+			t.Fatalf("viewer's video track %v, want VP8", rt)
+		}
+	}
+	video, audio := v.snapshot()
+	t.Logf("first video packet %v after the offer; video %s, audio %s", video[0].at.Sub(v.started).Round(time.Millisecond), describe(video), describe(audio))
+	if vp8KeyframeAt(video, 0) != 0 {
+		t.Fatalf("the viewer's first video packet does not start a VP8 keyframe: % x", video[0].payload[:min(8, len(video[0].payload))])
+	}
+	checkSeqContinuous(t, "video", video)
+	checkSeqContinuous(t, "audio", audio)
+
+	// FLV players get the clear error, not a stream they cannot decode.
+	fh := flv.NewHandler(flv.Config{}, r.reg, testLogger(t))
+	mux := http.NewServeMux()
+	mux.Handle("GET /live/{file}", fh)
+	fsrv := httptest.NewServer(mux)
+	t.Cleanup(fsrv.Close)
+	resp, body := doRequest(t, http.MethodGet, fsrv.URL+"/live/gig1.flv", "", "", nil)
+	var e apiError
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatalf("FLV answer %d %q is not the JSON error shape", resp.StatusCode, body)
+	}
+	if resp.StatusCode != http.StatusUnsupportedMediaType || e.Error.Code != "unsupported_codec" ||
+		!strings.Contains(e.Error.Message, "H.264") || !strings.Contains(e.Error.Message, "VP8") || !strings.Contains(e.Error.Message, "WebRTC") {
+		t.Fatalf("FLV of a VP8 show = %d %+v, want 415 unsupported_codec naming H.264, VP8 and WebRTC", resp.StatusCode, e.Error)
+	}
+
+	// Stream health: VP8 at the clip's 30 fps, its bitrate and its 1 s
+	// keyframe interval.
+	var stats media.Stats
+	waitFor(t, 10*time.Second, "VP8 frame rate in the stream health", func() bool {
+		stats = st.Stats()
+		return stats.Video != nil && stats.Video.FPS >= 25
+	})
+	if vs := stats.Video; vs.Codec != "VP8" || vs.FPS > 35 || vs.BitrateKbps < 100 || vs.KeyframeInterval <= 0 || vs.KeyframeInterval > 1.5 {
+		t.Fatalf("video stats %+v, want VP8 at ~30 fps, > 100 kbit/s, keyframes every ~1 s", vs)
+	}
+	var opus bool
+	for _, a := range stats.Audio {
+		opus = opus || a.Codec == "Opus" && !a.Derived && a.BitrateKbps > 0
+	}
+	if !opus {
+		t.Fatalf("audio stats %+v, want the publisher's Opus", stats.Audio)
+	}
+	t.Logf("stream health: video %+v", *stats.Video)
+
+	// A viewer's PLI reaches the publisher and a VP8 keyframe comes back.
+	v.mu.Lock()
+	ssrc := v.ssrcs["video"]
+	v.mu.Unlock()
+	time.Sleep(600 * time.Millisecond) // past the throttle of the join's PLI
+	before := p.plis.Load()
+	video, _ = v.snapshot()
+	from := len(video)
+	sent := time.Now()
+	if err := v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "the PLI at the publisher", func() bool { return p.plis.Load() > before })
+	waitFor(t, 3*time.Second, "a VP8 keyframe after the PLI", func() bool {
+		video, _ := v.snapshot()
+		if i := vp8KeyframeAt(video, from); i >= 0 {
+			t.Logf("viewer PLI -> first VP8 keyframe packet at the viewer: %v", video[i].at.Sub(sent).Round(time.Millisecond))
+			return true
+		}
+		return false
+	})
+}
