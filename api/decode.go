@@ -24,11 +24,15 @@ func (h *handlers) decodeJSON(c *gin.Context, dst any) bool {
 	}
 	limit := h.d.MaxBodyBytes
 	if c.Request.ContentLength > limit {
+		h.d.Meter.tooLarge()
 		writeError(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLargeMsg(limit), "")
 		return false
 	}
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	if err := decodeStrict(body, dst); err != nil {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			h.d.Meter.tooLarge()
+		}
 		writeDecodeError(c, err, limit)
 		return false
 	}

@@ -67,6 +67,7 @@ func (h *handlers) fail(c *gin.Context, err error) {
 	case errors.Is(err, store.ErrForbidden):
 		writeError(c, http.StatusForbidden, codeForbidden, "the manage token does not belong to this gig", "")
 	case errors.Is(err, store.ErrUnavailable):
+		h.d.Meter.storeDown()
 		h.log.Warn("store unavailable", "route", c.FullPath(), "err", err)
 		writeError(c, http.StatusServiceUnavailable, codeUnavailable, msgUnavailable, "")
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/bookmygig/bookmygig/store"
 	"github.com/gin-gonic/gin"
@@ -64,6 +65,13 @@ type Deps struct {
 	RTMPURL string
 	// RTMPPort is the ingest port for the derived RTMPURL; 0 means 1935.
 	RTMPPort int
+	// ObserveRequest, when set, is told of every answered request: route is
+	// gin's route template ("/api/gigs/:id", never the raw URL, which may
+	// hold secrets), "" for unmatched paths. It must be quick.
+	ObserveRequest func(method, route string, status int, d time.Duration)
+	// Meter, when set, counts requests refused for an unreachable store
+	// or an oversized body.
+	Meter *Meter
 }
 
 // NewRouter builds the HTTP router. Call gin.SetMode(gin.ReleaseMode) in cmd
@@ -80,7 +88,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	r := gin.New()
 	r.ContextWithFallback = true
-	r.Use(logRequests(log), recoverPanics(log), cors(d.CORSOrigins))
+	r.Use(logRequests(log, d.ObserveRequest), recoverPanics(log), cors(d.CORSOrigins))
 
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
