@@ -163,6 +163,7 @@ func (c *client) evict() {
 		return
 	default:
 	}
+	c.hub.ctr.evicted.Add(1)
 	c.hub.log.Info("chat client too slow, disconnecting", "gig", c.gig, "user", c.id)
 	c.stop(false, closeTryLater, "too slow")
 }
@@ -378,6 +379,7 @@ func (c *client) message(text string) {
 		}
 	}
 	if ok, wait := c.limiter.allow(now); !ok {
+		c.hub.ctr.rateLimited.Add(1)
 		c.sendError(codeRateLimited, "too many messages, wait a moment", wait)
 		return
 	}

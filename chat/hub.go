@@ -35,6 +35,8 @@ type Hub struct {
 	clients  map[*client]struct{}
 	perIP    map[string]int
 	presence map[string]*gigPresence
+
+	ctr counters
 }
 
 // New starts a Hub. A nil broker means a private MemoryBroker (single node).
@@ -124,6 +126,7 @@ func (h *Hub) admit(c *client) error {
 		return ErrClosed
 	}
 	if h.perIP[c.ip] >= h.cfg.MaxConnsPerIP {
+		h.ctr.perIP.Add(1)
 		return ErrTooManyConns
 	}
 	h.perIP[c.ip]++
@@ -278,6 +281,9 @@ func (h *Hub) onBroker(gig string, msg []byte) {
 		h.applyLocal(r, *env.Mod)
 	}
 	if len(env.Frame) > 0 {
+		if env.ID != "" { // a message; moderation frames carry no id
+			h.ctr.remote.Add(1)
+		}
 		r.broadcast(frame{id: env.ID, data: env.Frame})
 	}
 }
@@ -295,6 +301,7 @@ func (h *Hub) post(r *room, m Message) {
 		}
 		return h.broker.Publish(ctx, r.gig, env)
 	})
+	h.ctr.local.Add(1)
 	r.broadcast(frame{id: m.ID, data: data})
 }
 

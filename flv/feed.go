@@ -18,6 +18,7 @@ const audioHoldMax = 50 * time.Millisecond
 type feed struct {
 	stream *media.Stream
 	cfg    *Config
+	ctr    *counters
 	detach func()
 	quit   chan struct{}
 
@@ -143,6 +144,7 @@ func (f *feed) join() (v *viewer, hasAudio, hasVideo bool) {
 		capacity = len(initial) + 64
 	}
 	v = newViewer(capacity, hasVideo)
+	v.ctr = f.ctr
 	for _, t := range initial {
 		v.push(t)
 	}

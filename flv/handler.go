@@ -37,6 +37,7 @@ type Handler struct {
 	feeds   map[*media.Stream]*feed
 	viewers map[*viewer]sink
 	wg      sync.WaitGroup
+	ctr     counters
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -173,7 +174,7 @@ func (h *Handler) join(s *media.Stream) (*feed, *viewer, []byte, error) {
 	}
 	f := h.feeds[s]
 	if f == nil {
-		f = &feed{stream: s, cfg: &h.cfg, quit: make(chan struct{})}
+		f = &feed{stream: s, cfg: &h.cfg, ctr: &h.ctr, quit: make(chan struct{})}
 		detach, err := s.Attach(f, true)
 		if err != nil {
 			return nil, nil, nil, ErrNotLive
@@ -296,11 +297,15 @@ func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string
 		}
 		if len(batch) > 0 {
 			err := out.write(batch)
+			if err == nil {
+				h.ctr.sent(proto, batch)
+			}
 			clear(batch)
 			if err != nil {
 				reason = "write failed: " + err.Error()
 				if isTimeout(err) {
 					reason = errStalled.Error()
+					h.ctr.stalled.Add(1)
 					log.Info("dropping stalled flv viewer", "stall", h.cfg.StallTimeout)
 				}
 				return

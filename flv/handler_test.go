@@ -469,6 +469,9 @@ func TestStalledReaderDoesNotDelayOthers(t *testing.T) {
 		t.Fatalf("healthy reader was delayed: %d video tags, longest gap %v", video, maxGap)
 	}
 	waitFor(t, 10*time.Second, "stalled viewer dropped", func() bool { return e.flv.Viewers() == 1 && s.Stats().Viewers["flv"] == 1 })
+	if c := e.flv.Counters(); c.Stalled != 1 || c.HTTPTags < uint64(video) || c.HTTPBytes == 0 || c.WSTags != 0 {
+		t.Fatalf("counters %+v: want 1 stalled viewer and at least %d tags sent over HTTP", c, video)
+	}
 }
 
 func TestCloseEndsViewers(t *testing.T) {

@@ -15,6 +15,7 @@ type viewer struct {
 	aborted  bool // finish at once without draining
 	waiting  bool // the goroutine sleeps on wake
 	skips    int
+	ctr      *counters // nil in unit tests
 	wake     chan struct{}
 }
 
@@ -84,6 +85,7 @@ func (v *viewer) overflowLocked() {
 	v.n = kept
 	v.skipping = true
 	v.skips++
+	v.ctr.skip()
 }
 
 // take moves the queued tags into dst. It returns ended once the queue is

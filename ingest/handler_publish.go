@@ -135,6 +135,7 @@ func (h *publishHandler) OnPublish(sc *rtmp.StreamContext, ts uint32, cmd *messa
 	gigID, err := h.resolve(key)
 	if err != nil {
 		h.reported.Store(true)
+		h.srv.ctr.keysRefused.Add(1)
 		if errors.Is(err, ErrUnknownKey) {
 			h.log.Warn("publish refused: unknown stream key", "key_hint", keyHint(key))
 		} else {

@@ -45,6 +45,7 @@ type Server struct {
 	rtmp   *rtmp.Server
 	conns  map[*deadlineConn]struct{}
 	wg     sync.WaitGroup
+	ctr    counters
 }
 
 // New returns a Server; call Serve to accept connections.
@@ -138,6 +139,7 @@ func (s *Server) onConnect(nc net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
 		_ = nc.Close()
 	case len(s.conns) >= s.cfg.MaxConns:
 		log.Warn("rtmp connection refused", "err", ErrTooManyConns, "max", s.cfg.MaxConns)
+		s.ctr.connsRefused.Add(1)
 		_ = nc.Close()
 	default:
 		c.onClose = func() { s.untrack(c) }

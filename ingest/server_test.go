@@ -221,6 +221,9 @@ func TestWrongKeyIsRefused(t *testing.T) {
 	if !strings.Contains(logs, "unknown stream key") || strings.Contains(logs, "sk_wrong_key_987654") {
 		t.Fatalf("logs must say the key was unknown without showing it:\n%s", logs)
 	}
+	if c := e.srv.Counters(); c.KeysRefused != 1 {
+		t.Fatalf("counters %+v, want 1 key refused", c)
+	}
 }
 
 func TestSecondPublisherIsRefusedWhileFirstIsHealthy(t *testing.T) {
@@ -428,6 +431,9 @@ func TestMaxConnsRefusesExtraConnections(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "too many rtmp connections") {
 		t.Fatal("no log line for the refused connection")
+	}
+	if c := e.srv.Counters(); c.ConnsRefused != 1 || c.KeysRefused != 0 {
+		t.Fatalf("counters %+v, want 1 connection refused", c)
 	}
 }
 

@@ -40,6 +40,7 @@ type AACToOpus struct {
 	cur *media.AACConfig
 
 	framesIn, dropped, decodeErrors, framesOut, resyncs atomic.Uint64
+	meter                                               *direction
 }
 
 type queued struct {
@@ -62,6 +63,7 @@ func NewAACToOpus(cfg Config, log *slog.Logger) (*AACToOpus, error) {
 	return &AACToOpus{
 		cfg:   cfg,
 		log:   log.With("component", "transcode"),
+		meter: cfg.Meter.aacToOpus(),
 		queue: make(chan queued, cfg.QueueFrames),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -98,9 +100,11 @@ func (t *AACToOpus) OnFrame(f *media.Frame) {
 		return
 	}
 	t.framesIn.Add(1)
+	t.meter.frameIn()
 	select {
 	case t.queue <- queued{f: f, cfg: t.cur}:
 	default:
+		t.meter.drop()
 		if t.dropped.Add(1)%100 == 1 {
 			t.log.Warn("transcoder is too slow, dropping aac frames", "dropped", t.dropped.Load())
 		}
@@ -156,6 +160,8 @@ func (t *AACToOpus) loop(s *media.Stream) {
 		codecCfg *media.AACConfig
 		tl       opusTimeline
 		trackSet bool
+		// busySince is when the current frame's work began.
+		busySince time.Time
 	)
 	defer func() {
 		if codec != nil {
@@ -163,6 +169,7 @@ func (t *AACToOpus) loop(s *media.Stream) {
 		}
 	}()
 	for {
+		t.meter.busy(busySince)
 		var q queued
 		select {
 		case q = <-t.queue:
@@ -171,6 +178,7 @@ func (t *AACToOpus) loop(s *media.Stream) {
 		case <-t.stop:
 			return
 		}
+		busySince = time.Now()
 		if q.cfg != codecCfg && (codecCfg == nil || !bytes.Equal(q.cfg.Raw, codecCfg.Raw)) {
 			if codec != nil {
 				codec.free()
@@ -221,6 +229,7 @@ func (t *AACToOpus) loop(s *media.Stream) {
 				return
 			}
 			t.framesOut.Add(1)
+			t.meter.frameOut()
 		}
 	}
 }

@@ -15,6 +15,8 @@ type Config struct {
 	// full, frames are dropped (and counted) rather than blocking the
 	// publisher. Default 128 (about 2.7 s at 48 kHz).
 	QueueFrames int
+	// Meter, when set, adds up this transcoder's work with the others'.
+	Meter *Meter
 }
 
 func (c *Config) setDefaults() {

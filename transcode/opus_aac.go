@@ -36,6 +36,7 @@ type OpusToAAC struct {
 	active bool
 
 	framesIn, dropped, decodeErrors, framesOut, resyncs atomic.Uint64
+	meter                                               *direction
 }
 
 var _ media.Reader = (*OpusToAAC)(nil)
@@ -52,6 +53,7 @@ func NewOpusToAAC(cfg Config, log *slog.Logger) (*OpusToAAC, error) {
 	return &OpusToAAC{
 		cfg:   cfg,
 		log:   log.With("component", "transcode"),
+		meter: cfg.Meter.opusToAAC(),
 		queue: make(chan *media.Frame, cfg.QueueFrames),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -82,9 +84,11 @@ func (t *OpusToAAC) OnFrame(f *media.Frame) {
 		return
 	}
 	t.framesIn.Add(1)
+	t.meter.frameIn()
 	select {
 	case t.queue <- f:
 	default:
+		t.meter.drop()
 		if t.dropped.Add(1)%100 == 1 {
 			t.log.Warn("transcoder is too slow, dropping opus frames", "dropped", t.dropped.Load())
 		}
@@ -128,8 +132,11 @@ func (t *OpusToAAC) loop(s *media.Stream) {
 		started  bool
 		trackSet bool
 		lastDTS  time.Duration = -1
+		// busySince is when the current frame's work began.
+		busySince time.Time
 	)
 	for {
+		t.meter.busy(busySince)
 		var f *media.Frame
 		select {
 		case f = <-t.queue:
@@ -138,6 +145,7 @@ func (t *OpusToAAC) loop(s *media.Stream) {
 		case <-t.stop:
 			return
 		}
+		busySince = time.Now()
 		if codec == nil {
 			c, err := newOpusAACCodec(t.cfg.AACBitrateBps)
 			if err != nil {
@@ -197,6 +205,7 @@ func (t *OpusToAAC) loop(s *media.Stream) {
 				return
 			}
 			t.framesOut.Add(1)
+			t.meter.frameOut()
 		}
 	}
 }

@@ -1,0 +1,41 @@
+package chat
+
+import "sync/atomic"
+
+// Counters is a snapshot of the hub's chat traffic and refusals since it
+// started. Every field but Viewers only grows.
+type Counters struct {
+	// Messages counts chat messages delivered to this node's rooms: sent
+	// here (Local) or relayed from other nodes (Remote).
+	Local, Remote uint64
+	// Evicted counts clients disconnected because their queue was full.
+	Evicted uint64
+	// RateLimited counts messages refused by the per-client rate limit.
+	RateLimited uint64
+	// PerIPRefused counts connections refused by MaxConnsPerIP.
+	PerIPRefused uint64
+	// Viewers is the chat connections counted as viewers right now (the
+	// WebSocket chatters; data-channel chat counts with its media session).
+	Viewers int
+}
+
+type counters struct {
+	local, remote, evicted, rateLimited, perIP atomic.Uint64
+}
+
+// Counters returns a snapshot of the hub's counters.
+func (h *Hub) Counters() Counters {
+	c := Counters{
+		Local:        h.ctr.local.Load(),
+		Remote:       h.ctr.remote.Load(),
+		Evicted:      h.ctr.evicted.Load(),
+		RateLimited:  h.ctr.rateLimited.Load(),
+		PerIPRefused: h.ctr.perIP.Load(),
+	}
+	h.mu.Lock()
+	for _, p := range h.presence {
+		c.Viewers += p.byProtocol["chat"]
+	}
+	h.mu.Unlock()
+	return c
+}

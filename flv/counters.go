@@ -1,0 +1,57 @@
+package flv
+
+import "sync/atomic"
+
+// Counters is a snapshot of what the handler has sent its HTTP-FLV and
+// WS-FLV viewers since it started. Every field only grows.
+type Counters struct {
+	// Tags and Bytes count the FLV tags (and their bytes, PreviousTagSize
+	// included, transport framing not) written to viewers, per transport.
+	HTTPTags, HTTPBytes uint64
+	WSTags, WSBytes     uint64
+	// Skips counts slow viewers whose full queue made them skip to the next
+	// keyframe; Stalled the viewers dropped because their connection
+	// accepted nothing for StallTimeout.
+	Skips, Stalled uint64
+}
+
+// counters are the live atomics behind Counters: a viewer adds once per
+// batch it writes.
+type counters struct {
+	httpTags, httpBytes, wsTags, wsBytes, skips, stalled atomic.Uint64
+}
+
+// sent counts a batch written to a viewer of proto ("flv" or "ws-flv").
+func (c *counters) sent(proto string, batch []*tag) {
+	var n uint64
+	for _, t := range batch {
+		n += uint64(t.size())
+	}
+	if proto == "ws-flv" {
+		c.wsTags.Add(uint64(len(batch)))
+		c.wsBytes.Add(n)
+		return
+	}
+	c.httpTags.Add(uint64(len(batch)))
+	c.httpBytes.Add(n)
+}
+
+// skip counts a viewer skipped to a keyframe; nil (unit tests) counts nothing.
+func (c *counters) skip() {
+	if c != nil {
+		c.skips.Add(1)
+	}
+}
+
+// Counters returns a snapshot of the handler's counters.
+func (h *Handler) Counters() Counters {
+	c := &h.ctr
+	return Counters{
+		HTTPTags:  c.httpTags.Load(),
+		HTTPBytes: c.httpBytes.Load(),
+		WSTags:    c.wsTags.Load(),
+		WSBytes:   c.wsBytes.Load(),
+		Skips:     c.skips.Load(),
+		Stalled:   c.stalled.Load(),
+	}
+}
