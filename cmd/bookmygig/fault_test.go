@@ -143,3 +143,32 @@ func readyz(n *node) (int, error) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, nil
 }
+
+// TestPublisherRestartWithin5s: the creator's encoder crashes and is back
+// 2 s later. The WebRTC viewer's session carries on (no new offer, sequence
+// numbers without gaps), a new FLV request plays at once, and the gig's
+// status follows: ended while nobody publishes, live again after.
+func TestPublisherRestartWithin5s(t *testing.T) {
+	ingesttest.RequireFFmpeg(t)
+	n := startNode(t)
+	g := n.createGig(t, "Flaky encoder")
+	pub := ingesttest.Publish(t, n.RTMP+"/"+g.Credentials.StreamKey, ingesttest.Options{})
+	n.waitStatus(t, g.ID, "live", 15*time.Second)
+	v := n.watchWHEP(t, g.ID)
+	waitFor(t, 15*time.Second, "video", func() bool { return v.video.Load() > 100 })
+
+	pub.Kill()
+	down := time.Now()
+	n.waitStatus(t, g.ID, "ended", 10*time.Second)
+	t.Logf("status ended %s after the encoder died", time.Since(down).Round(time.Millisecond))
+	time.Sleep(time.Until(down.Add(2 * time.Second)))
+	before := v.video.Load()
+	ingesttest.Publish(t, n.RTMP+"/"+g.Credentials.StreamKey, ingesttest.Options{})
+	n.waitStatus(t, g.ID, "live", 10*time.Second)
+	waitFor(t, 10*time.Second, "video on the same WebRTC session", func() bool { return v.video.Load() > before+100 })
+	t.Logf("WebRTC viewer playing again %s after the encoder died; %d packets lost", time.Since(down).Round(time.Millisecond), v.lost.Load())
+	if v.lost.Load() != 0 {
+		t.Fatalf("the viewer's sequence numbers jumped by %d packets across the reconnect", v.lost.Load())
+	}
+	decodeFrames(t, n.HTTP+"/live/"+g.ID+".flv", 30)
+}
