@@ -31,6 +31,7 @@ func (v *session) readRTCP(sender *webrtc.RTPSender, d *downTrack) {
 				v.onReceiverReport(p.Reports, d)
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				v.pli.Add(1)
+				v.sfu.ctr.plis.Add(1)
 				if sub := v.sub.Load(); sub != nil {
 					sub.b.requestKeyframe()
 				}
@@ -58,10 +59,12 @@ func (v *session) answerNACK(n *rtcp.TransportLayerNack, d *downTrack) {
 			}
 			if p := b.b.ring.lookup(audio, ss); p != nil {
 				_ = d.retransmit(p, seq)
+				v.sfu.ctr.rtx.Add(1)
 			}
 			return true
 		})
 	}
+	v.sfu.ctr.nacks.Add(uint64(sent))
 }
 
 func (v *session) onReceiverReport(reports []rtcp.ReceptionReport, d *downTrack) {

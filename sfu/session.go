@@ -87,6 +87,7 @@ func (v *session) run() {
 			}
 			if !errors.Is(err, errStreamEnded) {
 				v.log.Info("viewer transport failed", "err", err)
+				v.sfu.ctr.dropped.Add(1)
 				go v.close("write failed")
 				return
 			}
@@ -118,6 +119,7 @@ func (v *session) watch(st *media.Stream, b *broadcaster, egress *udpDest, conne
 	defer release()
 	sub := newSubscriber(b, v.video, v.audio, v.sfu.cfg.CatchUpBitrate, v.sfu.cfg.CatchUpBurstBytes)
 	sub.egress = egress
+	sub.ctr = &v.sfu.ctr
 	sub.onFirst = func() {
 		v.log.Debug("first video packet sent", "after_connect", time.Since(connectedAt).Round(time.Microsecond),
 			"after_offer", time.Since(v.created).Round(time.Millisecond))

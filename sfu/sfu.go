@@ -46,6 +46,8 @@ type SFU struct {
 	gigViewers map[string]int
 	// count is every gig's sessions together (Viewers).
 	count atomic.Int64
+	// ctr counts for metrics (Counters).
+	ctr counters
 }
 
 // New opens the ICE port and returns a running SFU. Streams come from reg;

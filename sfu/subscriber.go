@@ -46,6 +46,8 @@ type subscriber struct {
 
 	// egress, when set, batches the writes of each burst into one send.
 	egress *udpDest
+	// ctr is the SFU's counters; nil in unit tests.
+	ctr *counters
 
 	skips      atomic.Uint32
 	firstWrite atomic.Bool
@@ -120,6 +122,7 @@ func (s *subscriber) run(ctx context.Context) error {
 				s.cursor, s.waitKey = restart, waitKey
 				s.catchUpEnd, s.firstDone = s.b.ring.headPos(), false
 				s.skips.Add(1)
+				s.ctr.skip()
 				s.resync()
 				if waitKey {
 					s.b.requestKeyframe()
@@ -136,6 +139,7 @@ func (s *subscriber) run(ctx context.Context) error {
 					t.lastWall = now
 				}
 			}
+			var sentN, sentBytes uint64
 			s.cork()
 			for i, p := range batch[:n] {
 				batch[i] = nil
@@ -180,6 +184,7 @@ func (s *subscriber) run(ctx context.Context) error {
 					continue
 				}
 				errs = 0
+				sentN, sentBytes = sentN+1, sentBytes+uint64(len(p.payload))
 				if !p.audio && !s.firstWrite.Load() {
 					s.firstWrite.Store(true)
 					if s.onFirst != nil {
@@ -187,6 +192,7 @@ func (s *subscriber) run(ctx context.Context) error {
 					}
 				}
 			}
+			s.ctr.sent(sentN, sentBytes)
 			s.flush()
 			if ctx.Err() != nil {
 				return nil

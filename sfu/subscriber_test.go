@@ -152,6 +152,7 @@ func TestSlowViewerSkipsToNewestKeyframeWithContinuousSeq(t *testing.T) {
 	a := newDownTrack(webrtc.RTPCodecTypeAudio, "s", 100, 0)
 	a.bind.Store(&trackBinding{ssrc: 8, pt: 111, w: w})
 	s := newSubscriber(b, d, a, 0, 1<<20)
+	s.ctr = &counters{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
@@ -170,9 +171,14 @@ func TestSlowViewerSkipsToNewestKeyframeWithContinuousSeq(t *testing.T) {
 	waitUntil(t, func() bool { return w.countSSRC(7) == 10 })
 	cancel()
 	<-done
-	if s.skips.Load() != 1 {
-		t.Fatalf("skips = %d, want 1", s.skips.Load())
+	if s.skips.Load() != 1 || s.ctr.skips.Load() != 1 {
+		t.Fatalf("skips = %d, counted %d, want 1", s.skips.Load(), s.ctr.skips.Load())
 	}
+	w.mu.Lock()
+	if n := uint64(len(w.hdrs)); s.ctr.packets.Load() != n {
+		t.Errorf("packets counted %d, written %d", s.ctr.packets.Load(), n)
+	}
+	w.mu.Unlock()
 	var video []rtp.Header
 	var videoPayload [][]byte
 	w.mu.Lock()

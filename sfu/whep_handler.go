@@ -124,6 +124,7 @@ func (s *SFU) readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			s.ctr.sdpTooLarge.Add(1)
 			writeError(w, http.StatusRequestEntityTooLarge, "sdp_too_large", "the SDP body is larger than the server accepts")
 			return "", false
 		}
@@ -161,6 +162,7 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.reserve(gigID) {
+		s.ctr.capHits.Add(1)
 		w.Header().Set("Retry-After", "30")
 		writeError(w, http.StatusServiceUnavailable, "viewer_cap", "this show has reached its WebRTC viewer limit; try again later or watch over FLV")
 		return

@@ -1,0 +1,62 @@
+package sfu
+
+import "sync/atomic"
+
+// Counters is a snapshot of what the SFU has sent its WHEP viewers and what
+// they asked for, since it started. Every field only grows.
+type Counters struct {
+	// PacketsSent and BytesSent count the RTP packets (and their payload
+	// bytes) written to viewers; retransmissions are not included.
+	PacketsSent, BytesSent uint64
+	// NACKs counts the packets viewers asked to have resent; Retransmits
+	// the ones that were still cached and went out again.
+	NACKs, Retransmits uint64
+	// PLIs counts picture loss indications and FIRs from viewers.
+	PLIs uint64
+	// Skips counts slow viewers that the ring moved past, skipped to the
+	// next keyframe.
+	Skips uint64
+	// Dropped counts viewer sessions ended because writes kept failing.
+	Dropped uint64
+	// ViewerCapHits counts WHEP offers refused by the viewer cap;
+	// SDPTooLarge the WHIP and WHEP bodies over MaxSDPBytes.
+	ViewerCapHits, SDPTooLarge uint64
+}
+
+// counters are the live atomics behind Counters. The packet counts are
+// added once per batch a viewer writes, not once per packet.
+type counters struct {
+	packets, bytes, nacks, rtx, plis, skips, dropped, capHits, sdpTooLarge atomic.Uint64
+}
+
+// sent counts a batch written by a viewer; nil (unit tests) counts nothing.
+func (c *counters) sent(packets, bytes uint64) {
+	if c == nil || packets == 0 {
+		return
+	}
+	c.packets.Add(packets)
+	c.bytes.Add(bytes)
+}
+
+// skip counts a viewer skipped to a keyframe; nil counts nothing.
+func (c *counters) skip() {
+	if c != nil {
+		c.skips.Add(1)
+	}
+}
+
+// Counters returns a snapshot of the SFU's counters.
+func (s *SFU) Counters() Counters {
+	c := &s.ctr
+	return Counters{
+		PacketsSent:   c.packets.Load(),
+		BytesSent:     c.bytes.Load(),
+		NACKs:         c.nacks.Load(),
+		Retransmits:   c.rtx.Load(),
+		PLIs:          c.plis.Load(),
+		Skips:         c.skips.Load(),
+		Dropped:       c.dropped.Load(),
+		ViewerCapHits: c.capHits.Load(),
+		SDPTooLarge:   c.sdpTooLarge.Load(),
+	}
+}
