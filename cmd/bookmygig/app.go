@@ -51,6 +51,8 @@ type app struct {
 	flv     *flv.Handler
 	rtmp    *ingest.Server
 	httpSrv *http.Server
+	// meters and the /metrics registry (metrics.go).
+	meters meters
 
 	httpLn, rtmpLn net.Listener
 	transcodeOnce  sync.Once
@@ -124,7 +126,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		log.Warn("web front-end not built: the UI answers with a hint; run `make web` (API, media and chat work)")
 	}
 	gin.SetMode(gin.ReleaseMode)
-	router := api.NewRouter(api.Deps{
+	router := api.NewRouter(a.withMetrics(api.Deps{
 		Store:        a.store,
 		Logger:       log,
 		Viewers:      a.hub,
@@ -135,7 +137,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		RTMPURL:      a.rtmpURL(),
 		RTMPPort:     a.rtmpPort(),
-	})
+	}))
 	a.httpSrv = &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: cfg.HTTPHeaderTimeout,
@@ -291,7 +293,7 @@ func (a *app) onStreamEvent(ev media.Event) {
 
 // startTranscode makes the Opus track WebRTC viewers need from AAC sources.
 func (a *app) startTranscode(s *media.Stream) {
-	_, err := transcode.Start(s, transcode.Config{BitrateBps: a.cfg.OpusBitrate}, a.log)
+	_, err := transcode.Start(s, transcode.Config{BitrateBps: a.cfg.OpusBitrate, Meter: &a.meters.transcode}, a.log)
 	if err == nil {
 		return
 	}
