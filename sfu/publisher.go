@@ -88,6 +88,9 @@ func (s *SFU) newPublisher(ctx context.Context, gigID string, o *publishOffer, r
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.sdp}); err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
 	}
+	if err := preferH264(pc); err != nil {
+		return fail(err)
+	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))

@@ -68,3 +68,35 @@ func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
 }
+
+// preferH264 limits the answer's video codecs to H.264 when the publisher
+// offers it, else to VP8, before the answer is made. pion otherwise answers
+// in the offer's order, and browsers (and pion) offer VP8 first: the
+// publisher would send VP8, or H.264 under a VP8 label, and FLV viewers and
+// the stream's codec would be wrong.
+func preferH264(pc *webrtc.PeerConnection) error {
+	h264 := []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264CB, RTCPFeedback: publisherFeedback}},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264B, RTCPFeedback: publisherFeedback}},
+	}
+	vp8 := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: publisherFeedback}}
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		// PayloadType 0: pion takes the offer's payload type for each.
+		var prefs []webrtc.RTPCodecParameters
+		for _, c := range h264 {
+			if tr.SetCodecPreferences([]webrtc.RTPCodecParameters{c}) == nil {
+				prefs = append(prefs, c)
+			}
+		}
+		if len(prefs) == 0 {
+			prefs = []webrtc.RTPCodecParameters{vp8}
+		}
+		if err := tr.SetCodecPreferences(prefs); err != nil {
+			return fmt.Errorf("%w: no video codec in common: offer H.264 (packetization-mode=1) or VP8", ErrBadOffer)
+		}
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -66,25 +67,49 @@ func loadWHIPClip(t *testing.T) *whipClip {
 			t.Fatalf("%s not found: install it with `apt-get install -y ffmpeg` (or `make deps-test`)", bin)
 		}
 	}
-	clipOnce.Do(func() { clipVal, clipErr = makeWHIPClip() })
+	clipOnce.Do(func() { clipVal, clipErr = makeWHIPClip(h264ClipOpts{}) })
 	if clipErr != nil {
 		t.Fatal(clipErr)
 	}
 	return clipVal
 }
 
-func makeWHIPClip() (*whipClip, error) {
+// h264ClipOpts shapes the H.264 clip; zero values: 640x360, 1 s GOP,
+// x264's default rate control, 10 s.
+type h264ClipOpts struct {
+	size    string // "1280x720"
+	gop     int    // frames
+	bitrate string // "2500k"
+	seconds int
+}
+
+func makeWHIPClip(o h264ClipOpts) (*whipClip, error) {
+	if o.size == "" {
+		o.size = "640x360"
+	}
+	if o.gop == 0 {
+		o.gop = 30
+	}
+	if o.seconds == 0 {
+		o.seconds = 10
+	}
 	dir, err := os.MkdirTemp("", "bmg-whip-clip-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	h264Path, oggPath := filepath.Join(dir, "v.h264"), filepath.Join(dir, "a.ogg")
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=10", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
-		"-map", "0:v", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-bf", "0", "-g", "30",
-		"-profile:v", "baseline", "-x264-params", "repeat-headers=1:sliced-threads=0", "-threads", "1", "-pix_fmt", "yuv420p", "-f", "h264", h264Path,
+	dur := strconv.Itoa(o.seconds)
+	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=" + o.size + ":rate=30:duration=" + dur, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=" + dur,
+		"-map", "0:v", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-bf", "0", "-g", strconv.Itoa(o.gop),
+		"-profile:v", "baseline", "-x264-params", "repeat-headers=1:sliced-threads=0", "-threads", "1", "-pix_fmt", "yuv420p"}
+	if o.bitrate != "" {
+		args = append(args, "-b:v", o.bitrate, "-maxrate", o.bitrate, "-bufsize", o.bitrate)
+	}
+	args = append(args, "-f", "h264", h264Path,
 		"-map", "1:a", "-c:a", "libopus", "-ac", "2", "-b:a", "96k", "-frame_duration", "20", "-page_duration", "20000", oggPath)
+	cmd := exec.Command("ffmpeg", args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, errors.New("ffmpeg clip: " + err.Error() + "\n" + string(out))
 	}
@@ -210,6 +235,17 @@ func whipOfferCodec(t *testing.T, pc *webrtc.PeerConnection, mime string) (video
 	if err != nil {
 		t.Fatal(err)
 	}
+	if mime != webrtc.MimeTypeH264 {
+		// Offer only this codec, as a browser told to send it does
+		// (setCodecPreferences): the server prefers H.264 when offered.
+		for _, tr := range pc.GetTransceivers() {
+			if tr.Sender() == vs {
+				if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{{RTPCodecCapability: vc, PayloadType: 96}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 	if _, err := pc.AddTrack(audio); err != nil {
 		t.Fatal(err)
 	}
@@ -250,10 +286,16 @@ func (r *rig) whipPublish(t *testing.T, gig, key string) *whipPublisher {
 // sending.
 func (r *rig) whipPublishClip(t *testing.T, gig, key string, clip *whipClip) *whipPublisher {
 	t.Helper()
+	return publishWHIP(t, r.srv.URL, gig, key, clip)
+}
+
+// publishWHIP connects a publisher of clip to the server at baseURL.
+func publishWHIP(t *testing.T, baseURL, gig, key string, clip *whipClip) *whipPublisher {
+	t.Helper()
 	pc := newPublisherPC(t)
 	t.Cleanup(func() { _ = pc.Close() })
 	video, audio, vs := whipOfferCodec(t, pc, clip.mime)
-	resp, body := postWHIP(t, r.srv.URL+"/whip/"+gig, key, gatheredOffer(t, pc))
+	resp, body := postWHIP(t, baseURL+"/whip/"+gig, key, gatheredOffer(t, pc))
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /whip/%s = %d %s", gig, resp.StatusCode, body)
 	}

@@ -66,6 +66,12 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 	})
 	video, audio := v.snapshot()
 	t.Logf("first video packet %v after the offer; video %s, audio %s", video[0].at.Sub(v.started).Round(time.Millisecond), describe(video), describe(audio))
+	// The publisher offered VP8 first (pion's and browsers' default
+	// order) and sends H.264: the viewer must be told H.264, or a
+	// browser decodes nothing.
+	if m := v.videoMime(); m != webrtc.MimeTypeH264 {
+		t.Fatalf("viewer's video codec %q, want H.264 (what the publisher sends)", m)
+	}
 	types := firstAccessUnit(t, video)
 	if len(types) < 3 || types[0] != 7 || types[1] != 8 || types[len(types)-1] != 5 {
 		for _, r := range video[:4] {

@@ -126,13 +126,8 @@ func TestWHIPVP8Publisher(t *testing.T) {
 		video, audio := v.snapshot()
 		return len(video) > 60 && len(audio) > 50
 	})
-	for _, tr := range v.pc.GetTransceivers() {
-		if tr.Kind() != webrtc.RTPCodecTypeVideo {
-			continue
-		}
-		if rt := tr.Receiver().Track(); rt == nil || rt.Codec().MimeType != webrtc.MimeTypeVP8 {
-			t.Fatalf("viewer's video track %v, want VP8", rt)
-		}
+	if m := v.videoMime(); m != webrtc.MimeTypeVP8 {
+		t.Fatalf("viewer's video codec %q, want VP8", m)
 	}
 	video, audio := v.snapshot()
 	t.Logf("first video packet %v after the offer; video %s, audio %s", video[0].at.Sub(v.started).Round(time.Millisecond), describe(video), describe(audio))
@@ -198,4 +193,14 @@ func TestWHIPVP8Publisher(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// videoMime is the codec of the viewer's received video track.
+func (v *viewer) videoMime() string {
+	for _, tr := range v.pc.GetTransceivers() {
+		if tr.Kind() == webrtc.RTPCodecTypeVideo && tr.Receiver() != nil && tr.Receiver().Track() != nil {
+			return tr.Receiver().Track().Codec().MimeType
+		}
+	}
+	return ""
 }
