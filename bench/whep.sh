@@ -3,6 +3,9 @@
 # publisher (ffmpeg, 4 s GOP), the AAC -> Opus transcoder, and
 # N = 1, 50, 100, 200, 300 pion WHEP viewers (bench/whepload, a separate
 # process). Server pinned to CPU 0, load to CPU 1 (taskset).
+# WHEP_BENCH_SOURCE=whip: a pion WHIP publisher (H.264 + Opus) instead, and
+# WHEP_BENCH_PLI (default 10) viewers measuring PLI -> first keyframe.
+# Fails when fewer viewers than asked receive a frame or no packet arrives.
 # Override: WHEP_BENCH_N=1,100,400 WHEP_BENCH_WINDOW=5s bash bench/whep.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -2,13 +2,15 @@
 # Runs every benchmark of the repository in turn and prints each one's
 # numbers under a header; exits non-zero if any run fails (the others still
 # run). All load is on 127.0.0.1 with bounded counts and durations: about
-# 7 minutes with the defaults on a 2-core machine (longer under other load).
+# 9 minutes with the defaults on a 2-core machine (longer under other load).
 #
 #   api        go test -bench . ./api/          gig create/list over HTTP, memory and Redis engines
 #   transcode  go test -bench AACToOpus ./transcode/   AAC -> Opus CPU per stream-second
 #   chat       go test -bench Chat ./chat/      1,000 WebSocket clients, 2 node processes, 1 Redis
 #   flv        bench/flv.sh                     HTTP-FLV fan-out, ffmpeg publisher, flvload readers
 #   whep       bench/whep.sh                    WebRTC (WHEP) fan-out, ffmpeg publisher, whepload viewers
+#   whip       WHEP_BENCH_SOURCE=whip bench/whep.sh   WHIP -> WHEP fan-out, pion publisher, whepload viewers,
+#                                               then viewer PLI -> first keyframe over joining viewers
 #
 # Overrides (environment):
 #   BENCH_RUNS="api chat"        which runs, in order (default: all of the above)
@@ -17,11 +19,12 @@
 #   CHAT_BENCHTIME=1x            -benchtime of BenchmarkChat1000Clients (one 10 s run per x)
 #   FLV_BENCH_N=1,100,500,1000   FLV_BENCH_WINDOW=10s     (read by flv/bench_fanout_test.go)
 #   WHEP_BENCH_N=1,50,100,200,300 WHEP_BENCH_WINDOW=10s   (read by sfu/bench_fanout_test.go)
+#   WHIP_BENCH_N=1,50,100  WHIP_BENCH_WINDOW=10s  WHIP_BENCH_PLI=10   (the whip run's N, window, PLI viewers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-runs=${BENCH_RUNS:-api transcode chat flv whep}
+runs=${BENCH_RUNS:-api transcode chat flv whep whip}
 api_benchtime=${API_BENCHTIME:-3000x}
 transcode_benchtime=${TRANSCODE_BENCHTIME:-5x}
 chat_benchtime=${CHAT_BENCHTIME:-1x}
@@ -51,6 +54,10 @@ run_flv() {
 run_whep() {
 	bash bench/whep.sh
 }
+run_whip() {
+	WHEP_BENCH_SOURCE=whip WHEP_BENCH_N="${WHIP_BENCH_N:-1,50,100}" WHEP_BENCH_WINDOW="${WHIP_BENCH_WINDOW:-10s}" \
+		WHEP_BENCH_PLI="${WHIP_BENCH_PLI:-10}" bash bench/whep.sh
+}
 
 # collapse prints runs of identical lines once (an overloaded run can log the
 # same error thousands of times), flushing as it goes.
@@ -68,6 +75,7 @@ describe() {
 	chat) echo "Chat: 1,000 WebSocket clients over 2 node processes on 1 Redis, 100 msg/s for 10 s" ;;
 	flv) echo "FLV fan-out: N=${FLV_BENCH_N:-1,100,500,1000} readers, window ${FLV_BENCH_WINDOW:-10s} (bench/flv.sh)" ;;
 	whep) echo "WebRTC fan-out: N=${WHEP_BENCH_N:-1,50,100,200,300} viewers, window ${WHEP_BENCH_WINDOW:-10s} (bench/whep.sh)" ;;
+	whip) echo "WHIP -> WHEP fan-out: N=${WHIP_BENCH_N:-1,50,100} viewers, window ${WHIP_BENCH_WINDOW:-10s}, ${WHIP_BENCH_PLI:-10} PLI viewers (WHEP_BENCH_SOURCE=whip bench/whep.sh)" ;;
 	esac
 }
 
@@ -79,7 +87,7 @@ declare -a summary=()
 status=0
 for r in $runs; do
 	if ! declare -F "run_$r" >/dev/null; then
-		echo "bench: unknown run '$r' (known: api transcode chat flv whep)" >&2
+		echo "bench: unknown run '$r' (known: api transcode chat flv whep whip)" >&2
 		exit 2
 	fi
 	echo

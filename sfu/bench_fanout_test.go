@@ -4,13 +4,25 @@ package sfu_test
 
 // The WebRTC fan-out benchmark: go test -tags bench -run TestWHEPFanoutBench
 // -v ./sfu/ (bench/whep.sh runs it). One in-process server (RTMP ingest,
-// AAC -> Opus transcoder, sfu), one ffmpeg publisher sending a pre-encoded
-// 720p30 ~2.5 Mbit/s H.264 + AAC clip with a 4 s GOP, and bench/whepload in
-// a separate process with N pion viewers. The server is pinned to CPU 0 and
-// whepload to CPU 1 when taskset exists. Server CPU comes from
-// getrusage(RUSAGE_SELF) of this process (ffmpeg and whepload are other
-// processes), memory from the Go runtime and /proc, as deltas against the
-// same server with no viewers.
+// transcoder, sfu), one publisher of a pre-encoded 720p30 ~2.5 Mbit/s H.264
+// clip with a 4 s GOP, and bench/whepload in a separate process with N pion
+// viewers. The server is pinned to CPU 0 and whepload to CPU 1 when taskset
+// exists. Server CPU comes from getrusage(RUSAGE_SELF) of this process,
+// memory from the Go runtime and /proc, as deltas against the same server
+// and publisher with no viewers.
+//
+// WHEP_BENCH_SOURCE picks the publisher:
+//   - rtmp (default): ffmpeg sends the clip with AAC over RTMP (-c copy, a
+//     separate process); the server transcodes AAC -> Opus.
+//   - whip: a pion WHIP publisher in this process replays the clip (x264
+//     with SPS/PPS before every IDR, libopus audio) at real time and, like
+//     a browser, answers a PLI with the clip's next IDR; the server
+//     forwards its RTP and transcodes Opus -> AAC for FLV. Its own CPU
+//     is in the baseline. whepload's PLI phase (WHEP_BENCH_PLI viewers,
+//     default 10) then measures a viewer's PLI -> first keyframe.
+//
+// A run fails when fewer viewers than asked received a frame, or when no
+// packets arrived in the window.
 
 import (
 	"bufio"
@@ -43,6 +55,7 @@ type whepLoadResult struct {
 	Viewers       int     `json:"viewers"`
 	Connected     int     `json:"connected"`
 	Failed        int     `json:"failed"`
+	Received      int64   `json:"received_packets"`
 	MbpsPerViewer float64 `json:"mbps_per_viewer"`
 	PktsPerViewer float64 `json:"pkts_per_s_per_viewer"`
 	Lost          int64   `json:"lost_packets"`
@@ -55,6 +68,11 @@ type whepLoadResult struct {
 	Kind          string  `json:"latency_kind"`
 	Unmatched     int     `json:"latency_unmatched_viewers"`
 	LoadCPU       float64 `json:"load_cpu_pct"`
+	PLIViewers    int     `json:"pli_viewers"`
+	PLIMeasured   int     `json:"pli_measured"`
+	PLIP50        float64 `json:"pli_to_key_p50_ms"`
+	PLIP95        float64 `json:"pli_to_key_p95_ms"`
+	PLIMax        float64 `json:"pli_to_key_max_ms"`
 }
 
 // frameTimes records when the server received each video frame, for
@@ -117,6 +135,20 @@ func benchRSS() uint64 {
 
 func TestWHEPFanoutBench(t *testing.T) {
 	ingesttest.RequireFFmpeg(t)
+	source := os.Getenv("WHEP_BENCH_SOURCE")
+	if source == "" {
+		source = "rtmp"
+	}
+	if source != "rtmp" && source != "whip" {
+		t.Fatalf("WHEP_BENCH_SOURCE=%q: want rtmp or whip", source)
+	}
+	pliViewers := 0
+	if source == "whip" {
+		pliViewers = 10
+		if s := os.Getenv("WHEP_BENCH_PLI"); s != "" {
+			pliViewers, _ = strconv.Atoi(s)
+		}
+	}
 	counts := []int{1, 50, 100, 200, 300}
 	if s := os.Getenv("WHEP_BENCH_N"); s != "" {
 		counts = nil
@@ -149,12 +181,13 @@ func TestWHEPFanoutBench(t *testing.T) {
 		}
 	})
 	rtmp := ingesttest.StartServer(t, ingest.Config{}, ingesttest.Keys{"bench": "bench"}, reg, log)
-	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0"}, reg, log)
+	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0", Keys: keysAdapter{"bench": "bench"}}, reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/whep/", s.Handler())
+	mux.Handle("/whip/", s.Handler())
 	rec := &frameTimes{frames: make(map[string]int64)}
 	mux.Handle("GET /bench/ingest-times", rec)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -172,11 +205,20 @@ func TestWHEPFanoutBench(t *testing.T) {
 	})
 	url := "http://" + ln.Addr().String() + "/whep/bench"
 
-	// Pre-encoded and sent with -c copy: the encoder's CPU and timing jitter
-	// stay out of the numbers. 4 s GOP: time to first frame must not
-	// depend on it.
-	clip := ingesttest.EncodeClip(t, t.TempDir(), ingesttest.Options{Width: 1280, Height: 720, GOP: 120, VideoBitrate: "2500k"}, 20*time.Second)
-	ingesttest.Publish(t, rtmp.URL("bench"), ingesttest.Options{File: clip})
+	// Pre-encoded: the encoder's CPU and timing jitter stay out of the
+	// numbers. 4 s GOP: time to first frame must not depend on it.
+	sourceDesc := "RTMP (ffmpeg -c copy), AAC->Opus"
+	if source == "whip" {
+		sourceDesc = "WHIP (pion publisher in the server process), Opus (+ Opus->AAC for FLV)"
+		clip, err := makeWHIPClip(h264ClipOpts{size: "1280x720", gop: 120, bitrate: "2500k", seconds: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		publishWHIP(t, "http://"+ln.Addr().String(), "bench", "bench", clip)
+	} else {
+		clip := ingesttest.EncodeClip(t, t.TempDir(), ingesttest.Options{Width: 1280, Height: 720, GOP: 120, VideoBitrate: "2500k"}, 20*time.Second)
+		ingesttest.Publish(t, rtmp.URL("bench"), ingesttest.Options{File: clip})
+	}
 	stream := ingesttest.WaitLive(t, reg, "bench", 15*time.Second)
 	detach, err := stream.Attach(rec, false)
 	if err != nil {
@@ -200,15 +242,23 @@ func TestWHEPFanoutBench(t *testing.T) {
 	time.Sleep(window)
 	u1, s1 := benchCPUSplit()
 	idle, idleSys := u1-u0+s1-s0, s1-s0
-	fmt.Printf("\nWebRTC (WHEP) fan-out, 720p30 ~2.5 Mbit/s H.264 + AAC->Opus, 4 s GOP, %v window, server GOMAXPROCS %d pinned=%v\n",
-		window, runtime.GOMAXPROCS(0), len(loadPrefix) > 0)
-	fmt.Printf("baseline (ingest + transcode, no viewers): %.1f ms CPU/s, Go mem %.1f MiB\n",
-		float64(idle.Microseconds())/1000/window.Seconds(), float64(mem0)/(1<<20))
-	fmt.Printf("%5s %5s %8s %7s %10s %8s %8s %8s %6s %8s %8s %8s %8s %8s %8s %6s\n", "N", "conn", "Mbit/s/v", "pkt/s/v",
-		"ms/v-s", "(sys)", "KB/v go", "KB/v rss", "lost", "lostJoin", "lat p50", "lat p95", "lat p99", "ttff p50", "ttff p95", "load%")
+	fmt.Printf("\nWebRTC (WHEP) fan-out from %s, 720p30 ~2.5 Mbit/s H.264, 4 s GOP, %v window, server GOMAXPROCS %d pinned=%v\n",
+		sourceDesc, window, runtime.GOMAXPROCS(0), len(loadPrefix) > 0)
+	fmt.Printf("baseline (%s ingest + transcode, no viewers): %.1f ms CPU/s, Go mem %.1f MiB\n",
+		source, float64(idle.Microseconds())/1000/window.Seconds(), float64(mem0)/(1<<20))
+	if pliViewers > 0 {
+		fmt.Printf("pli: after each window %d more viewers join 300 ms apart; each sends one PLI 1 s after its first frame (server throttle: 1 PLI per 500 ms per stream)\n", pliViewers)
+	}
+	pliHdr := ""
+	if pliViewers > 0 {
+		pliHdr = fmt.Sprintf(" %8s %8s %8s", "pli p50", "pli p95", "pli max")
+	}
+	fmt.Printf("%5s %5s %8s %7s %10s %8s %8s %8s %6s %8s %8s %8s %8s %8s %8s %6s%s\n", "N", "conn", "Mbit/s/v", "pkt/s/v",
+		"ms/v-s", "(sys)", "KB/v go", "KB/v rss", "lost", "lostJoin", "lat p50", "lat p95", "lat p99", "ttff p50", "ttff p95", "load%", pliHdr)
 	for _, n := range counts {
 		args := append(append([]string{}, loadPrefix...), bin, "-url", url, "-n", strconv.Itoa(n),
-			"-duration", window.String(), "-ingest-times", "http://"+ln.Addr().String()+"/bench/ingest-times")
+			"-duration", window.String(), "-ingest-times", "http://"+ln.Addr().String()+"/bench/ingest-times",
+			"-pli-viewers", strconv.Itoa(pliViewers))
 		cmd := exec.Command(args[0], args[1:]...)
 		stdout, _ := cmd.StdoutPipe()
 		cmd.Stderr = os.Stderr
@@ -243,20 +293,41 @@ func TestWHEPFanoutBench(t *testing.T) {
 				}
 			}
 		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("whepload -n %d: %v", n, err)
-		}
+		loadErr := cmd.Wait()
 		cpu := cEnd - cStart - time.Duration(float64(idle)*1) // window == idle window
 		conn := float64(max(res.Connected, 1))
 		perViewerSec := float64(cpu.Microseconds()) / 1000 / window.Seconds() / conn
 		sysPerViewerSec := float64((sysEnd - sysStart - idleSys).Microseconds()) / 1000 / window.Seconds() / conn
-		fmt.Printf("%5d %5d %8.2f %7.0f %10.3f %8.3f %8.0f %8.0f %6d %8d %8.1f %8.1f %8.1f %8.0f %8.0f %6.0f\n",
+		pliCols := ""
+		if pliViewers > 0 {
+			pliCols = fmt.Sprintf(" %8.0f %8.0f %8.0f", res.PLIP50, res.PLIP95, res.PLIMax)
+		}
+		fmt.Printf("%5d %5d %8.2f %7.0f %10.3f %8.3f %8.0f %8.0f %6d %8d %8.1f %8.1f %8.1f %8.0f %8.0f %6.0f%s\n",
 			n, res.Connected, res.MbpsPerViewer, res.PktsPerViewer, perViewerSec, sysPerViewerSec,
 			float64(int64(mem)-int64(mem0))/1024/float64(max(res.Connected, 1)),
 			float64(int64(rss)-int64(rss0))/1024/float64(max(res.Connected, 1)),
-			res.Lost, res.LostTotal, res.P50, res.P95, res.P99, res.TTFFP50, res.TTFFP95, res.LoadCPU)
+			res.Lost, res.LostTotal, res.P50, res.P95, res.P99, res.TTFFP50, res.TTFFP95, res.LoadCPU, pliCols)
 		if res.Unmatched > 0 {
 			fmt.Printf("      (%d viewers' frames could not be matched to server receive times)\n", res.Unmatched)
+		}
+		// Fewer viewers than asked or a silent window would only show as
+		// better-looking averages: fail instead.
+		var why []string
+		if res.Viewers != n || res.Connected < n {
+			why = append(why, fmt.Sprintf("%d of %d viewers received a frame (%d failed to join)", res.Connected, n, res.Failed))
+		}
+		if res.Received == 0 {
+			why = append(why, "no packets arrived in the window")
+		}
+		if res.PLIMeasured < pliViewers {
+			why = append(why, fmt.Sprintf("%d of %d PLI viewers got a keyframe after their PLI", res.PLIMeasured, pliViewers))
+		}
+		if loadErr != nil {
+			why = append(why, fmt.Sprintf("whepload: %v", loadErr))
+		}
+		if len(why) > 0 {
+			t.Errorf("N=%d: %s", n, strings.Join(why, "; "))
+			break
 		}
 		deadline := time.Now().Add(30 * time.Second)
 		for s.Viewers() > 0 && time.Now().Before(deadline) {

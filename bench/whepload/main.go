@@ -20,9 +20,17 @@
 //
 //	whepload -url http://127.0.0.1:8080/whep/GIG -n 200 -duration 10s
 //
+// Keyframe requests: with -pli-viewers K, after the window K more viewers
+// join one every -pli-gap; each sends one PLI -pli-after its first frame
+// and measures the time until the first packet of a keyframe arrives (the
+// publisher's answer, or the next keyframe when the server's per-stream
+// throttle merged the request with an earlier one). Meaningful for WHIP
+// sources; an RTMP encoder cannot be asked for a keyframe.
+//
 // It prints "window_start" and "window_end" around the measured window (a
 // driver samples the server's CPU there), then one JSON line with the
-// results, then a summary on stderr.
+// results, then a summary on stderr. It exits 3 when fewer viewers
+// received a frame than asked for, or when no packet arrived in the window.
 package main
 
 import (
@@ -44,6 +52,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v4"
 	"github.com/pion/transport/v4/stdnet"
@@ -78,6 +87,12 @@ type Result struct {
 	// core): near 100 with one pinned core, the viewers themselves are
 	// the bottleneck and latency figures include their queueing.
 	LoadCPUPct float64 `json:"load_cpu_pct"`
+	// PLI phase (-pli-viewers): PLI -> first keyframe packet.
+	PLIViewers  int     `json:"pli_viewers,omitempty"`
+	PLIMeasured int     `json:"pli_measured,omitempty"`
+	PLIP50MS    float64 `json:"pli_to_key_p50_ms,omitempty"`
+	PLIP95MS    float64 `json:"pli_to_key_p95_ms,omitempty"`
+	PLIMaxMS    float64 `json:"pli_to_key_max_ms,omitempty"`
 }
 
 func cpuTime() time.Duration {
@@ -95,6 +110,7 @@ type viewer struct {
 	start      time.Time
 	firstFrame atomic.Int64 // unix µs of the first complete video frame
 	failed     atomic.Bool
+	videoSSRC  atomic.Uint32
 
 	// Read-goroutine state, one per track.
 	tracks [2]trackStats
@@ -104,6 +120,11 @@ type viewer struct {
 	mu      sync.Mutex
 	samples []frameSample
 	first   frameSample // first complete video frame
+
+	// PLI phase: unix µs the PLI went out, and of the first keyframe
+	// packet after it.
+	pliAt atomic.Int64
+	keyAt atomic.Int64
 }
 
 type trackStats struct {
@@ -123,12 +144,15 @@ func main() {
 	warmup := flag.Duration("warmup", 6*time.Second, "wait after the last join before measuring (GOP burst, settling)")
 	joinRate := flag.Int("join-rate", 50, "viewers joining per second")
 	ingestTimes := flag.String("ingest-times", "", "URL of the server's per-frame receive times (bench drivers)")
+	pliViewers := flag.Int("pli-viewers", 0, "viewers joining after the window to measure PLI -> keyframe (0: none)")
+	pliGap := flag.Duration("pli-gap", 300*time.Millisecond, "time between the PLI viewers' joins")
+	pliAfter := flag.Duration("pli-after", time.Second, "how long after its first frame a PLI viewer sends its PLI")
 	flag.Parse()
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "whepload: -url is required")
 		os.Exit(2)
 	}
-	res, err := run(*url, *n, *duration, *warmup, *joinRate, *ingestTimes)
+	res, err := run(*url, *n, *duration, *warmup, *joinRate, *ingestTimes, pliPhase{*pliViewers, *pliGap, *pliAfter})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "whepload:", err)
 		os.Exit(1)
@@ -138,6 +162,31 @@ func main() {
 	fmt.Fprintf(os.Stderr, "whepload: %d/%d connected, %.2f Mbit/s per viewer, loss %d (%d incl. join), ttff p50 %.0f ms p95 %.0f ms, %s latency p50 %.1f p95 %.1f p99 %.1f ms, load cpu %.0f%%\n",
 		res.Connected, res.Viewers, res.MbpsPerViewer, res.Lost, res.LostTotal, res.TTFFP50MS, res.TTFFP95MS,
 		res.LatencyKind, res.LatencyP50MS, res.LatencyP95MS, res.LatencyP99MS, res.LoadCPUPct)
+	if res.PLIViewers > 0 {
+		fmt.Fprintf(os.Stderr, "whepload: PLI -> first keyframe packet over %d/%d joining viewers: p50 %.0f ms p95 %.0f ms max %.0f ms\n",
+			res.PLIMeasured, res.PLIViewers, res.PLIP50MS, res.PLIP95MS, res.PLIMaxMS)
+	}
+	if why := res.shortfall(); why != "" {
+		fmt.Fprintln(os.Stderr, "whepload: FAIL:", why)
+		os.Exit(3)
+	}
+}
+
+// shortfall says why the run does not measure what was asked ("" if it
+// does): a viewer that never got a frame or a silent window would
+// otherwise only lower the averages.
+func (r *Result) shortfall() string {
+	var why []string
+	if r.Connected < r.Viewers {
+		why = append(why, fmt.Sprintf("only %d of %d viewers received a frame (%d failed to join)", r.Connected, r.Viewers, r.Failed))
+	}
+	if r.Received == 0 {
+		why = append(why, "no packets arrived in the window")
+	}
+	if r.PLIMeasured < r.PLIViewers {
+		why = append(why, fmt.Sprintf("only %d of %d PLI viewers got a keyframe after their PLI", r.PLIMeasured, r.PLIViewers))
+	}
+	return strings.Join(why, "; ")
 }
 
 func newAPI() (*webrtc.API, error) {
@@ -187,7 +236,13 @@ func (n bigBufferNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.U
 	return c, err
 }
 
-func run(url string, n int, duration, warmup time.Duration, joinRate int, ingestTimes string) (*Result, error) {
+// pliPhase configures the keyframe-request measurement.
+type pliPhase struct {
+	viewers      int
+	gap, afterFF time.Duration
+}
+
+func run(url string, n int, duration, warmup time.Duration, joinRate int, ingestTimes string, pli pliPhase) (*Result, error) {
 	api, err := newAPI()
 	if err != nil {
 		return nil, err
@@ -275,6 +330,15 @@ func run(url string, n int, duration, warmup time.Duration, joinRate int, ingest
 	res.LatencyKind, res.Unmatched, res.LatencyFrames = kind, unmatched, len(lat)
 	res.LatencyP50MS, res.LatencyP95MS, res.LatencyP99MS, res.LatencyMaxMS = pct(lat, 50), pct(lat, 95), pct(lat, 99), pct(lat, 100)
 
+	if pli.viewers > 0 {
+		res.PLIViewers = pli.viewers
+		got, extra := measurePLI(api, url, pli)
+		pcs = append(pcs, extra...)
+		slices.Sort(got)
+		res.PLIMeasured = len(got)
+		res.PLIP50MS, res.PLIP95MS, res.PLIMaxMS = pct(got, 50), pct(got, 95), pct(got, 100)
+	}
+
 	var cwg sync.WaitGroup
 	for _, pc := range pcs {
 		cwg.Add(1)
@@ -285,6 +349,92 @@ func run(url string, n int, duration, warmup time.Duration, joinRate int, ingest
 	}
 	cwg.Wait()
 	return res, nil
+}
+
+// measurePLI joins pli.viewers viewers one every pli.gap; each sends one
+// PLI pli.afterFF after its first frame. It returns the PLI -> keyframe
+// times in ms of those that got one within pliTimeout, and the
+// PeerConnections to close.
+func measurePLI(api *webrtc.API, url string, pli pliPhase) ([]float64, []*webrtc.PeerConnection) {
+	const pliTimeout = 10 * time.Second
+	var (
+		mu  sync.Mutex
+		out []float64
+		pcs []*webrtc.PeerConnection
+		wg  sync.WaitGroup
+	)
+	for i := 0; i < pli.viewers; i++ {
+		if i > 0 {
+			time.Sleep(pli.gap)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var off atomic.Bool // not measured: no loss or latency figures
+			v := &viewer{window: &off}
+			pc, err := v.join(api, url)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "whepload: pli viewer join:", err)
+				return
+			}
+			mu.Lock()
+			pcs = append(pcs, pc)
+			mu.Unlock()
+			deadline := time.Now().Add(pliTimeout)
+			for v.firstFrame.Load() == 0 || v.videoSSRC.Load() == 0 {
+				if time.Now().After(deadline) {
+					fmt.Fprintln(os.Stderr, "whepload: pli viewer got no frame")
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(pli.afterFF)
+			v.pliAt.Store(time.Now().UnixMicro())
+			if err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: v.videoSSRC.Load()}}); err != nil {
+				fmt.Fprintln(os.Stderr, "whepload: send pli:", err)
+				return
+			}
+			deadline = time.Now().Add(pliTimeout)
+			for v.keyAt.Load() == 0 {
+				if time.Now().After(deadline) {
+					fmt.Fprintln(os.Stderr, "whepload: no keyframe within", pliTimeout, "of a PLI")
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+			mu.Lock()
+			out = append(out, float64(v.keyAt.Load()-v.pliAt.Load())/1000)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out, pcs
+}
+
+// h264KeyStart reports whether an H.264 RTP payload holds an SPS or the
+// start of an IDR slice (single NAL unit, STAP-A or FU-A).
+func h264KeyStart(p []byte) bool {
+	if len(p) < 2 {
+		return false
+	}
+	switch t := p[0] & 0x1f; t {
+	case 24: // STAP-A
+		for p = p[1:]; len(p) >= 3; {
+			n := int(p[0])<<8 | int(p[1])
+			if nt := p[2] & 0x1f; nt == 5 || nt == 7 {
+				return true
+			}
+			if n == 0 || n > len(p)-2 {
+				return false
+			}
+			p = p[2+n:]
+		}
+		return false
+	case 28: // FU-A
+		return p[1]&0x80 != 0 && p[1]&0x1f == 5
+	default:
+		return t == 5 || t == 7
+	}
 }
 
 func (v *viewer) join(api *webrtc.API, url string) (*webrtc.PeerConnection, error) {
@@ -343,6 +493,9 @@ func (v *viewer) read(tr *webrtc.TrackRemote) {
 		k = 1
 	}
 	t := &v.tracks[k]
+	if k == 0 {
+		v.videoSSRC.Store(uint32(tr.SSRC()))
+	}
 	buf := make([]byte, 1500)
 	var h rtp.Header
 	for {
@@ -372,6 +525,11 @@ func (v *viewer) read(tr *webrtc.TrackRemote) {
 			t.lastSeq = h.SequenceNumber
 		}
 		t.started = true
+		if k == 0 && v.keyAt.Load() == 0 {
+			if at := v.pliAt.Load(); at != 0 && h264KeyStart(buf[h.MarshalSize():n]) {
+				v.keyAt.Store(now.UnixMicro())
+			}
+		}
 		if k == 0 && h.Marker {
 			s := frameSample{arrival: now.UnixMicro(), rtpTS: h.Timestamp}
 			if v.firstFrame.Load() == 0 {
