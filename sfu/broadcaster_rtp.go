@@ -41,6 +41,7 @@ type rtpSource struct {
 	// askKeyframe sends a PLI to the publisher.
 	askKeyframe func()
 	lastPLI     atomic.Int64 // unix ns
+	pending     atomic.Bool  // a held request waits for the window's end
 	plis        atomic.Uint64
 	keyAt       atomic.Int64 // unix ns of the last keyframe
 	clocks      [2]rtpClock  // video, audio
@@ -67,7 +68,22 @@ func (r *rtpSource) keyframeAge() time.Duration {
 func (r *rtpSource) requestKeyframe() {
 	now := time.Now().UnixNano()
 	last := r.lastPLI.Load()
-	if now-last < int64(pliInterval) || !r.lastPLI.CompareAndSwap(last, now) {
+	if wait := int64(pliInterval) - (now - last); wait > 0 {
+		// Inside the throttle window the request is held, not dropped: one
+		// deferred request goes at the window's end unless a keyframe
+		// arrives first, so a viewer joining right after another waits at
+		// most pliInterval plus a round trip, never a whole GOP.
+		if r.pending.CompareAndSwap(false, true) {
+			time.AfterFunc(time.Duration(wait), func() {
+				r.pending.Store(false)
+				if r.keyAt.Load() < now {
+					r.requestKeyframe()
+				}
+			})
+		}
+		return
+	}
+	if !r.lastPLI.CompareAndSwap(last, now) {
 		return
 	}
 	r.plis.Add(1)
