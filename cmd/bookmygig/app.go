@@ -46,6 +46,7 @@ type app struct {
 	broker  chat.Broker
 	reg     *media.Registry
 	status  *statusSync
+	leases  *leaseKeeper // nil on the embedded engine
 	hub     *chat.Hub
 	sfu     *sfu.SFU
 	flv     *flv.Handler
@@ -78,6 +79,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	a.reg = media.NewRegistry(media.RegistryConfig{}, log.With("component", "media"))
 	a.status = newStatusSync(a.store, log.With("component", "status"))
+	if l, ok := a.store.(liveLeaser); ok {
+		a.leases = newLeaseKeeper(l, a.reg, a.status, log.With("component", "leases"))
+	}
 	a.reg.OnEvent(a.onStreamEvent)
 
 	if a.broker, err = a.chatBroker(); err != nil {
@@ -282,6 +286,9 @@ func (a *app) rtmpURL() string {
 
 // onStreamEvent runs on the publisher's goroutine: it only queues work.
 func (a *app) onStreamEvent(ev media.Event) {
+	if a.leases != nil {
+		a.leases.poke()
+	}
 	switch ev.Type {
 	case media.Published:
 		a.status.set(ev.GigID, store.StatusLive)
@@ -371,6 +378,9 @@ func (a *app) shutdown() {
 			a.reg.CloseAll()
 		}
 		<-httpDone
+		if a.leases != nil {
+			a.leases.close()
+		}
 		if a.status != nil {
 			a.status.close(ctx)
 		}

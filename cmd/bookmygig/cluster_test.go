@@ -104,3 +104,26 @@ func TestTwoNodesShareOneRedis(t *testing.T) {
 	a.assertLogsFree(t, g.Credentials.StreamKey, g.Credentials.ManageToken)
 	b.assertLogsFree(t, g.Credentials.StreamKey, g.Credentials.ManageToken)
 }
+
+// TestCrashedNodeGigEnds: the node streaming a show is killed (no chance to
+// say anything); another node on the same Redis ends the gig once the dead
+// node stops vouching for it, instead of leaving it "live" forever.
+func TestCrashedNodeGigEnds(t *testing.T) {
+	ingesttest.RequireFFmpeg(t)
+	rds := redistest.Start(t)
+	a := startNode(t, "--redis", rds.URL(), "--node-id", "node-a")
+	b := startNode(t, "--redis", rds.URL(), "--node-id", "node-b")
+	g := a.createGig(t, "Crash show")
+	ingesttest.Publish(t, a.RTMP+"/"+g.Credentials.StreamKey, ingesttest.Options{})
+	b.waitStatus(t, g.ID, "live", 15*time.Second)
+	// Past one renewal, so the lease is what keeps it live.
+	time.Sleep(6 * time.Second)
+	if st := b.gig(t, g.ID).Status; st != "live" {
+		t.Fatalf("status while node a streams = %s", st)
+	}
+
+	a.kill()
+	killed := time.Now()
+	b.waitStatus(t, g.ID, "ended", leaseTTL+2*leaseEvery+5*time.Second)
+	t.Logf("gig ended by node b %s after node a was killed", time.Since(killed).Round(time.Millisecond))
+}
