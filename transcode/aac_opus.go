@@ -2,10 +2,7 @@ package transcode
 
 import (
 	"bytes"
-	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bookmygig/bookmygig/media"
@@ -26,21 +23,12 @@ const opusFrame = 20 * time.Millisecond
 // when the queue is full), and a goroutine of its own decodes, resamples and
 // encodes, so the publisher is never slowed down.
 type AACToOpus struct {
+	worker[queued]
 	cfg Config
-	log *slog.Logger
-
-	queue  chan queued
-	stop   chan struct{}
-	done   chan struct{}
-	once   sync.Once
-	detach func()
 
 	// cur is the AAC config frames are queued with; only the stream's
 	// writer goroutine touches it (OnTrack/OnFrame).
 	cur *media.AACConfig
-
-	framesIn, dropped, decodeErrors, framesOut, resyncs atomic.Uint64
-	meter                                               *direction
 }
 
 type queued struct {
@@ -57,29 +45,13 @@ func NewAACToOpus(cfg Config, log *slog.Logger) (*AACToOpus, error) {
 		return nil, ErrUnavailable
 	}
 	cfg.setDefaults()
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &AACToOpus{
-		cfg:   cfg,
-		log:   log.With("component", "transcode"),
-		meter: cfg.Meter.aacToOpus(),
-		queue: make(chan queued, cfg.QueueFrames),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
-	}, nil
+	t := &AACToOpus{cfg: cfg}
+	t.init(cfg, log, cfg.Meter.aacToOpus(), "aac")
+	return t, nil
 }
 
 // Run attaches t to s and starts its goroutine. Call it once.
-func (t *AACToOpus) Run(s *media.Stream) error {
-	detach, err := s.Attach(t, false)
-	if err != nil {
-		return fmt.Errorf("attach transcoder to gig %s: %w", s.GigID(), err)
-	}
-	t.detach = detach
-	go t.loop(s)
-	return nil
-}
+func (t *AACToOpus) Run(s *media.Stream) error { return t.start(s, t, t.loop) }
 
 // OnTrack implements media.Reader.
 func (t *AACToOpus) OnTrack(tr *media.Track) {
@@ -99,36 +71,7 @@ func (t *AACToOpus) OnFrame(f *media.Frame) {
 	if f.Codec != media.CodecAAC || t.cur == nil {
 		return
 	}
-	t.framesIn.Add(1)
-	t.meter.frameIn()
-	select {
-	case t.queue <- queued{f: f, cfg: t.cur}:
-	default:
-		t.meter.drop()
-		if t.dropped.Add(1)%100 == 1 {
-			t.log.Warn("transcoder is too slow, dropping aac frames", "dropped", t.dropped.Load())
-		}
-	}
-}
-
-// Close stops the transcoder and waits for its goroutine. Idempotent.
-func (t *AACToOpus) Close() {
-	t.once.Do(func() { close(t.stop) })
-	<-t.done
-}
-
-// Done is closed when the transcoder stopped (stream ended or Close).
-func (t *AACToOpus) Done() <-chan struct{} { return t.done }
-
-// Stats returns the transcoder's counters.
-func (t *AACToOpus) Stats() Stats {
-	return Stats{
-		FramesIn:     t.framesIn.Load(),
-		Dropped:      t.dropped.Load(),
-		DecodeErrors: t.decodeErrors.Load(),
-		FramesOut:    t.framesOut.Load(),
-		Resyncs:      t.resyncs.Load(),
-	}
+	t.offer(queued{f: f, cfg: t.cur})
 }
 
 // opusTimeline turns the 20 ms Opus frames into DTS on the AAC input's

@@ -2,8 +2,6 @@ package transcode
 
 import (
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bookmygig/bookmygig/media"
@@ -22,21 +20,12 @@ const maxInputGap = 100 * time.Millisecond
 // Like AACToOpus it is a media.Reader whose OnFrame only queues; its own
 // goroutine decodes (libopus) and encodes (libavcodec aac).
 type OpusToAAC struct {
+	worker[*media.Frame]
 	cfg Config
-	log *slog.Logger
-
-	queue  chan *media.Frame
-	stop   chan struct{}
-	done   chan struct{}
-	once   sync.Once
-	detach func()
 
 	// active is set while the stream's Opus track is the publisher's own
 	// (not the AAC -> Opus transcoder's output); writer goroutine only.
 	active bool
-
-	framesIn, dropped, decodeErrors, framesOut, resyncs atomic.Uint64
-	meter                                               *direction
 }
 
 var _ media.Reader = (*OpusToAAC)(nil)
@@ -47,29 +36,13 @@ func NewOpusToAAC(cfg Config, log *slog.Logger) (*OpusToAAC, error) {
 		return nil, ErrUnavailable
 	}
 	cfg.setDefaults()
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &OpusToAAC{
-		cfg:   cfg,
-		log:   log.With("component", "transcode"),
-		meter: cfg.Meter.opusToAAC(),
-		queue: make(chan *media.Frame, cfg.QueueFrames),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
-	}, nil
+	t := &OpusToAAC{cfg: cfg}
+	t.init(cfg, log, cfg.Meter.opusToAAC(), "opus")
+	return t, nil
 }
 
 // Run attaches t to s and starts its goroutine. Call it once.
-func (t *OpusToAAC) Run(s *media.Stream) error {
-	detach, err := s.Attach(t, false)
-	if err != nil {
-		return err
-	}
-	t.detach = detach
-	go t.loop(s)
-	return nil
-}
+func (t *OpusToAAC) Run(s *media.Stream) error { return t.start(s, t, t.loop) }
 
 // OnTrack implements media.Reader.
 func (t *OpusToAAC) OnTrack(tr *media.Track) {
@@ -83,36 +56,7 @@ func (t *OpusToAAC) OnFrame(f *media.Frame) {
 	if f.Codec != media.CodecOpus || !t.active {
 		return
 	}
-	t.framesIn.Add(1)
-	t.meter.frameIn()
-	select {
-	case t.queue <- f:
-	default:
-		t.meter.drop()
-		if t.dropped.Add(1)%100 == 1 {
-			t.log.Warn("transcoder is too slow, dropping opus frames", "dropped", t.dropped.Load())
-		}
-	}
-}
-
-// Close stops the transcoder and waits for its goroutine. Idempotent.
-func (t *OpusToAAC) Close() {
-	t.once.Do(func() { close(t.stop) })
-	<-t.done
-}
-
-// Done is closed when the transcoder stopped.
-func (t *OpusToAAC) Done() <-chan struct{} { return t.done }
-
-// Stats returns the transcoder's counters (FramesOut counts AAC frames).
-func (t *OpusToAAC) Stats() Stats {
-	return Stats{
-		FramesIn:     t.framesIn.Load(),
-		Dropped:      t.dropped.Load(),
-		DecodeErrors: t.decodeErrors.Load(),
-		FramesOut:    t.framesOut.Load(),
-		Resyncs:      t.resyncs.Load(),
-	}
+	t.offer(f)
 }
 
 func (t *OpusToAAC) loop(s *media.Stream) {
