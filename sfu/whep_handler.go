@@ -223,35 +223,51 @@ func (s *SFU) serveDelete(w http.ResponseWriter, r *http.Request) {
 		// Clients often DELETE after the connection already closed the
 		// session: normal, not worth more than debug.
 		s.log.Debug("delete of unknown whep session", "gig", r.PathValue("id"))
-		writeError(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
+		writeNoSession(w)
 		return
 	}
 	v.close("viewer hung up")
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *SFU) servePatch(w http.ResponseWriter, r *http.Request) {
-	s.cors(w, r)
-	v, ok := s.session(r.PathValue("id"), r.PathValue("session"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
-		return
-	}
+// writeNoSession answers a PATCH or DELETE for a session that is gone.
+func writeNoSession(w http.ResponseWriter) {
+	writeError(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
+}
+
+// trickleFragment checks a trickle-ICE PATCH (content type, If-Match
+// against the session's etag) and parses its body; on a problem it has
+// answered the request and reports false.
+func (s *SFU) trickleFragment(w http.ResponseWriter, r *http.Request, etag string) (*trickleFrag, bool) {
 	if !hasContentType(r, mimeTrickle) {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send candidates as Content-Type: application/trickle-ice-sdpfrag")
-		return
+		return nil, false
 	}
-	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != v.etag {
+	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != etag {
 		writeError(w, http.StatusPreconditionFailed, "etag_mismatch", "If-Match does not name this session's ICE session")
-		return
+		return nil, false
 	}
 	body, ok := s.readBody(w, r)
 	if !ok {
-		return
+		return nil, false
 	}
 	frag, err := parseTrickleFrag(body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_fragment", err.Error())
+		return nil, false
+	}
+	return frag, true
+}
+
+func (s *SFU) servePatch(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	v, ok := s.session(r.PathValue("id"), r.PathValue("session"))
+	if !ok {
+		writeNoSession(w)
+		return
+	}
+	frag, ok := s.trickleFragment(w, r, v.etag)
+	if !ok {
 		return
 	}
 	if rd := v.pc.RemoteDescription(); frag.ufrag != "" && rd != nil && frag.ufrag != iceUfrag(rd.SDP) {

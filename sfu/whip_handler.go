@@ -116,7 +116,7 @@ func (s *SFU) servePublishDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		// Normal after the connection already ended the session.
 		s.log.Debug("delete of unknown whip session", "gig", r.PathValue("id"))
-		writeError(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
+		writeNoSession(w)
 		return
 	}
 	p.close("publisher hung up")
@@ -130,26 +130,13 @@ func (s *SFU) servePublishPatch(w http.ResponseWriter, r *http.Request) {
 	s.cors(w, r)
 	p, ok := s.publisher(r.PathValue("id"), r.PathValue("session"))
 	if !ok {
-		writeError(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
-		return
-	}
-	if !hasContentType(r, mimeTrickle) {
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send candidates as Content-Type: application/trickle-ice-sdpfrag")
+		writeNoSession(w)
 		return
 	}
 	p.patchMu.Lock()
 	defer p.patchMu.Unlock()
-	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != p.getETag() {
-		writeError(w, http.StatusPreconditionFailed, "etag_mismatch", "If-Match does not name this session's ICE session")
-		return
-	}
-	body, ok := s.readBody(w, r)
+	frag, ok := s.trickleFragment(w, r, p.getETag())
 	if !ok {
-		return
-	}
-	frag, err := parseTrickleFrag(body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_fragment", err.Error())
 		return
 	}
 	rd := p.pc.RemoteDescription()
