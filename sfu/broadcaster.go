@@ -275,5 +275,11 @@ func (b *broadcaster) close() {
 	if b.detach != nil {
 		b.detach()
 	}
-	b.closeOnce.Do(func() { close(b.done) })
+	b.closeOnce.Do(func() {
+		close(b.done)
+		// Subscribers sleep on their wake channels only.
+		for _, s := range *b.subs.Load() {
+			s.notify()
+		}
+	})
 }

@@ -113,6 +113,11 @@ func (s *subscriber) run(ctx context.Context) error {
 	s.b.subscribe(s)
 	defer s.b.unsubscribe(s)
 	defer s.flush()
+	// The goroutine sleeps on its wake channel alone: a three-way select
+	// (wake, ctx, stream end) at every one of its ~80 wake-ups a second
+	// locks three channels, one of them shared by all the stream's viewers.
+	// Ending the session or the stream wakes it instead.
+	defer context.AfterFunc(ctx, s.notify)()
 	var batch [readBatch]*packet
 	errs := 0
 	for {
@@ -198,13 +203,18 @@ func (s *subscriber) run(ctx context.Context) error {
 				return nil
 			}
 		}
+		// Checked before sleeping: broadcaster.close closes done before
+		// it wakes its subscribers, and a cancelled ctx wakes us after
+		// Err reports it, so neither can be missed.
 		select {
-		case <-s.wake:
-		case <-ctx.Done():
-			return nil
 		case <-s.b.done:
 			return errStreamEnded
+		default:
 		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		<-s.wake
 	}
 }
 
