@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"maps"
 	"net"
 	"net/netip"
 	"sync"
@@ -23,14 +24,29 @@ const (
 // all writes when the kernel refuses GSO.
 type batchConn struct {
 	*net.UDPConn
-	gso   atomic.Bool
-	dests sync.Map // netip.AddrPort -> *udpDest
+	gso atomic.Bool
+	// dests is looked up on every packet written to the socket and
+	// changes only when a viewer connects or leaves: a copy-on-write map
+	// (destMu serializes writers) costs one plain map read per packet.
+	destMu sync.Mutex
+	dests  atomic.Pointer[map[netip.AddrPort]*udpDest]
 }
 
 func newBatchConn(c *net.UDPConn) *batchConn {
 	b := &batchConn{UDPConn: c}
 	b.gso.Store(gsoSupported)
+	m := map[netip.AddrPort]*udpDest{}
+	b.dests.Store(&m)
 	return b
+}
+
+// editDests applies edit to a copy of the destinations and publishes it.
+func (b *batchConn) editDests(edit func(map[netip.AddrPort]*udpDest)) {
+	b.destMu.Lock()
+	defer b.destMu.Unlock()
+	next := maps.Clone(*b.dests.Load())
+	edit(next)
+	b.dests.Store(&next)
 }
 
 // udpDest is one viewer's destination: while corked, writes to it are
@@ -54,12 +70,16 @@ type udpDest struct {
 func (b *batchConn) dest(addr netip.AddrPort) *udpDest {
 	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 	d := &udpDest{conn: b, addr: addr, buf: make([]byte, 0, gsoMaxBytes+1500)}
-	b.dests.Store(addr, d)
+	b.editDests(func(m map[netip.AddrPort]*udpDest) { m[addr] = d })
 	return d
 }
 
 func (b *batchConn) release(d *udpDest) {
-	b.dests.CompareAndDelete(d.addr, d)
+	b.editDests(func(m map[netip.AddrPort]*udpDest) {
+		if m[d.addr] == d {
+			delete(m, d.addr)
+		}
+	})
 	d.mu.Lock()
 	d.flushLocked()
 	d.mu.Unlock()
@@ -73,10 +93,8 @@ func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 
 // WriteToAddrPort implements ice.AddrPortReaderWriter.
 func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
-	if v, ok := b.dests.Load(netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())); ok {
-		if d := v.(*udpDest); d.corked.Load() {
-			return d.add(p)
-		}
+	if d := (*b.dests.Load())[netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())]; d != nil && d.corked.Load() {
+		return d.add(p)
 	}
 	return b.WriteToUDPAddrPort(p, addr)
 }
