@@ -156,9 +156,11 @@ func TestWHIPVP8Publisher(t *testing.T) {
 	// Stream health: VP8 at the clip's 30 fps, its bitrate and its 1 s
 	// keyframe interval.
 	var stats media.Stats
-	waitFor(t, 10*time.Second, "VP8 frame rate in the stream health", func() bool {
+	// The keyframe interval needs a second keyframe, which can come after
+	// the frame rate settles.
+	waitFor(t, 10*time.Second, "VP8 frame rate and keyframe interval in the stream health", func() bool {
 		stats = st.Stats()
-		return stats.Video != nil && stats.Video.FPS >= 25
+		return stats.Video != nil && stats.Video.FPS >= 25 && stats.Video.KeyframeInterval > 0
 	})
 	if vs := stats.Video; vs.Codec != "VP8" || vs.FPS > 35 || vs.BitrateKbps < 100 || vs.KeyframeInterval <= 0 || vs.KeyframeInterval > 1.5 {
 		t.Fatalf("video stats %+v, want VP8 at ~30 fps, > 100 kbit/s, keyframes every ~1 s", vs)
