@@ -91,22 +91,9 @@ func (s *SFU) newPublisher(ctx context.Context, gigID string, o *publishOffer, r
 	if err := preferH264(pc); err != nil {
 		return fail(err)
 	}
-	answer, err := pc.CreateAnswer(nil)
+	local, err := answerGathered(ctx, pc)
 	if err != nil {
-		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(answer); err != nil {
-		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return fail(ctx.Err())
-	}
-	local := pc.LocalDescription()
-	if local == nil {
-		return fail(fmt.Errorf("no local description"))
+		return fail(err)
 	}
 	p.videoMime = answeredVideoMime(pc)
 	if o.video && p.videoMime == "" {

@@ -375,22 +375,9 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 		v.wg.Add(1)
 		go v.readRTCP(sender, d)
 	}
-	answer, err := pc.CreateAnswer(nil)
+	local, err := answerGathered(ctx, pc)
 	if err != nil {
-		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(answer); err != nil {
-		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return fail(ctx.Err())
-	}
-	local := pc.LocalDescription()
-	if local == nil {
-		return fail(fmt.Errorf("no local description"))
+		return fail(err)
 	}
 	v.etag = `"` + iceUfrag(local.SDP) + `"`
 	if err := s.addSession(v); err != nil {
