@@ -183,17 +183,23 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	s.writeCreated(w, "/whep/"+gigID+"/"+v.id, v.etag, answer)
+	v.log.Info("webrtc viewer joined", "remote", v.remoteIP, "audio", v.audio != nil, "setup", time.Since(v.created).Round(time.Microsecond))
+}
+
+// writeCreated answers a WHIP or WHEP POST: 201 with the SDP answer, the
+// session's Location and ETag, trickle support and the ICE servers.
+func (s *SFU) writeCreated(w http.ResponseWriter, location, etag, answer string) {
 	h := w.Header()
 	h.Set("Content-Type", mimeSDP)
-	h.Set("Location", "/whep/"+gigID+"/"+v.id)
-	h.Set("ETag", v.etag)
+	h.Set("Location", location)
+	h.Set("ETag", etag)
 	h.Set("Accept-Patch", mimeTrickle)
 	for _, l := range s.linkHeaders() {
 		h.Add("Link", l)
 	}
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
-	v.log.Info("webrtc viewer joined", "remote", v.remoteIP, "audio", v.audio != nil, "setup", time.Since(v.created).Round(time.Microsecond))
 }
 
 // linkHeaders announces the configured STUN/TURN servers (RFC 8288 links

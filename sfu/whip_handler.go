@@ -94,16 +94,7 @@ func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", mimeSDP)
-	h.Set("Location", "/whip/"+gigID+"/"+p.id)
-	h.Set("ETag", p.getETag())
-	h.Set("Accept-Patch", mimeTrickle)
-	for _, l := range s.linkHeaders() {
-		h.Add("Link", l)
-	}
-	w.WriteHeader(http.StatusCreated)
-	_, _ = io.WriteString(w, answer)
+	s.writeCreated(w, "/whip/"+gigID+"/"+p.id, p.getETag(), answer)
 	p.log.Info("whip publisher joined", "remote", p.remoteIP, "video", p.videoMime, "audio", offer.audio,
 		"setup", time.Since(p.created).Round(time.Microsecond))
 }
