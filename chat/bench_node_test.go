@@ -40,7 +40,8 @@ func runBenchNode(redisAddr string, in io.Reader, out io.Writer) int {
 		return 1
 	}
 	defer br.Close()
-	h, err := New(Config{MaxConnsPerIP: 100000}, br, nil)
+	coalesce, _ := time.ParseDuration(os.Getenv("CHAT_BENCH_COALESCE")) // the default when unset
+	h, err := New(Config{MaxConnsPerIP: 100000, Coalesce: coalesce}, br, nil)
 	if err != nil {
 		fmt.Fprintln(out, "ERR", err)
 		return 1

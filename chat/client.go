@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,9 +14,9 @@ import (
 // transport is what a client needs from its connection. Only the client's
 // writer goroutine calls write, ping, pong and closeWith.
 type transport interface {
-	// write sends frames, in order, as one message each; a transport may
-	// put them on the wire together.
-	write(frames [][]byte) error
+	// write sends the batches' frames, in order, as one message each; a
+	// transport may put them on the wire together.
+	write(batches []*batch) error
 	// ping sends a keepalive; transports with their own keepalive do nothing.
 	ping() error
 	// pong answers a client's ping.
@@ -60,9 +61,9 @@ type client struct {
 	// to a media session that TrackViewer counts already.
 	countable bool
 
-	out      chan []byte
+	out      chan *batch
 	pongs    chan []byte
-	batch    [][]byte // writer's reusable batch
+	batch    []*batch // writer's reusable list
 	quit     chan struct{}
 	done     chan struct{} // closed when the writer has exited
 	stopOnce sync.Once
@@ -74,7 +75,7 @@ type client struct {
 	// holding buffers live frames while a joiner is fetching history.
 	holding atomic.Bool
 	hmu     sync.Mutex
-	held    []frame
+	held    []*batch
 
 	// guarded by Hub.mu
 	room    *room
@@ -103,7 +104,7 @@ func newClient(h *Hub, gig, ip string, tr transport, pings, countable bool) *cli
 		tr:        tr,
 		pings:     pings,
 		countable: countable,
-		out:       make(chan []byte, h.cfg.SendQueue),
+		out:       make(chan *batch, h.cfg.SendQueue),
 		pongs:     make(chan []byte, 1),
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -111,8 +112,8 @@ func newClient(h *Hub, gig, ip string, tr transport, pings, countable bool) *cli
 	}
 }
 
-// deliver queues a room frame, holding it back while the client is joining.
-func (c *client) deliver(f frame) {
+// deliver queues a room batch, holding it back while the client is joining.
+func (c *client) deliver(b *batch) {
 	if c.holding.Load() {
 		c.hmu.Lock()
 		if c.holding.Load() {
@@ -121,19 +122,22 @@ func (c *client) deliver(f frame) {
 				c.evict()
 				return
 			}
-			c.held = append(c.held, f)
+			c.held = append(c.held, b)
 			c.hmu.Unlock()
 			return
 		}
 		c.hmu.Unlock()
 	}
-	c.send(f.data)
+	c.queue(b)
 }
 
-// send queues a frame for this client only; a full queue evicts it.
-func (c *client) send(data []byte) {
+// send queues a frame for this client only.
+func (c *client) send(data []byte) { c.queue(single(data)) }
+
+// queue adds b to the client's queue; a full queue evicts the client.
+func (c *client) queue(b *batch) {
 	select {
-	case c.out <- data:
+	case c.out <- b:
 	default:
 		c.evict()
 	}
@@ -148,9 +152,9 @@ func (c *client) release(history []Message) {
 	}
 	c.hmu.Lock()
 	defer c.hmu.Unlock()
-	for _, f := range c.held {
-		if f.id == "" || !seen[f.id] {
-			c.send(f.data)
+	for _, b := range c.held {
+		if b = b.without(seen); b != nil {
+			c.queue(b)
 		}
 	}
 	c.held = nil
@@ -224,10 +228,10 @@ func (c *client) writeLoop() {
 			}
 			_ = c.tr.close()
 			return
-		case data := <-c.out:
+		case b := <-c.out:
 			// Everything already queued goes out in one write: a client
 			// that fell behind catches up with few syscalls.
-			c.batch = append(c.batch[:0], data)
+			c.batch = append(c.batch[:0], b)
 		more:
 			for len(c.batch) < maxBatch {
 				select {
@@ -240,6 +244,11 @@ func (c *client) writeLoop() {
 			err := c.tr.write(c.batch)
 			clear(c.batch)
 			if err != nil {
+				// A write that times out is a client that cannot keep
+				// up, as much as one whose queue fills.
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					c.evict()
+				}
 				c.stop(false, closeGoingAway, "")
 				_ = c.tr.close()
 				return
@@ -264,8 +273,8 @@ func (c *client) drain() {
 	c.batch = c.batch[:0]
 	for {
 		select {
-		case data := <-c.out:
-			c.batch = append(c.batch, data)
+		case b := <-c.out:
+			c.batch = append(c.batch, b)
 		default:
 			if len(c.batch) > 0 {
 				_ = c.tr.write(c.batch)

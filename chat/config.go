@@ -27,8 +27,13 @@ type Config struct {
 	RateTimeout time.Duration
 	// MaxConnsPerIP caps chat connections per client address on this node. Default 20.
 	MaxConnsPerIP int
-	// SendQueue bounds each connection's outgoing queue in frames. Default 256.
+	// SendQueue bounds each connection's outgoing queue in batches (frames
+	// that leave together, see Coalesce). Default 256.
 	SendQueue int
+	// Coalesce is the fan-out coalescing window: frames a room gets within
+	// it of its last write leave together at the window's end (see
+	// room.broadcast). Default 20 ms; negative turns it off.
+	Coalesce time.Duration
 	// PingInterval is the WebSocket keepalive period; a connection that
 	// answers no ping within two periods is dropped. Default 20 s.
 	PingInterval time.Duration
@@ -77,6 +82,7 @@ func (c Config) withDefaults() (Config, error) {
 	defd(&c.RateTimeout, 5*time.Second)
 	def(&c.MaxConnsPerIP, 20)
 	def(&c.SendQueue, 256)
+	defd(&c.Coalesce, 20*time.Millisecond)
 	defd(&c.PingInterval, 20*time.Second)
 	defd(&c.WriteTimeout, 10*time.Second)
 	defd(&c.HeartbeatInterval, 5*time.Second)

@@ -38,7 +38,7 @@ func TestCountersMessagesRateLimitAndPerIPCap(t *testing.T) {
 // nopTransport accepts every write; the test never runs the writer.
 type nopTransport struct{}
 
-func (nopTransport) write([][]byte) error  { return nil }
+func (nopTransport) write([]*batch) error  { return nil }
 func (nopTransport) ping() error           { return nil }
 func (nopTransport) pong([]byte) error     { return nil }
 func (nopTransport) closeWith(int, string) {}

@@ -101,7 +101,7 @@ func (h *Hub) Close() error {
 		h.mu.Unlock()
 		for _, c := range clients {
 			select {
-			case c.out <- restartingFrame:
+			case c.out <- single(restartingFrame):
 			default:
 			}
 			c.stop(true, closeServiceReboot, "server restarting")
@@ -145,7 +145,7 @@ func (h *Hub) enterRoom(c *client, countViewer bool) *room {
 	}
 	r := h.rooms[c.gig]
 	if r == nil {
-		r = newRoom(c.gig)
+		r = newRoom(c.gig, h.cfg.Coalesce)
 		h.rooms[c.gig] = r
 		h.kickSubscriptions()
 	}

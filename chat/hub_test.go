@@ -162,6 +162,9 @@ func TestSlowClientEvicted(t *testing.T) {
 	cfg.RateBurst = 1 << 20
 	cfg.SendQueue = 16
 	cfg.WriteTimeout = time.Second
+	// The fast client waits for each of its messages, so with the default
+	// coalescing window each round trip would take a window.
+	cfg.Coalesce = time.Millisecond
 	n := newNode(t, cfg, nil)
 
 	// The slow client joins, then stops reading; tiny socket buffers make

@@ -25,11 +25,19 @@ type room struct {
 
 	// lastPresence is touched only by the presence loop.
 	lastPresence int
+
+	// Fan-out coalescing (see broadcast), under omu.
+	omu       sync.Mutex
+	coalesce  time.Duration
+	pending   []frame
+	lastFlush time.Time
+	armed     bool
 }
 
-func newRoom(gig string) *room {
+func newRoom(gig string, coalesce time.Duration) *room {
 	r := &room{
 		gig:         gig,
+		coalesce:    coalesce,
 		ready:       make(chan struct{}),
 		mutes:       make(map[string]time.Time),
 		bannedUsers: make(map[string]bool),
@@ -65,9 +73,47 @@ func (r *room) remove(c *client) int {
 
 // broadcast hands f to every member without blocking; a member whose queue
 // is full is evicted by deliver.
+//
+// Frames are coalesced: the first frame after a quiet spell of one
+// coalescing window goes out at once, and frames that come within the
+// window wait for its end and leave together, as one write per member. At
+// a busy room's rates (100 messages/s to 1,000 members) that halves the
+// writes, syscalls and wake-ups on both ends for at most one window (20 ms
+// by default) of added latency; a quiet room pays nothing. Order is kept:
+// frames are handed out under omu, in the order broadcast took them.
 func (r *room) broadcast(f frame) {
+	r.omu.Lock()
+	defer r.omu.Unlock()
+	now := time.Now()
+	if r.coalesce <= 0 || (!r.armed && now.Sub(r.lastFlush) >= r.coalesce) {
+		r.lastFlush = now
+		r.fanOut(&batch{frames: []frame{f}})
+		return
+	}
+	r.pending = append(r.pending, f)
+	if !r.armed {
+		r.armed = true
+		time.AfterFunc(r.lastFlush.Add(r.coalesce).Sub(now), r.flush)
+	}
+}
+
+// flush sends the frames that waited for the end of the window.
+func (r *room) flush() {
+	r.omu.Lock()
+	defer r.omu.Unlock()
+	r.armed = false
+	r.lastFlush = time.Now()
+	if len(r.pending) == 0 {
+		return
+	}
+	b := &batch{frames: r.pending}
+	r.pending = nil
+	r.fanOut(b)
+}
+
+func (r *room) fanOut(b *batch) {
 	for _, c := range *r.members.Load() {
-		c.deliver(f)
+		c.deliver(b)
 	}
 }
 

@@ -70,10 +70,12 @@ type connTransport struct {
 	once sync.Once
 }
 
-func (t *connTransport) write(frames [][]byte) error {
-	for _, f := range frames {
-		if err := t.conn.Send(f); err != nil {
-			return err
+func (t *connTransport) write(batches []*batch) error {
+	for _, b := range batches {
+		for _, f := range b.frames {
+			if err := t.conn.Send(f.data); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -39,10 +39,10 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 	if err := h.admit(c); err != nil {
 		// Browsers cannot read a refused handshake, so refuse after it.
 		if errors.Is(err, ErrTooManyConns) {
-			_ = t.write([][]byte{encodeError(codeTooManyConns, "too many chat connections from your address", 0)})
+			_ = t.write([]*batch{single(encodeError(codeTooManyConns, "too many chat connections from your address", 0))})
 			t.closeWith(closeTryLater, codeTooManyConns)
 		} else { // closing down
-			_ = t.write([][]byte{restartingFrame})
+			_ = t.write([]*batch{single(restartingFrame)})
 			t.closeWith(closeServiceReboot, "server restarting")
 		}
 		_ = t.close()
@@ -168,7 +168,18 @@ func (t *wsTransport) writeFrames(opcode byte, frames [][]byte) error {
 	return err
 }
 
-func (t *wsTransport) write(frames [][]byte) error { return t.writeFrames(opText, frames) }
+// write puts the batches' shared, pre-encoded bytes on the wire in one writev.
+func (t *wsTransport) write(batches []*batch) error {
+	t.bufs = t.bufs[:0]
+	for _, b := range batches {
+		t.bufs = append(t.bufs, b.wsBytes())
+	}
+	_ = t.nc.SetWriteDeadline(time.Now().Add(t.writeTimeout))
+	bufs := t.bufs // WriteTo consumes its receiver
+	_, err := bufs.WriteTo(t.nc)
+	clear(t.bufs)
+	return err
+}
 
 func (t *wsTransport) ping() error { return t.writeFrames(opPing, [][]byte{nil}) }
 
