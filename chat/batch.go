@@ -13,6 +13,13 @@ type batch struct {
 
 func single(data []byte) *batch { return &batch{frames: []frame{{data: data}}} }
 
+// wireRest is the unwritten end of a WebSocket batch's bytes.
+func wireRest(p []byte) *batch {
+	b := &batch{ws: p}
+	b.wsOnce.Do(func() {})
+	return b
+}
+
 // wsBytes returns the frames as WebSocket text frames, encoded on first use
 // and then shared: server frames are unmasked and uncompressed, so every
 // WebSocket member of a room puts the same bytes on the wire.

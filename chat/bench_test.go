@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/internal/redistest"
-	"github.com/gorilla/websocket"
 )
 
 // BenchmarkChat1000Clients: one gig, 1,000 WebSocket clients spread over two
@@ -41,7 +41,7 @@ func BenchmarkChat1000Clients(b *testing.B) {
 }
 
 type benchReceiver struct {
-	conn      *websocket.Conn
+	conn      *benchConn
 	latencies []time.Duration
 	relayed   []time.Duration // the subset sent through the other node (and Redis)
 	node      int
@@ -52,7 +52,8 @@ type benchReceiver struct {
 func runChatBench(b *testing.B, nClients, nSenders int, duration time.Duration, rate int) {
 	srv := redistest.Start(b)
 	// Each node is its own process (the test binary re-executed), as in
-	// production; the clients run here.
+	// production; the clients run here, on raw sockets read by epoll loops
+	// (bench_client_linux_test.go) so they take little of the nodes' CPU.
 	nodes := []*benchNode{startBenchNode(b, srv.Addr), startBenchNode(b, srv.Addr)}
 	var urls []string
 	for _, n := range nodes {
@@ -71,21 +72,18 @@ func runChatBench(b *testing.B, nClients, nSenders int, duration time.Duration, 
 			defer dialWG.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			conn, _, err := websocket.DefaultDialer.Dial(urls[i%2], nil)
+			conn, err := dialBenchConn(urls[i%2])
 			if err != nil {
 				dialErr.Store(err)
 				return
 			}
-			_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","name":"c`+strconv.Itoa(i)+`"}`))
-			for { // wait for history
-				_, data, err := conn.ReadMessage()
-				if err != nil {
-					dialErr.Store(err)
-					return
-				}
-				if bytes.Contains(data, []byte(`"history"`)) {
-					break
-				}
+			if err := conn.writeText(joinFrame(i)); err != nil {
+				dialErr.Store(err)
+				return
+			}
+			if err := conn.readUntil([]byte(`"history"`)); err != nil {
+				dialErr.Store(fmt.Errorf("client %d waiting for history: %w", i, err))
+				return
 			}
 			r := &benchReceiver{conn: conn, node: i % 2, latencies: make([]time.Duration, 0, nSenders*perSender), lastSeq: make([]int32, nSenders)}
 			for s := range r.lastSeq {
@@ -102,46 +100,57 @@ func runChatBench(b *testing.B, nClients, nSenders int, duration time.Duration, 
 	// Sender s writes on client s*(nClients/nSenders)+s%2, on node (that index)%2.
 	senderNode := func(s int) int { return (s*(nClients/nSenders) + s%2) % 2 }
 	// Receivers parse only the text, which carries sender, sequence and send time.
-	var readWG sync.WaitGroup
 	marker := []byte(`"text":"b `)
-	for _, r := range recv {
-		readWG.Add(1)
-		go func() {
-			defer readWG.Done()
-			for {
-				_, data, err := r.conn.ReadMessage()
-				if err != nil {
-					return
-				}
-				now := time.Now()
-				i := bytes.Index(data, marker)
-				if i < 0 {
-					continue
-				}
-				rest := data[i+len(marker):]
-				var nums [3]int64
-				for k := 0; k < 3 && len(rest) > 0; k++ {
-					for len(rest) > 0 && rest[0] >= '0' && rest[0] <= '9' {
-						nums[k] = nums[k]*10 + int64(rest[0]-'0')
-						rest = rest[1:]
-					}
-					if len(rest) > 0 {
-						rest = rest[1:] // the space or the closing quote
-					}
-				}
-				sender, seq, sent := int(nums[0]), int(nums[1]), nums[2]
-				lat := now.Sub(time.Unix(0, sent))
-				r.latencies = append(r.latencies, lat)
-				if senderNode(sender) != r.node {
-					r.relayed = append(r.relayed, lat)
-				}
-				counts[sender*perSender+seq].Add(1)
-				if int32(seq) <= r.lastSeq[sender] {
-					r.dupOrOOO++
-				}
-				r.lastSeq[sender] = int32(seq)
+	onFrame := func(r *benchReceiver) func(now time.Time, data []byte) {
+		return func(now time.Time, data []byte) {
+			i := bytes.Index(data, marker)
+			if i < 0 {
+				return
 			}
-		}()
+			rest := data[i+len(marker):]
+			var nums [3]int64
+			for k := 0; k < 3 && len(rest) > 0; k++ {
+				for len(rest) > 0 && rest[0] >= '0' && rest[0] <= '9' {
+					nums[k] = nums[k]*10 + int64(rest[0]-'0')
+					rest = rest[1:]
+				}
+				if len(rest) > 0 {
+					rest = rest[1:] // the space or the closing quote
+				}
+			}
+			sender, seq, sent := int(nums[0]), int(nums[1]), nums[2]
+			lat := now.Sub(time.Unix(0, sent))
+			r.latencies = append(r.latencies, lat)
+			if senderNode(sender) != r.node {
+				r.relayed = append(r.relayed, lat)
+			}
+			counts[sender*perSender+seq].Add(1)
+			if int32(seq) <= r.lastSeq[sender] {
+				r.dupOrOOO++
+			}
+			r.lastSeq[sender] = int32(seq)
+		}
+	}
+	// One epoll loop per CPU, each with its share of the clients.
+	pollers := make([]*benchPoller, max(1, runtime.NumCPU()))
+	for k := range pollers {
+		p, err := newBenchPoller()
+		if err != nil {
+			b.Fatal(err)
+		}
+		pollers[k] = p
+	}
+	for i, r := range recv {
+		r.conn.feed(nil, func(data []byte) { onFrame(r)(time.Now(), data) }) // frames read with the history
+		if err := pollers[i%len(pollers)].add(r.conn, onFrame(r)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stopPoll := make(chan struct{})
+	var readWG sync.WaitGroup
+	for _, p := range pollers {
+		readWG.Add(1)
+		go func() { defer readWG.Done(); p.run(stopPoll) }()
 	}
 
 	var cpu0 []time.Duration
@@ -165,7 +174,7 @@ func runChatBench(b *testing.B, nClients, nSenders int, duration time.Duration, 
 			defer t.Stop()
 			for seq := range perSender {
 				msg := fmt.Sprintf(`{"type":"message","text":"b %d %d %d"}`, s, seq, time.Now().UnixNano())
-				if err := conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+				if err := conn.writeText([]byte(msg)); err != nil {
 					return
 				}
 				<-t.C
@@ -186,10 +195,11 @@ func runChatBench(b *testing.B, nClients, nSenders int, duration time.Duration, 
 		maxRSS = max(maxRSS, rss)
 		nodeStats = append(nodeStats, fmt.Sprintf("node%d: cpu=%.0f%% of one core, max rss=%.0f MiB, heap=%.0f MiB", i, pct, float64(rss)/1024, float64(heap)/(1<<20)))
 	}
-	for _, r := range recv {
-		_ = r.conn.Close()
-	}
+	close(stopPoll)
 	readWG.Wait()
+	for _, r := range recv {
+		r.conn.close()
+	}
 
 	var all, relayed []time.Duration
 	ooo := 0

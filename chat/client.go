@@ -26,6 +26,15 @@ type transport interface {
 	close() error
 }
 
+// directWriter is a transport that can try a write without blocking, so the
+// room's fan-out can put a batch on the wire itself when the client's queue
+// is empty: no queue hop, goroutine wake-up or deadline per delivery.
+type directWriter interface {
+	// tryWrite writes what the socket takes now and returns the rest (nil
+	// when all of b went out).
+	tryWrite(b *batch) (rest *batch, err error)
+}
+
 // frame is one server frame; id is set for chat messages so a joiner can
 // drop live messages it already got in its history.
 type frame struct {
@@ -62,6 +71,9 @@ type client struct {
 	countable bool
 
 	out      chan *batch
+	queued   atomic.Int32 // batches in out not yet written
+	wmu      sync.Mutex   // held for every write to tr
+	direct   directWriter // nil when tr cannot write without blocking
 	pongs    chan []byte
 	batch    []*batch // writer's reusable list
 	quit     chan struct{}
@@ -105,6 +117,7 @@ func newClient(h *Hub, gig, ip string, tr transport, pings, countable bool) *cli
 		pings:     pings,
 		countable: countable,
 		out:       make(chan *batch, h.cfg.SendQueue),
+		direct:    asDirect(tr),
 		pongs:     make(chan []byte, 1),
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -134,11 +147,49 @@ func (c *client) deliver(b *batch) {
 // send queues a frame for this client only.
 func (c *client) send(data []byte) { c.queue(single(data)) }
 
-// queue adds b to the client's queue; a full queue evicts the client.
+// queue hands b to the client. With nothing queued and nobody writing it
+// goes straight to the socket; what the socket does not take at once, and
+// everything else, goes through the queue to the writer goroutine, in
+// order. A full queue evicts the client.
 func (c *client) queue(b *batch) {
+	if c.direct != nil && c.queued.Load() == 0 && c.wmu.TryLock() {
+		if c.queued.Load() != 0 || c.stopped() {
+			c.wmu.Unlock()
+		} else {
+			rest, err := c.direct.tryWrite(b)
+			if err != nil {
+				c.wmu.Unlock()
+				c.stop(false, closeGoingAway, "")
+				return
+			}
+			if rest != nil {
+				// Still holding wmu: the rest is queued before anything
+				// that comes after it.
+				c.push(rest)
+			}
+			c.wmu.Unlock()
+			return
+		}
+	}
+	c.push(b)
+}
+
+// tryPush queues b if there is room, without evicting.
+func (c *client) tryPush(b *batch) {
+	c.queued.Add(1)
 	select {
 	case c.out <- b:
 	default:
+		c.queued.Add(-1)
+	}
+}
+
+func (c *client) push(b *batch) {
+	c.queued.Add(1)
+	select {
+	case c.out <- b:
+	default:
+		c.queued.Add(-1)
 		c.evict()
 	}
 }
@@ -222,11 +273,13 @@ func (c *client) writeLoop() {
 	for {
 		select {
 		case <-c.quit:
+			c.wmu.Lock()
 			if c.graceful {
 				c.drain()
 				c.tr.closeWith(c.closeCode, c.closeReason)
 			}
 			_ = c.tr.close()
+			c.wmu.Unlock()
 			return
 		case b := <-c.out:
 			// Everything already queued goes out in one write: a client
@@ -241,7 +294,10 @@ func (c *client) writeLoop() {
 					break more
 				}
 			}
+			c.wmu.Lock()
 			err := c.tr.write(c.batch)
+			c.queued.Add(-int32(len(c.batch)))
+			c.wmu.Unlock()
 			clear(c.batch)
 			if err != nil {
 				// A write that times out is a client that cannot keep
@@ -254,13 +310,19 @@ func (c *client) writeLoop() {
 				return
 			}
 		case p := <-c.pongs:
-			if err := c.tr.pong(p); err != nil {
+			c.wmu.Lock()
+			err := c.tr.pong(p)
+			c.wmu.Unlock()
+			if err != nil {
 				c.stop(false, closeGoingAway, "")
 				_ = c.tr.close()
 				return
 			}
 		case <-ping:
-			if err := c.tr.ping(); err != nil {
+			c.wmu.Lock()
+			err := c.tr.ping()
+			c.wmu.Unlock()
+			if err != nil {
 				c.stop(false, closeGoingAway, "")
 				_ = c.tr.close()
 				return

@@ -100,10 +100,7 @@ func (h *Hub) Close() error {
 		}
 		h.mu.Unlock()
 		for _, c := range clients {
-			select {
-			case c.out <- single(restartingFrame):
-			default:
-			}
+			c.tryPush(single(restartingFrame))
 			c.stop(true, closeServiceReboot, "server restarting")
 		}
 		for _, c := range clients {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -356,6 +357,61 @@ func TestConfigValidation(t *testing.T) {
 	} {
 		if _, err := New(cfg, nil, nil); !errors.Is(err, ErrInvalidConfig) {
 			t.Fatalf("New(%+v) = %v, want ErrInvalidConfig", cfg, err)
+		}
+	}
+}
+
+// A viewer whose socket fills (it reads slowly) still gets every message
+// once and in order: what the socket does not take at once is queued, and
+// later messages wait behind it.
+func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
+	cfg := testConfig()
+	cfg.RateBurst = 1 << 20
+	cfg.Coalesce = time.Millisecond
+	n := newNode(t, cfg, nil)
+	dialer := websocket.Dialer{NetDial: func(network, addr string) (net.Conn, error) {
+		conn, err := net.Dial(network, addr)
+		if err == nil {
+			_ = conn.(*net.TCPConn).SetReadBuffer(4096)
+		}
+		return conn, err
+	}}
+	conn, _, err := dialer.Dial(n.wsURL("g1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","name":"Slow"}`))
+	sender := dial(t, n, "g1")
+	sender.join("Fast")
+	const total = 300
+	pad := strings.Repeat("x", 400)
+	go func() {
+		for i := range total {
+			sender.send(map[string]any{"type": "message", "text": fmt.Sprintf("%d %s", i, pad)})
+		}
+	}()
+	want := 0
+	for want < total {
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d messages: %v", want, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatalf("bad frame %q", data)
+		}
+		if m["type"] != "message" {
+			continue
+		}
+		var got int
+		if _, err := fmt.Sscanf(m["text"].(string), "%d ", &got); err != nil || got != want {
+			t.Fatalf("message %v, want number %d", m["text"], want)
+		}
+		want++
+		if want%50 == 0 {
+			time.Sleep(100 * time.Millisecond) // let the server's writes back up
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,11 +113,32 @@ func (r *room) flush() {
 	r.fanOut(b)
 }
 
+// fanOut delivers b to every member. Deliveries are mostly direct writes to
+// the sockets, so a big room is split over the CPUs; fanOut returns when
+// every member has it, so the next batch cannot overtake it.
 func (r *room) fanOut(b *batch) {
-	for _, c := range *r.members.Load() {
-		c.deliver(b)
+	members := *r.members.Load()
+	parts := min(runtime.GOMAXPROCS(0), len(members)/fanOutChunk)
+	if parts <= 1 {
+		for _, c := range members {
+			c.deliver(b)
+		}
+		return
 	}
+	var wg sync.WaitGroup
+	per := (len(members) + parts - 1) / parts
+	for part := range slices.Chunk(members, per) {
+		wg.Go(func() {
+			for _, c := range part {
+				c.deliver(b)
+			}
+		})
+	}
+	wg.Wait()
 }
+
+// fanOutChunk is the least number of members worth a goroutine of their own.
+const fanOutChunk = 64
 
 // apply updates the moderation state; it must not be called with other locks held.
 func (r *room) apply(x Restriction, now time.Time) {

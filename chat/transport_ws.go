@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -111,13 +112,44 @@ func (h *Hub) readWS(c *client, ws *websocket.Conn) {
 type wsTransport struct {
 	ws           *websocket.Conn
 	nc           net.Conn
+	raw          syscall.RawConn // nil when nc has no file descriptor
 	writeTimeout time.Duration
 	hdr          []byte
 	bufs         net.Buffers
 }
 
 func newWSTransport(ws *websocket.Conn, writeTimeout time.Duration) *wsTransport {
-	return &wsTransport{ws: ws, nc: ws.NetConn(), writeTimeout: writeTimeout}
+	t := &wsTransport{ws: ws, nc: ws.NetConn(), writeTimeout: writeTimeout}
+	if sc, ok := t.nc.(syscall.Conn); ok && canWriteNow {
+		if rc, err := sc.SyscallConn(); err == nil {
+			t.raw = rc
+		}
+	}
+	return t
+}
+
+// asDirect returns tr as a directWriter when it can write without blocking.
+func asDirect(tr transport) directWriter {
+	if t, ok := tr.(*wsTransport); ok && t.raw != nil {
+		return t
+	}
+	return nil
+}
+
+// tryWrite writes what the socket takes now (see writeNow) and returns the
+// rest of b.
+func (t *wsTransport) tryWrite(b *batch) (*batch, error) {
+	p := b.wsBytes()
+	n, err := writeNow(t.raw, p)
+	switch {
+	case err != nil:
+		return nil, err
+	case n == 0:
+		return b, nil
+	case n < len(p):
+		return wireRest(p[n:]), nil
+	}
+	return nil, nil
 }
 
 // WebSocket opcodes (RFC 6455 section 5.2).
