@@ -94,6 +94,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		RateWindow:    cfg.ChatRateWindow,
 		RateTimeout:   cfg.ChatRateTimeout,
 		MaxTextRunes:  cfg.ChatMaxTextChars,
+		Coalesce:      chatCoalesce(cfg.ChatCoalesce),
 		// A frame holds the text (up to 4 bytes a character) and its JSON.
 		MaxFrameBytes: max(4096, 4*cfg.ChatMaxTextChars+512),
 		Authorize: func(ctx context.Context, gigID, token string) error {
@@ -451,4 +452,12 @@ func defaultNodeID() string {
 		h = "node"
 	}
 	return h + "-" + strconv.Itoa(os.Getpid())
+}
+
+// chatCoalesce maps the flag (0 = off) to chat.Config (0 = default, < 0 = off).
+func chatCoalesce(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

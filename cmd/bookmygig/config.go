@@ -41,6 +41,7 @@ type Config struct {
 	RTMPReadTimeout      time.Duration
 	ChatMaxConnsPerIP    int
 	ChatRateBurst        int
+	ChatCoalesce         time.Duration
 	ChatRateWindow       time.Duration
 	ChatRateTimeout      time.Duration
 	ChatMaxTextChars     int
@@ -109,6 +110,8 @@ func options() []option {
 			check: durationRange(100*time.Millisecond, time.Hour), set: func(c *Config, v string) { c.ChatRateWindow, _ = time.ParseDuration(v) }},
 		{name: "chat-rate-timeout", env: "BMG_CHAT_RATE_TIMEOUT", def: "5s", usage: "how long a sender over the chat rate limit is refused",
 			check: durationRange(100*time.Millisecond, time.Hour), set: func(c *Config, v string) { c.ChatRateTimeout, _ = time.ParseDuration(v) }},
+		{name: "chat-coalesce", env: "BMG_CHAT_COALESCE", def: "20ms", usage: "chat fan-out window: messages a busy room gets within it leave together, one write per member (0 turns it off)",
+			check: durationRange(0, time.Second), set: func(c *Config, v string) { c.ChatCoalesce, _ = time.ParseDuration(v) }},
 		{name: "chat-max-text-chars", env: "BMG_CHAT_MAX_TEXT_CHARS", def: "500", usage: "longest chat message, in characters",
 			check: intRange(1, 2000), set: func(c *Config, v string) { c.ChatMaxTextChars, _ = strconv.Atoi(v) }},
 	}
