@@ -65,6 +65,9 @@ type Track struct {
 	H264 *H264Config
 	// AAC is set for CodecAAC tracks.
 	AAC *AACConfig
+	// Width and Height are the picture size of a video track that has no
+	// decoder configuration record (VP8: from its keyframe header).
+	Width, Height int
 	// SampleRate and Channels describe audio tracks.
 	SampleRate int
 	Channels   int

@@ -154,6 +154,8 @@ func (s *Stream) Stats() Stats {
 				v.Profile = ProfileName(h.ProfileIDC, h.ConstraintFlags)
 				v.Level = LevelName(h.LevelIDC)
 				v.Width, v.Height = h.Width, h.Height
+			} else {
+				v.Width, v.Height = t.Width, t.Height
 			}
 			st.Video = v
 			continue

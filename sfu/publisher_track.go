@@ -47,6 +47,8 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 		buf      = make([]byte, 1600)
 		dep      h264Depacketizer
 		vp8Dep   vp8Depacketizer
+		vp8W     int
+		vp8H     int
 		clock    = trackClock{rate: int64(tr.Codec().ClockRate)}
 		trackSet bool
 		t0       = p.stream.StartedAt()
@@ -98,6 +100,11 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 			// Frames only for stream health and the GOP cache: FLV
 			// cannot carry VP8, so a loss needs no keyframe here.
 			if f, _ := vp8Dep.push(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload); f != nil {
+				if w, h, ok := vp8KeyframeSize(f.data); ok && f.key && (w != vp8W || h != vp8H) {
+					// Stream health shows the size; a new size is a new track.
+					vp8W, vp8H = w, h
+					p.stream.SetTrack(&media.Track{Codec: media.CodecVP8, Width: w, Height: h})
+				}
 				_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecVP8, DTS: clock.dts(f.ts, now, t0), Keyframe: f.key, Data: f.data})
 			}
 		}

@@ -102,3 +102,15 @@ func vp8Descriptor(p []byte) (n int, start, ok bool) {
 	}
 	return n, start, len(p) > n
 }
+
+// vp8KeyframeSize reads the picture size from a VP8 keyframe's header
+// (RFC 6386 section 9.1: a 3-byte frame tag, the start code 9d 01 2a, then
+// 14-bit width and height, little endian, each under 2 scaling bits).
+func vp8KeyframeSize(frame []byte) (w, h int, ok bool) {
+	if len(frame) < 10 || frame[0]&0x01 != 0 || frame[3] != 0x9d || frame[4] != 0x01 || frame[5] != 0x2a {
+		return 0, 0, false
+	}
+	w = int(frame[6]) | int(frame[7]&0x3f)<<8
+	h = int(frame[8]) | int(frame[9]&0x3f)<<8
+	return w, h, w > 0 && h > 0
+}

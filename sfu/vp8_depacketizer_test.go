@@ -101,3 +101,18 @@ func FuzzVP8Depacketizer(f *testing.F) {
 		}
 	})
 }
+
+func TestVP8KeyframeSize(t *testing.T) {
+	// Frame tag (keyframe, version 0, shown), start code, 1280 with scale
+	// bits 01 set, 720.
+	key := []byte{0x50, 0x2a, 0x01, 0x9d, 0x01, 0x2a, 0x00, 0x45, 0xd0, 0x02, 0xff}
+	if w, h, ok := vp8KeyframeSize(key); !ok || w != 1280 || h != 720 {
+		t.Fatalf("size = %dx%d %v, want 1280x720", w, h, ok)
+	}
+	inter := append([]byte{key[0] | 0x01}, key[1:]...)
+	for name, f := range map[string][]byte{"interframe": inter, "short": key[:9], "no start code": append([]byte{0x50, 0, 0, 0x9d, 0x01, 0x2b}, key[6:]...)} {
+		if _, _, ok := vp8KeyframeSize(f); ok {
+			t.Errorf("%s: size reported", name)
+		}
+	}
+}

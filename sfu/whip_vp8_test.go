@@ -162,8 +162,8 @@ func TestWHIPVP8Publisher(t *testing.T) {
 		stats = st.Stats()
 		return stats.Video != nil && stats.Video.FPS >= 25 && stats.Video.KeyframeInterval > 0
 	})
-	if vs := stats.Video; vs.Codec != "VP8" || vs.FPS > 35 || vs.BitrateKbps < 100 || vs.KeyframeInterval <= 0 || vs.KeyframeInterval > 1.5 {
-		t.Fatalf("video stats %+v, want VP8 at ~30 fps, > 100 kbit/s, keyframes every ~1 s", vs)
+	if vs := stats.Video; vs.Codec != "VP8" || vs.Width != 640 || vs.Height != 360 || vs.FPS > 35 || vs.BitrateKbps < 100 || vs.KeyframeInterval <= 0 || vs.KeyframeInterval > 1.5 {
+		t.Fatalf("video stats %+v, want VP8 640x360 at ~30 fps, > 100 kbit/s, keyframes every ~1 s", vs)
 	}
 	var opus bool
 	for _, a := range stats.Audio {
