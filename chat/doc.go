@@ -57,9 +57,20 @@
 // Per connection RateBurst messages per RateWindow (3 per 2 s), after which
 // messages are refused for RateTimeout (5 s) with retry_after_ms. Per IP at
 // most MaxConnsPerIP connections on a node. Every connection has a bounded
-// outgoing queue (SendQueue frames); a client whose queue is full is
-// disconnected so it never slows the room. WebSocket connections are pinged
-// every PingInterval and dropped when no pong arrives.
+// outgoing queue (SendQueue batches); a client whose queue is full, or
+// whose socket takes no write for WriteTimeout, is disconnected so it never
+// slows the room. WebSocket connections are pinged every PingInterval and
+// dropped when no pong arrives.
+//
+// # Fan-out
+//
+// Every server frame is its own WebSocket message (or data channel
+// message), in order. A room coalesces: the first frame after a quiet
+// Coalesce window (20 ms) leaves at once, frames within the window leave
+// together at its end, as one write per member with the WebSocket bytes
+// encoded once for the whole room. A member whose queue is empty gets the
+// write straight from the fan-out (non-blocking); only what its socket does
+// not take goes through its queue.
 //
 // # Nodes
 //
