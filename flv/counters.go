@@ -9,6 +9,10 @@ type Counters struct {
 	// included, transport framing not) written to viewers, per transport.
 	HTTPTags, HTTPBytes uint64
 	WSTags, WSBytes     uint64
+	// Writes counts the batches written to viewers (both transports): one
+	// writev each, so Writes per viewer-second is the syscall rate the
+	// fan-out costs.
+	Writes uint64
 	// Skips counts slow viewers whose full queue made them skip to the next
 	// keyframe; Stalled the viewers dropped because their connection
 	// accepted nothing for StallTimeout.
@@ -18,7 +22,7 @@ type Counters struct {
 // counters are the live atomics behind Counters: a viewer adds once per
 // batch it writes.
 type counters struct {
-	httpTags, httpBytes, wsTags, wsBytes, skips, stalled atomic.Uint64
+	httpTags, httpBytes, wsTags, wsBytes, writes, skips, stalled atomic.Uint64
 }
 
 // sent counts a batch written to a viewer of proto ("flv" or "ws-flv").
@@ -27,6 +31,7 @@ func (c *counters) sent(proto string, batch []*tag) {
 	for _, t := range batch {
 		n += uint64(t.size())
 	}
+	c.writes.Add(1)
 	if proto == "ws-flv" {
 		c.wsTags.Add(uint64(len(batch)))
 		c.wsBytes.Add(n)
@@ -51,6 +56,7 @@ func (h *Handler) Counters() Counters {
 		HTTPBytes: c.httpBytes.Load(),
 		WSTags:    c.wsTags.Load(),
 		WSBytes:   c.wsBytes.Load(),
+		Writes:    c.writes.Load(),
 		Skips:     c.skips.Load(),
 		Stalled:   c.stalled.Load(),
 	}

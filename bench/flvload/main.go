@@ -61,7 +61,9 @@ type Result struct {
 	ServerP99MS    float64 `json:"server_latency_p99_ms,omitempty"`
 	ServerMaxMS    float64 `json:"server_latency_max_ms,omitempty"`
 	ServerSamples  int     `json:"server_latency_samples,omitempty"`
+	VideoServerP50 float64 `json:"video_server_latency_p50_ms,omitempty"`
 	VideoServerP99 float64 `json:"video_server_latency_p99_ms,omitempty"`
+	AudioServerP50 float64 `json:"audio_server_latency_p50_ms,omitempty"`
 	AudioServerP99 float64 `json:"audio_server_latency_p99_ms,omitempty"`
 }
 
@@ -196,8 +198,8 @@ func main() {
 	line, _ := json.Marshal(res)
 	fmt.Println(string(line))
 	if res.ServerSamples > 0 {
-		fmt.Fprintf(os.Stderr, "flvload: server-only latency p50 %.1f ms p99 %.1f ms max %.1f ms (video p99 %.1f, audio p99 %.1f; %d samples)\n",
-			res.ServerP50MS, res.ServerP99MS, res.ServerMaxMS, res.VideoServerP99, res.AudioServerP99, res.ServerSamples)
+		fmt.Fprintf(os.Stderr, "flvload: server-only latency p50 %.1f ms p99 %.1f ms max %.1f ms (video %.1f/%.1f, audio %.1f/%.1f; %d samples)\n",
+			res.ServerP50MS, res.ServerP99MS, res.ServerMaxMS, res.VideoServerP50, res.VideoServerP99, res.AudioServerP50, res.AudioServerP99, res.ServerSamples)
 	}
 	fmt.Fprintf(os.Stderr, "flvload: %d/%d readers, %.2f Mbit/s and %.1f video fps each, stalled %d, skipped %d, max gap %.0f ms, added latency p50 %.1f ms p99 %.1f ms (video %.1f/%.1f, audio %.1f/%.1f; %d samples)\n",
 		res.Connected, res.Readers, res.MbpsPerReader, res.VideoFPS, res.Stalled, res.Skipped, res.MaxGapMS,
@@ -339,7 +341,8 @@ func serverLatency(u string, readers []*reader, res *Result) error {
 		slices.Sort(xs)
 	}
 	res.ServerP50MS, res.ServerP99MS, res.ServerMaxMS = pct(all, 0.5), pct(all, 0.99), pct(all, 1)
-	res.VideoServerP99, res.AudioServerP99 = pct(video, 0.99), pct(audio, 0.99)
+	res.VideoServerP50, res.VideoServerP99 = pct(video, 0.5), pct(video, 0.99)
+	res.AudioServerP50, res.AudioServerP99 = pct(audio, 0.5), pct(audio, 0.99)
 	res.ServerSamples = len(all)
 	return nil
 }
