@@ -7,9 +7,11 @@ import (
 	"github.com/bookmygig/bookmygig/media"
 )
 
-// audioHoldMax is how far audio may run ahead of the last video frame and
-// still wait for the next one before being sent.
-const audioHoldMax = 50 * time.Millisecond
+// audioHoldMax is how long audio may wait for the next video frame to carry
+// it before it is sent on its own (video gaps, a stalled video encoder).
+// At 30 fps the next frame is at most 33 ms away, so the cap rarely fires;
+// at lower frame rates it bounds the extra audio delay.
+const audioHoldMax = 40 * time.Millisecond
 
 // feed is the one media.Reader per stream: it turns every frame into an FLV
 // tag once and hands the same tag to every viewer's queue. It also keeps the
@@ -37,6 +39,11 @@ type feed struct {
 	nVideo            int
 	metaFPS           float64
 	viewers           []*viewer
+	// holding is set while audio sits in the viewers' queues waiting for a
+	// video frame; hold flushes it after audioHoldMax (one timer per
+	// stream, not per viewer).
+	holding bool
+	hold    *time.Timer
 }
 
 var _ media.Reader = (*feed)(nil)
@@ -88,12 +95,51 @@ func (f *feed) OnFrame(fr *media.Frame) {
 	}
 	f.lastTS = fr.DTS
 	f.cacheLocked(t)
-	// Audio rides with the next video frame unless video is absent or
-	// paused: half the writes per viewer for at most one frame interval
-	// of extra audio delay.
-	wake := t.kind != kindAudio || f.video == nil || fr.DTS-f.lastDTS > audioHoldMax
+	// Audio rides with the next video frame (audio-only streams send it at
+	// once): about half the writes per viewer, for at most one frame
+	// interval, and never more than audioHoldMax, of extra audio delay.
+	wake := t.kind != kindAudio || f.video == nil
+	switch {
+	case wake && f.holding:
+		f.holding = false
+		f.hold.Stop()
+	case !wake && !f.holding:
+		f.holding = true
+		if f.hold == nil {
+			f.hold = time.AfterFunc(audioHoldMax, f.flushHeld)
+		} else {
+			f.hold.Reset(audioHoldMax)
+		}
+	}
 	for _, v := range f.viewers {
 		v.enqueue(t, wake)
+	}
+}
+
+// flushHeld runs on the hold timer: no video frame came within
+// audioHoldMax, so the held audio goes out on its own.
+func (f *feed) flushHeld() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.holding {
+		return // a video frame took the audio along meanwhile
+	}
+	// A run that lost the race to a video frame and finds newer audio held
+	// sends it early: one extra write, never a late one.
+	f.holding = false
+	for _, v := range f.viewers {
+		v.flush()
+	}
+}
+
+// stopHold stops the hold timer once the feed is detached or its stream
+// ended.
+func (f *feed) stopHold() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holding = false
+	if f.hold != nil {
+		f.hold.Stop()
 	}
 }
 
@@ -173,6 +219,7 @@ func (f *feed) leave(v *viewer) int {
 
 // endAll finishes every viewer (drain, then end cleanly) or aborts them.
 func (f *feed) endAll(abort bool) {
+	f.stopHold() // finishing drains the held audio too
 	f.mu.Lock()
 	vs := f.viewers
 	f.mu.Unlock()

@@ -179,7 +179,7 @@ func (h *Handler) join(s *media.Stream) (*feed, *viewer, []byte, error) {
 		if err != nil {
 			return nil, nil, nil, ErrNotLive
 		}
-		f.detach = detach
+		f.detach = func() { detach(); f.stopHold() }
 		h.feeds[s] = f
 		h.wg.Add(1)
 		go h.watch(f)

@@ -396,6 +396,34 @@ func TestPublisherGoneEndsResponsesAndComebackWorks(t *testing.T) {
 	}
 }
 
+// readMedia reads media tags (no headers or metadata) for d and returns how
+// many were of type typ, how many of the other type, and the longest gap
+// between two typ tags after the first burst of them.
+func readMedia(t *testing.T, r io.Reader, d time.Duration, typ byte, burst int) (n, other int, maxGap time.Duration) {
+	t.Helper()
+	last := time.Now()
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		tg, err := readTag(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (tg.typ != 8 && tg.typ != 9) || len(tg.body) < 2 || tg.body[1] != 1 {
+			continue // metadata, sequence headers
+		}
+		if tg.typ != typ {
+			other++
+			continue
+		}
+		now := time.Now()
+		if n > burst && now.Sub(last) > maxGap {
+			maxGap = now.Sub(last)
+		}
+		last = now
+		n++
+	}
+	return n, other, maxGap
+}
+
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -445,25 +473,7 @@ func TestStalledReaderDoesNotDelayOthers(t *testing.T) {
 	defer resp.Body.Close()
 	body := bufio.NewReader(resp.Body)
 	readFileHeader(t, body)
-	var maxGap time.Duration
-	last := time.Now()
-	video := 0
-	end := time.Now().Add(6 * time.Second)
-	for time.Now().Before(end) {
-		tg, err := readTag(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tg.typ != 9 {
-			continue
-		}
-		now := time.Now()
-		if video > 3 && now.Sub(last) > maxGap { // skip the GOP burst
-			maxGap = now.Sub(last)
-		}
-		last = now
-		video++
-	}
+	video, _, maxGap := readMedia(t, body, 6*time.Second, 9, 3) // past the GOP burst
 	t.Logf("healthy reader: %d video tags in 6 s, longest gap %v", video, maxGap.Round(time.Millisecond))
 	if video < 150 || maxGap > 500*time.Millisecond {
 		t.Fatalf("healthy reader was delayed: %d video tags, longest gap %v", video, maxGap)
@@ -543,4 +553,37 @@ func TestHTTP2FallbackPlays(t *testing.T) {
 		}
 		return tg
 	})
+}
+
+// An audio-only show (no video to carry the audio) plays steadily: every
+// AAC frame arrives, none waits for video that never comes.
+func TestAudioOnlyStreamPlays(t *testing.T) {
+	e := newEnv(t, flv.Config{TrackWait: 3 * time.Second})
+	// arealtime: ffmpeg's -re does not pace the lavfi sine source alone.
+	ingesttest.Publish(t, e.rtmp.URL(testKey), ingesttest.Options{Extra: []string{"-vn", "-af", "arealtime"}})
+	waitFor(t, 10*time.Second, "audio-only stream live", func() bool {
+		s, ok := e.reg.Get(testGig)
+		return ok && len(s.Tracks()) > 0
+	})
+	resp, err := http.Get(e.url(testGig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	body := bufio.NewReader(resp.Body)
+	if flags := readFileHeader(t, body); flags != 0x04 {
+		t.Fatalf("flv header flags %#x, want audio only", flags)
+	}
+	audio, video, maxGap := readMedia(t, body, 3*time.Second, 8, 10) // past the join burst
+	if video != 0 {
+		t.Fatalf("%d video tags in an audio-only stream", video)
+	}
+	t.Logf("audio-only reader: %d AAC frames in 3 s, longest gap %v", audio, maxGap.Round(time.Millisecond))
+	// 48 kHz AAC is ~47 frames a second.
+	if audio < 100 || maxGap > 500*time.Millisecond {
+		t.Fatalf("audio-only stream did not flow: %d frames in 3 s, longest gap %v", audio, maxGap)
+	}
 }

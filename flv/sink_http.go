@@ -29,7 +29,7 @@ type chunkedSink struct {
 	chunked bool
 	stall   time.Duration
 	hdr     []byte
-	iov     net.Buffers
+	iov     iovec
 	dl      deadline
 }
 
@@ -76,28 +76,26 @@ func (s *chunkedSink) send(first []byte, tags []*tag) error {
 	for _, t := range tags {
 		n += t.size()
 	}
-	iov := s.iov[:0]
+	s.iov.reset()
 	if s.chunked {
 		s.hdr = strconv.AppendInt(s.hdr[:0], int64(n), 16)
 		s.hdr = append(s.hdr, crlf...)
-		iov = append(iov, s.hdr)
+		s.iov.add(s.hdr)
 	}
 	if first != nil {
-		iov = append(iov, first)
+		s.iov.add(first)
 	}
 	for _, t := range tags {
-		iov = append(iov, t.flv())
+		s.iov.add(t.flv())
 	}
 	if s.chunked {
-		iov = append(iov, crlf)
+		s.iov.add(crlf)
 	}
-	s.iov = iov[:0] // WriteTo consumes its copy of the slice header
 	if err := s.dl.extend(s.conn); err != nil {
+		s.iov.reset()
 		return err
 	}
-	_, err := iov.WriteTo(s.conn)
-	clear(s.iov[:cap(s.iov)]) // drop references to the shared tags
-	return err
+	return s.iov.writeTo(s.conn)
 }
 
 func (s *chunkedSink) finish(clean bool) {

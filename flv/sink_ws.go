@@ -19,7 +19,7 @@ type wsSink struct {
 	ws    *websocket.Conn
 	conn  net.Conn
 	stall time.Duration
-	iov   net.Buffers
+	iov   iovec
 	v     *viewer
 	dl    deadline
 
@@ -64,39 +64,37 @@ func (s *wsSink) readLoop() {
 }
 
 func (s *wsSink) start(hdr []byte) error {
-	var frame [2]byte
-	frame[0], frame[1] = 0x82, byte(len(hdr))
-	return s.send([][]byte{frame[:], hdr})
+	s.iov.reset()
+	s.iov.add([]byte{0x82, byte(len(hdr))})
+	s.iov.add(hdr)
+	return s.send()
 }
 
 func (s *wsSink) write(tags []*tag) error {
-	iov := s.iov[:0]
-	iov = s.appendPongs(iov)
+	s.iov.reset()
+	s.addPongs()
 	for _, t := range tags {
-		iov = append(iov, t.ws())
+		s.iov.add(t.ws())
 	}
-	s.iov = iov[:0]
-	err := s.send(iov)
-	clear(s.iov[:cap(s.iov)])
-	return err
+	return s.send()
 }
 
-func (s *wsSink) appendPongs(iov net.Buffers) net.Buffers {
+func (s *wsSink) addPongs() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.pongs {
-		iov = append(iov, []byte{0x8a, byte(len(p))}, p)
+		s.iov.add([]byte{0x8a, byte(len(p))})
+		s.iov.add(p)
 	}
 	s.pongs = s.pongs[:0]
-	return iov
 }
 
-func (s *wsSink) send(iov net.Buffers) error {
+func (s *wsSink) send() error {
 	if err := s.dl.extend(s.conn); err != nil {
+		s.iov.reset()
 		return err
 	}
-	_, err := iov.WriteTo(s.conn)
-	return err
+	return s.iov.writeTo(s.conn)
 }
 
 func (s *wsSink) finish(clean bool) {

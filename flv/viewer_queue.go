@@ -14,9 +14,13 @@ type viewer struct {
 	ended    bool // the stream ended or the handler closes: drain and finish
 	aborted  bool // finish at once without draining
 	waiting  bool // the goroutine sleeps on wake
-	skips    int
-	ctr      *counters // nil in unit tests
-	wake     chan struct{}
+	// due is set once a tag that must go out now is queued (video, a
+	// header, audio past the hold cap); until then queued audio is held so
+	// that it rides with the next write instead of costing one of its own.
+	due   bool
+	skips int
+	ctr   *counters // nil in unit tests
+	wake  chan struct{}
 }
 
 func newViewer(capacity int, hasVideo bool) *viewer {
@@ -27,10 +31,11 @@ func newViewer(capacity int, hasVideo bool) *viewer {
 // stream's writer goroutine.
 func (v *viewer) push(t *tag) { v.enqueue(t, true) }
 
-// enqueue queues t; with wake false a sleeping viewer is left asleep and t
-// goes out with the next woken batch (the feed holds back audio this way
-// until the next video frame, at most one frame interval, so a viewer
-// costs one write per video frame instead of one per tag).
+// enqueue queues t; with wake false t is held: the viewer's goroutine
+// neither wakes for it nor writes it on its own, and it goes out with the
+// next tag queued with wake (or at flush). The feed holds audio this way
+// until the next video frame, so a viewer costs one write per video frame
+// instead of one per tag.
 func (v *viewer) enqueue(t *tag, wake bool) {
 	v.mu.Lock()
 	if v.ended {
@@ -55,16 +60,39 @@ func (v *viewer) enqueue(t *tag, wake bool) {
 	}
 	v.ring[(v.head+v.n)%len(v.ring)] = t
 	v.n++
-	signal := wake && v.waiting
-	if signal {
-		v.waiting = false
-	}
+	signal := wake && v.dueLocked()
 	v.mu.Unlock()
 	if signal {
-		select {
-		case v.wake <- struct{}{}:
-		default:
-		}
+		v.signal()
+	}
+}
+
+// flush makes the held tags due: they go out even though no video frame
+// came to carry them.
+func (v *viewer) flush() {
+	v.mu.Lock()
+	signal := v.n > 0 && v.dueLocked()
+	v.mu.Unlock()
+	if signal {
+		v.signal()
+	}
+}
+
+// dueLocked marks the queue due and reports whether the goroutine sleeps
+// and must be signalled (outside the lock, so it does not wake into it).
+func (v *viewer) dueLocked() bool {
+	v.due = true
+	if !v.waiting {
+		return false
+	}
+	v.waiting = false
+	return true
+}
+
+func (v *viewer) signal() {
+	select {
+	case v.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -88,15 +116,20 @@ func (v *viewer) overflowLocked() {
 	v.ctr.skip()
 }
 
-// take moves the queued tags into dst. It returns ended once the queue is
-// drained and the viewer should finish. When nothing is queued it arms the
-// wake channel.
+// take moves the queued tags into dst once they are due (or the viewer is
+// ending). It returns ended once the queue is drained and the viewer should
+// finish. When it returns nothing it arms the wake channel.
 func (v *viewer) take(dst []*tag) (out []*tag, ended, aborted bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.aborted {
 		return dst, true, true
 	}
+	if !v.due && !v.ended {
+		v.waiting = true // held tags wait for the next due one
+		return dst, false, false
+	}
+	v.due = false
 	for v.n > 0 {
 		dst = append(dst, v.ring[v.head])
 		v.ring[v.head] = nil
@@ -125,10 +158,7 @@ func (v *viewer) finish(abort bool) {
 		v.aborted = true
 	}
 	v.mu.Unlock()
-	select {
-	case v.wake <- struct{}{}:
-	default:
-	}
+	v.signal()
 }
 
 func (v *viewer) skipCount() int {

@@ -88,3 +88,77 @@ func TestPushNeverBlocksOnASleepingViewer(t *testing.T) {
 		t.Fatal("push blocked")
 	}
 }
+
+// Audio queued without a wake rides with the next woken tag: the viewer's
+// goroutine neither wakes for it nor writes it alone, and order is kept.
+func TestViewerHeldAudioRidesWithNextVideo(t *testing.T) {
+	v := newViewer(8, true)
+	v.push(mk(kindVideo, true, 0))
+	if got, _, _ := v.take(nil); len(got) != 1 {
+		t.Fatalf("first take: %d tags", len(got))
+	}
+	a1, a2 := mk(kindAudio, false, 5), mk(kindAudio, false, 26)
+	v.enqueue(a1, false)
+	v.enqueue(a2, false)
+	if got, ended, _ := v.take(nil); len(got) != 0 || ended {
+		t.Fatalf("held audio was taken alone: %d tags, ended %v", len(got), ended)
+	}
+	select {
+	case <-v.wake:
+		t.Fatal("held audio woke the viewer")
+	default:
+	}
+	vid := mk(kindVideo, false, 33)
+	v.push(vid)
+	select {
+	case <-v.wake:
+	default:
+		t.Fatal("video did not wake the viewer")
+	}
+	got, _, _ := v.take(nil)
+	want := []*tag{a1, a2, vid}
+	if len(got) != len(want) {
+		t.Fatalf("took %d tags, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("tag %d out of order", i)
+		}
+	}
+}
+
+func TestViewerFlushSendsHeldAudio(t *testing.T) {
+	v := newViewer(8, true)
+	_, _, _ = v.take(nil) // the goroutine goes to sleep
+	a := mk(kindAudio, false, 5)
+	v.enqueue(a, false)
+	v.flush()
+	select {
+	case <-v.wake:
+	default:
+		t.Fatal("flush did not wake the viewer")
+	}
+	if got, _, _ := v.take(nil); len(got) != 1 || got[0] != a {
+		t.Fatalf("after flush took %d tags", len(got))
+	}
+	v.flush() // nothing held: no wake
+	select {
+	case <-v.wake:
+		t.Fatal("empty flush woke the viewer")
+	default:
+	}
+}
+
+func TestViewerEndDrainsHeldAudio(t *testing.T) {
+	v := newViewer(8, true)
+	a := mk(kindAudio, false, 5)
+	v.enqueue(a, false)
+	v.end()
+	got, ended, _ := v.take(nil)
+	if len(got) != 1 || got[0] != a || ended {
+		t.Fatalf("take after end: %d tags, ended %v", len(got), ended)
+	}
+	if _, ended, _ = v.take(got[:0]); !ended {
+		t.Fatal("not ended after the drain")
+	}
+}
