@@ -175,21 +175,20 @@ func (c *client) queue(b *batch) {
 }
 
 // tryPush queues b if there is room, without evicting.
-func (c *client) tryPush(b *batch) {
+func (c *client) tryPush(b *batch) bool {
 	c.queued.Add(1)
 	select {
 	case c.out <- b:
+		return true
 	default:
 		c.queued.Add(-1)
+		return false
 	}
 }
 
+// push queues b; a full queue evicts the client.
 func (c *client) push(b *batch) {
-	c.queued.Add(1)
-	select {
-	case c.out <- b:
-	default:
-		c.queued.Add(-1)
+	if !c.tryPush(b) {
 		c.evict()
 	}
 }
