@@ -20,6 +20,9 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(attackerEnv); spec != "" {
+		os.Exit(runAttacker(spec))
+	}
 	dir, err := os.MkdirTemp("", "bookmygig-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

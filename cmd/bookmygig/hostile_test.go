@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -157,8 +158,105 @@ func TestHostileClientsDoNotHurtTheShow(t *testing.T) {
 	}
 	calmPkts, calmLost, calmGap := window()
 
+	// The attackers run in a process of their own at the lowest CPU
+	// priority: on this 2-core machine they would otherwise take the
+	// server's CPU by their own work, which real, remote attackers do not.
+	// What the server spends on them still counts.
 	rtmpAddr := strings.TrimSuffix(strings.TrimPrefix(n.RTMP, "rtmp://"), "/live")
 	httpAddr := strings.TrimPrefix(n.HTTP, "http://")
+	atk := startAttacker(t, rtmpAddr, httpAddr, g.ID)
+	attackPkts, attackLost, attackGap := window()
+	select {
+	case <-atk.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the attacker did not open its connections within 60 s")
+	}
+	t.Logf("viewer: %d packets (%d lost, longest gap %s) in 5 s calm, %d packets (%d lost, longest gap %s) in 5 s under attack; %d attack connections refused at once",
+		calmPkts, calmLost, calmGap.Round(time.Millisecond), attackPkts, attackLost, attackGap.Round(time.Millisecond), atk.refused)
+	if attackGap > calmGap+400*time.Millisecond { // the attacker still shares the 2 cores
+		t.Fatalf("the attack delayed the viewer: longest gap %s (calm: %s)", attackGap, calmGap)
+	}
+	if attackLost > calmLost+5 {
+		t.Fatalf("the attack cost the viewer %d packets (calm: %d)", attackLost, calmLost)
+	}
+	if attackPkts < calmPkts*85/100 {
+		t.Fatalf("the viewer got %d packets under attack, %d when calm", attackPkts, calmPkts)
+	}
+
+	// The server closes what it can by itself (timeouts, garbage); the
+	// rest ends when the clients go. Then everything is back to baseline.
+	peakG, peakFD := n.goroutines(t), n.fds(t)
+	atk.close() // the attacker's connections close with it
+	waitFor(t, 20*time.Second, "goroutines and fds back to baseline", func() bool {
+		return n.goroutines(t) <= baseG+5 && n.fds(t) <= baseFD+5
+	})
+	t.Logf("goroutines %d -> peak %d -> %d; fds %d -> peak %d -> %d", baseG, peakG, n.goroutines(t), baseFD, peakFD, n.fds(t))
+	if v.video.Load() == 0 || n.gig(t, g.ID).Status != "live" {
+		t.Fatal("the show did not survive")
+	}
+}
+
+// attackerEnv, when set, turns the test binary into the attacker of
+// TestHostileClientsDoNotHurtTheShow: "RTMPADDR HTTPADDR GIGID".
+const attackerEnv = "BMG_TEST_ATTACKER"
+
+type attacker struct {
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	done    chan struct{} // closed when every attack connection is made
+	refused int64
+}
+
+// startAttacker runs the attack in a child process under nice -n 19.
+func startAttacker(t *testing.T, rtmpAddr, httpAddr, gig string) *attacker {
+	t.Helper()
+	args := []string{os.Args[0], "-test.run=^$"}
+	if p, err := exec.LookPath("nice"); err == nil {
+		args = append([]string{p, "-n", "19"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), attackerEnv+"="+rtmpAddr+" "+httpAddr+" "+gig)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start attacker: %v", err)
+	}
+	a := &attacker{cmd: cmd, in: in, done: make(chan struct{})}
+	t.Cleanup(a.close)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "ATTACKED" {
+				a.refused, _ = strconv.ParseInt(f[1], 10, 64)
+				close(a.done)
+			}
+		}
+	}()
+	return a
+}
+
+// close ends the attacker, and with it its connections.
+func (a *attacker) close() {
+	_ = a.in.Close()
+	_ = a.cmd.Wait()
+}
+
+// runAttacker opens the hostile connections, prints "ATTACKED <refused>"
+// and holds them until stdin closes.
+func runAttacker(spec string) int {
+	f := strings.Fields(spec)
+	if len(f) != 3 {
+		fmt.Fprintln(os.Stderr, "attacker: bad spec", spec)
+		return 2
+	}
+	rtmpAddr, httpAddr, gig := f[0], f[1], f[2]
 	var (
 		mu    sync.Mutex
 		conns []io.Closer
@@ -174,84 +272,59 @@ func TestHostileClientsDoNotHurtTheShow(t *testing.T) {
 		}
 	}
 	var refused atomic.Int64
-	stop := make(chan struct{})
-	go func() {
-		// 1,000 connections sending garbage to the RTMP port.
-		attack(1000, func(int) {
-			c, err := net.DialTimeout("tcp", rtmpAddr, 2*time.Second)
-			if err != nil {
-				refused.Add(1)
-				return
-			}
-			keep(c)
-			junk := make([]byte, 4096)
-			_, _ = rand.Read(junk)
-			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write(junk)
-		})
-		// 200 half handshakes (C0+C1, then silence).
-		attack(200, func(int) {
-			c, err := net.DialTimeout("tcp", rtmpAddr, 2*time.Second)
-			if err != nil {
-				refused.Add(1)
-				return
-			}
-			keep(c)
-			hs := make([]byte, 1537)
-			hs[0] = 3
-			_, _ = c.Write(hs)
-		})
-		// 200 slowloris HTTP requests.
-		attack(200, func(int) {
-			c, err := net.DialTimeout("tcp", httpAddr, 2*time.Second)
-			if err != nil {
-				refused.Add(1)
-				return
-			}
-			keep(c)
-			_, _ = c.Write([]byte("GET /api/gigs HTTP/1.1\r\nHost: x\r\nX-Slow: "))
-		})
-		// Chat clients that join and never read (up to the per-address cap).
-		attack(20, func(i int) {
-			url := "ws" + strings.TrimPrefix(n.HTTP, "http") + "/api/gigs/" + g.ID + "/chat"
-			c, _, err := websocket.DefaultDialer.Dial(url, nil)
-			if err != nil {
-				refused.Add(1)
-				return
-			}
-			keep(c)
-			_ = c.WriteJSON(map[string]any{"type": "join", "name": "Lurker" + strconv.Itoa(i)})
-		})
-		wg.Wait()
-		close(stop)
-	}()
-	attackPkts, attackLost, attackGap := window()
-	<-stop
-	t.Logf("viewer: %d packets (%d lost, longest gap %s) in 5 s calm, %d packets (%d lost, longest gap %s) in 5 s under attack; %d attack connections refused at once",
-		calmPkts, calmLost, calmGap.Round(time.Millisecond), attackPkts, attackLost, attackGap.Round(time.Millisecond), refused.Load())
-	if attackGap > calmGap+400*time.Millisecond { // the attackers share the 2 cores
-		t.Fatalf("the attack delayed the viewer: longest gap %s (calm: %s)", attackGap, calmGap)
-	}
-	if attackLost > calmLost+5 {
-		t.Fatalf("the attack cost the viewer %d packets (calm: %d)", attackLost, calmLost)
-	}
-	if attackPkts < calmPkts*85/100 {
-		t.Fatalf("the viewer got %d packets under attack, %d when calm", attackPkts, calmPkts)
-	}
-
-	// The server closes what it can by itself (timeouts, garbage); the
-	// rest ends when the clients go. Then everything is back to baseline.
-	peakG, peakFD := n.goroutines(t), n.fds(t)
+	// 1,000 connections sending garbage to the RTMP port.
+	attack(1000, func(int) {
+		c, err := net.DialTimeout("tcp", rtmpAddr, 2*time.Second)
+		if err != nil {
+			refused.Add(1)
+			return
+		}
+		keep(c)
+		junk := make([]byte, 4096)
+		_, _ = rand.Read(junk)
+		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = c.Write(junk)
+	})
+	// 200 half handshakes (C0+C1, then silence).
+	attack(200, func(int) {
+		c, err := net.DialTimeout("tcp", rtmpAddr, 2*time.Second)
+		if err != nil {
+			refused.Add(1)
+			return
+		}
+		keep(c)
+		hs := make([]byte, 1537)
+		hs[0] = 3
+		_, _ = c.Write(hs)
+	})
+	// 200 slowloris HTTP requests.
+	attack(200, func(int) {
+		c, err := net.DialTimeout("tcp", httpAddr, 2*time.Second)
+		if err != nil {
+			refused.Add(1)
+			return
+		}
+		keep(c)
+		_, _ = c.Write([]byte("GET /api/gigs HTTP/1.1\r\nHost: x\r\nX-Slow: "))
+	})
+	// Chat clients that join and never read (up to the per-address cap).
+	attack(20, func(i int) {
+		url := "ws://" + httpAddr + "/api/gigs/" + gig + "/chat"
+		c, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			refused.Add(1)
+			return
+		}
+		keep(c)
+		_ = c.WriteJSON(map[string]any{"type": "join", "name": "Lurker" + strconv.Itoa(i)})
+	})
+	wg.Wait()
+	fmt.Printf("ATTACKED %d\n", refused.Load())
+	_, _ = io.Copy(io.Discard, os.Stdin)
 	mu.Lock()
 	for _, c := range conns {
 		_ = c.Close()
 	}
 	mu.Unlock()
-	waitFor(t, 20*time.Second, "goroutines and fds back to baseline", func() bool {
-		return n.goroutines(t) <= baseG+5 && n.fds(t) <= baseFD+5
-	})
-	t.Logf("goroutines %d -> peak %d -> %d; fds %d -> peak %d -> %d", baseG, peakG, n.goroutines(t), baseFD, peakFD, n.fds(t))
-	if v.video.Load() == 0 || n.gig(t, g.ID).Status != "live" {
-		t.Fatal("the show did not survive")
-	}
+	return 0
 }
