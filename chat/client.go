@@ -273,8 +273,7 @@ func (c *client) writeLoop() {
 		select {
 		case <-c.quit:
 			c.wmu.Lock()
-			if c.graceful {
-				c.drain()
+			if c.graceful && c.drain() == nil {
 				c.tr.closeWith(c.closeCode, c.closeReason)
 			}
 			_ = c.tr.close()
@@ -310,7 +309,10 @@ func (c *client) writeLoop() {
 			}
 		case p := <-c.pongs:
 			c.wmu.Lock()
-			err := c.tr.pong(p)
+			err := c.drain()
+			if err == nil {
+				err = c.tr.pong(p)
+			}
 			c.wmu.Unlock()
 			if err != nil {
 				c.stop(false, closeGoingAway, "")
@@ -319,7 +321,10 @@ func (c *client) writeLoop() {
 			}
 		case <-ping:
 			c.wmu.Lock()
-			err := c.tr.ping()
+			err := c.drain()
+			if err == nil {
+				err = c.tr.ping()
+			}
 			c.wmu.Unlock()
 			if err != nil {
 				c.stop(false, closeGoingAway, "")
@@ -330,17 +335,24 @@ func (c *client) writeLoop() {
 	}
 }
 
-func (c *client) drain() {
+// drain writes everything queued; wmu must be held. A control frame
+// (ping, pong, close) goes out only after it: a direct write that the
+// socket took only in part left the rest of its frame in the queue, and
+// nothing may come between.
+func (c *client) drain() error {
 	c.batch = c.batch[:0]
 	for {
 		select {
 		case b := <-c.out:
 			c.batch = append(c.batch, b)
 		default:
+			var err error
 			if len(c.batch) > 0 {
-				_ = c.tr.write(c.batch)
+				err = c.tr.write(c.batch)
+				c.queued.Add(-int32(len(c.batch)))
+				clear(c.batch)
 			}
-			return
+			return err
 		}
 	}
 }

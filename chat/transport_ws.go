@@ -130,10 +130,14 @@ func newWSTransport(ws *websocket.Conn, writeTimeout time.Duration) *wsTransport
 
 // asDirect returns tr as a directWriter when it can write without blocking.
 func asDirect(tr transport) directWriter {
-	if t, ok := tr.(*wsTransport); ok && t.raw != nil {
+	if t, ok := tr.(*wsTransport); ok {
+		if t.raw == nil {
+			return nil
+		}
 		return t
 	}
-	return nil
+	d, _ := tr.(directWriter)
+	return d
 }
 
 // tryWrite writes what the socket takes now (see writeNow) and returns the
