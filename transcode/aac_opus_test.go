@@ -343,35 +343,40 @@ func waitGoroutines(t *testing.T, want int) {
 
 // BenchmarkAACToOpus measures the CPU one stream-second of 44.1 kHz stereo
 // AAC costs to decode, resample and encode at 96 kb/s (ms-cpu/stream-s).
+// BenchmarkAACToOpus reports the transcoder's CPU per stream-second at the
+// default complexity (10) and at 5 (--opus-complexity).
 func BenchmarkAACToOpus(b *testing.B) {
 	clip := ffmpegAAC(b, 44100, 2, 10, false)
 	streamSeconds := float64(len(clip.frames)) * 1024 / 44100
-	var cpu time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c, err := newAACOpusCodec(clip.asc, 96000, 10)
-		if err != nil {
-			b.Fatal(err)
-		}
-		start := cpuTime()
-		for _, f := range clip.frames {
-			if _, err := c.decode(f); err != nil {
-				b.Fatal(err)
-			}
-			for {
-				p, err := c.encode()
+	for _, complexity := range []int{10, 5} {
+		b.Run(fmt.Sprintf("complexity=%d", complexity), func(b *testing.B) {
+			var cpu time.Duration
+			for i := 0; i < b.N; i++ {
+				c, err := newAACOpusCodec(clip.asc, 96000, complexity)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if p == nil {
-					break
+				start := cpuTime()
+				for _, f := range clip.frames {
+					if _, err := c.decode(f); err != nil {
+						b.Fatal(err)
+					}
+					for {
+						p, err := c.encode()
+						if err != nil {
+							b.Fatal(err)
+						}
+						if p == nil {
+							break
+						}
+					}
 				}
+				cpu += cpuTime() - start
+				c.free()
 			}
-		}
-		cpu += cpuTime() - start
-		c.free()
+			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N)/streamSeconds, "ms-cpu/stream-s")
+		})
 	}
-	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N)/streamSeconds, "ms-cpu/stream-s")
 }
 
 func cpuTime() time.Duration {

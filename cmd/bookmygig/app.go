@@ -301,7 +301,7 @@ func (a *app) onStreamEvent(ev media.Event) {
 
 // startTranscode makes the Opus track WebRTC viewers need from AAC sources.
 func (a *app) startTranscode(s *media.Stream) {
-	_, err := transcode.Start(s, transcode.Config{BitrateBps: a.cfg.OpusBitrate, Meter: &a.meters.transcode}, a.log)
+	_, err := transcode.Start(s, transcode.Config{BitrateBps: a.cfg.OpusBitrate, Complexity: a.cfg.OpusComplexity, Meter: &a.meters.transcode}, a.log)
 	if err == nil {
 		return
 	}

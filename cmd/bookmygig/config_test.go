@@ -16,8 +16,12 @@ func TestConfigDefaultsFlagsAndEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.HTTPAddr != ":8080" || cfg.RTMPAddr != ":1935" || cfg.Redis != "" || cfg.ShutdownTimeout != 8*time.Second {
+	if cfg.HTTPAddr != ":8080" || cfg.RTMPAddr != ":1935" || cfg.Redis != "" || cfg.ShutdownTimeout != 8*time.Second ||
+		cfg.OpusComplexity != 10 || cfg.ChatCoalesce != 20*time.Millisecond {
 		t.Fatalf("defaults = %+v", cfg)
+	}
+	if chatCoalesce(0) >= 0 || chatCoalesce(cfg.ChatCoalesce) != 20*time.Millisecond {
+		t.Fatal("--chat-coalesce 0 must turn coalescing off")
 	}
 	cfg, err = parseConfig([]string{"--http-addr", "127.0.0.1:9000"},
 		env(map[string]string{"BMG_HTTP_ADDR": ":7000", "BMG_REDIS": "redis://127.0.0.1:6379/0", "BMG_LOG_FORMAT": "json"}), &bytes.Buffer{})
@@ -42,6 +46,8 @@ func TestConfigInvalidValueNamesTheOption(t *testing.T) {
 		{nil, map[string]string{"BMG_LOG_FORMAT": "xml"}, "BMG_LOG_FORMAT"},
 		{[]string{"--redis", "http://x"}, nil, "--redis"},
 		{[]string{"--max-viewers", "-1"}, nil, "--max-viewers"},
+		{[]string{"--opus-complexity", "11"}, nil, "--opus-complexity"},
+		{[]string{"--chat-coalesce", "2s"}, nil, "--chat-coalesce"},
 		{[]string{"--ice-servers", "turn:u:secretpw@h:3478,ftp://x"}, nil, "--ice-servers"},
 	}
 	for _, c := range cases {
