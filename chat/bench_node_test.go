@@ -7,13 +7,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/childtest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -73,57 +73,30 @@ func runBenchNode(redisAddr string, in io.Reader, out io.Writer) int {
 
 // benchNode is a chat node running in a child process.
 type benchNode struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Scanner
+	*childtest.Child
 	url string
 }
 
 func startBenchNode(tb testing.TB, redisAddr string) *benchNode {
 	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), benchNodeEnv+"="+redisAddr)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
+	n := &benchNode{Child: childtest.Start(tb, benchNodeEnv+"="+redisAddr)}
+	if !n.Out.Scan() || !strings.HasPrefix(n.Out.Text(), "LISTEN ") {
+		tb.Fatalf("bench node did not start: %q", n.Out.Text())
 	}
-	outPipe, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start bench node: %v", err)
-	}
-	n := &benchNode{cmd: cmd, in: in, out: bufio.NewScanner(outPipe)}
-	tb.Cleanup(func() {
-		_ = n.in.Close()
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	if !n.out.Scan() || !strings.HasPrefix(n.out.Text(), "LISTEN ") {
-		tb.Fatalf("bench node did not start: %q", n.out.Text())
-	}
-	n.url = strings.TrimPrefix(n.out.Text(), "LISTEN ")
+	n.url = strings.TrimPrefix(n.Out.Text(), "LISTEN ")
 	return n
 }
 
 // stats returns the node's CPU time so far, max RSS (KiB) and heap in use.
 func (n *benchNode) stats(tb testing.TB) (cpu time.Duration, rssKiB int64, heap uint64) {
 	tb.Helper()
-	fmt.Fprintln(n.in, "stats")
-	if !n.out.Scan() {
+	fmt.Fprintln(n.In, "stats")
+	if !n.Out.Scan() {
 		tb.Fatal("bench node gone")
 	}
 	var ns int64
-	if _, err := fmt.Sscanf(n.out.Text(), "STATS %d %d %d", &ns, &rssKiB, &heap); err != nil {
-		tb.Fatalf("bench node stats %q: %v", n.out.Text(), err)
+	if _, err := fmt.Sscanf(n.Out.Text(), "STATS %d %d %d", &ns, &rssKiB, &heap); err != nil {
+		tb.Fatalf("bench node stats %q: %v", n.Out.Text(), err)
 	}
 	return time.Duration(ns), rssKiB, heap
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/internal/childtest"
 	"github.com/gorilla/websocket"
 )
 
@@ -186,7 +187,7 @@ func TestHostileClientsDoNotHurtTheShow(t *testing.T) {
 	// The server closes what it can by itself (timeouts, garbage); the
 	// rest ends when the clients go. Then everything is back to baseline.
 	peakG, peakFD := n.goroutines(t), n.fds(t)
-	atk.close() // the attacker's connections close with it
+	atk.Close() // the attacker's connections close with it
 	waitFor(t, 20*time.Second, "goroutines and fds back to baseline", func() bool {
 		return n.goroutines(t) <= baseG+5 && n.fds(t) <= baseFD+5
 	})
@@ -201,51 +202,29 @@ func TestHostileClientsDoNotHurtTheShow(t *testing.T) {
 const attackerEnv = "BMG_TEST_ATTACKER"
 
 type attacker struct {
-	cmd     *exec.Cmd
-	in      io.WriteCloser
+	*childtest.Child
 	done    chan struct{} // closed when every attack connection is made
 	refused int64
 }
 
-// startAttacker runs the attack in a child process under nice -n 19.
+// startAttacker runs the attack in a child process under nice -n 19; its
+// connections close when Close ends it.
 func startAttacker(t *testing.T, rtmpAddr, httpAddr, gig string) *attacker {
 	t.Helper()
-	args := []string{os.Args[0], "-test.run=^$"}
+	var nice []string
 	if p, err := exec.LookPath("nice"); err == nil {
-		args = append([]string{p, "-n", "19"}, args...)
+		nice = []string{p, "-n", "19"}
 	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), attackerEnv+"="+rtmpAddr+" "+httpAddr+" "+gig)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start attacker: %v", err)
-	}
-	a := &attacker{cmd: cmd, in: in, done: make(chan struct{})}
-	t.Cleanup(a.close)
+	a := &attacker{Child: childtest.Start(t, attackerEnv+"="+rtmpAddr+" "+httpAddr+" "+gig, nice...), done: make(chan struct{})}
 	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "ATTACKED" {
+		for a.Out.Scan() {
+			if f := strings.Fields(a.Out.Text()); len(f) == 2 && f[0] == "ATTACKED" {
 				a.refused, _ = strconv.ParseInt(f[1], 10, 64)
 				close(a.done)
 			}
 		}
 	}()
 	return a
-}
-
-// close ends the attacker, and with it its connections.
-func (a *attacker) close() {
-	_ = a.in.Close()
-	_ = a.cmd.Wait()
 }
 
 // runAttacker opens the hostile connections, prints "ATTACKED <refused>"
