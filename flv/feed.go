@@ -1,6 +1,7 @@
 package flv
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -37,8 +38,11 @@ type feed struct {
 	// Frame rate estimate for onMetaData, from video DTS.
 	firstDTS, lastDTS time.Duration
 	nVideo            int
-	metaFPS           float64
-	viewers           []*viewer
+	// the latest video frame intervals, for the frame rate estimate
+	gaps    [64]time.Duration
+	nGaps   int
+	metaFPS float64
+	viewers []*viewer
 	// holding is set while audio sits in the viewers' queues waiting for a
 	// video frame; hold flushes it after audioHoldMax (one timer per
 	// stream, not per viewer).
@@ -85,6 +89,9 @@ func (f *feed) OnFrame(fr *media.Frame) {
 		t = videoTagFromFrame(fr)
 		if f.nVideo == 0 {
 			f.firstDTS = fr.DTS
+		} else if d := fr.DTS - f.lastDTS; d > 0 {
+			f.gaps[f.nGaps%len(f.gaps)] = d
+			f.nGaps++
 		}
 		f.nVideo++
 		f.lastDTS = fr.DTS
@@ -228,12 +235,26 @@ func (f *feed) endAll(abort bool) {
 	}
 }
 
-// fpsLocked estimates the frame rate once a second of video has been seen.
+// fpsLocked estimates the frame rate once a second of video has been seen,
+// from the latest frame intervals without the gaps: frames lost on the way
+// (a WHIP publisher's network) must not lower it, or players that trust
+// onMetaData's framerate (ffmpeg) pick a time base that repeats timestamps.
 func (f *feed) fpsLocked() float64 {
-	span := f.lastDTS - f.firstDTS
-	if f.nVideo < 10 || span < time.Second {
+	n := min(f.nGaps, len(f.gaps))
+	if f.nVideo < 10 || f.lastDTS-f.firstDTS < time.Second || n < 9 {
 		return 0
 	}
-	fps := float64(f.nVideo-1) / span.Seconds()
+	gaps := slices.Clone(f.gaps[:n])
+	slices.Sort(gaps)
+	median := gaps[n/2]
+	var sum time.Duration
+	var count int
+	for _, g := range gaps {
+		if g <= median+median/2 {
+			sum += g
+			count++
+		}
+	}
+	fps := float64(count) / sum.Seconds()
 	return float64(int(fps*100+0.5)) / 100
 }

@@ -111,3 +111,25 @@ func TestFeedAudioOnlyIsNotHeld(t *testing.T) {
 		t.Fatalf("got %d tags", len(got))
 	}
 }
+
+// onMetaData's framerate is the stream's rate even when frames are lost on
+// the way (a WHIP publisher's network): ffmpeg takes its time base from it.
+func TestFrameRateIgnoresLostFrames(t *testing.T) {
+	for name, lose := range map[string]func(i int) bool{
+		"none":        func(int) bool { return false },
+		"every third": func(i int) bool { return i%3 == 2 },
+	} {
+		f := testFeed(true)
+		for i := range 90 { // 3 s at 30 fps, DTS in whole ms as FLV has them
+			if !lose(i) {
+				f.OnFrame(videoFrame(i*1000/30, i == 0))
+			}
+		}
+		f.mu.Lock()
+		fps := f.fpsLocked()
+		f.mu.Unlock()
+		if fps < 29.5 || fps > 30.5 {
+			t.Errorf("%s lost: framerate %.2f, want 30", name, fps)
+		}
+	}
+}
