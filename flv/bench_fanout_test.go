@@ -156,6 +156,22 @@ func TestFLVFanoutBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer detach()
+
+	// FLV_BENCH_PIN=1: server on CPU 0 (GOMAXPROCS 1), the readers on
+	// CPU 1, as the WebRTC bench and bench/floor do; the publisher (ffmpeg
+	// -c copy) stays where it started. Off by default: the server then
+	// uses both cores, as it would in production.
+	loadPrefix := []string{}
+	pinned := false
+	if _, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 && os.Getenv("FLV_BENCH_PIN") == "1" {
+		if out, err := exec.Command("taskset", "-a", "-p", "-c", "0", strconv.Itoa(os.Getpid())).CombinedOutput(); err != nil {
+			t.Logf("taskset server: %v %s", err, out)
+		} else {
+			runtime.GOMAXPROCS(1)
+			loadPrefix = []string{"taskset", "-c", "1"}
+			pinned = true
+		}
+	}
 	time.Sleep(2 * time.Second)
 
 	// Baseline: the server ingesting with no viewers.
@@ -165,15 +181,16 @@ func TestFLVFanoutBench(t *testing.T) {
 	idleCPU := cpuTime() - c0
 	t.Logf("baseline: %.1f ms CPU/s ingesting 720p30 with no viewers, Go mem %.1f MiB", float64(idleCPU.Microseconds())/1000/window.Seconds(), float64(mem0)/(1<<20))
 
-	fmt.Printf("\nFLV fan-out, 720p30 ~2.5 Mbit/s + AAC, %v window, GOMAXPROCS %d\n", window, runtime.GOMAXPROCS(0))
+	fmt.Printf("\nFLV fan-out, 720p30 ~2.5 Mbit/s + AAC, %v window, server GOMAXPROCS %d pinned=%v\n", window, runtime.GOMAXPROCS(0), pinned)
 	// Latencies are server-only (reader arrival minus the server's receive
 	// time of the same frame), split by kind: audio may wait for the next
 	// video frame, so its figures differ from video's.
 	fmt.Printf("%6s %6s %9s %8s %14s %9s %10s %10s %8s %8s %9s %9s %9s %9s\n", "N", "conn", "Mbit/s/r", "fps/r", "CPU ms/view-s", "writes/vs", "KB/viewer", "RSS KB/v",
 		"stalled", "skipped", "video p50", "video p99", "audio p50", "audio p99")
 	for _, n := range counts {
-		cmd := exec.Command(bin, "-url", url, "-n", strconv.Itoa(n), "-duration", window.String(),
+		args := append(append([]string{}, loadPrefix...), bin, "-url", url, "-n", strconv.Itoa(n), "-duration", window.String(),
 			"-ingest-times", "http://"+ln.Addr().String()+"/bench/ingest-times")
+		cmd := exec.Command(args[0], args[1:]...)
 		stdout, _ := cmd.StdoutPipe()
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {

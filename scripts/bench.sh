@@ -2,7 +2,7 @@
 # Runs every benchmark of the repository in turn and prints each one's
 # numbers under a header; exits non-zero if any run fails (the others still
 # run). All load is on 127.0.0.1 with bounded counts and durations: about
-# 9 minutes with the defaults on a 2-core machine (longer under other load).
+# 10 minutes with the defaults on a 2-core machine (longer under other load).
 #
 #   api        go test -bench . ./api/          gig create/list over HTTP, memory and Redis engines
 #   transcode  go test -bench AACToOpus ./transcode/   AAC -> Opus CPU per stream-second
@@ -11,6 +11,8 @@
 #   whep       bench/whep.sh                    WebRTC (WHEP) fan-out, ffmpeg publisher, whepload viewers
 #   whip       WHEP_BENCH_SOURCE=whip bench/whep.sh   WHIP -> WHEP fan-out, pion publisher, whepload viewers,
 #                                               then viewer PLI -> first keyframe over joining viewers
+#   floor      bench/floor.sh                   the kernel's own cost of the FLV and WebRTC send patterns
+#                                               (no server code): what the fan-out CPU goals are weighed against
 #
 # Overrides (environment):
 #   BENCH_RUNS="api chat"        which runs, in order (default: all of the above)
@@ -24,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-runs=${BENCH_RUNS:-api transcode chat flv whep whip}
+runs=${BENCH_RUNS:-api transcode chat flv whep whip floor}
 api_benchtime=${API_BENCHTIME:-3000x}
 transcode_benchtime=${TRANSCODE_BENCHTIME:-5x}
 chat_benchtime=${CHAT_BENCHTIME:-1x}
@@ -54,6 +56,9 @@ run_flv() {
 run_whep() {
 	bash bench/whep.sh
 }
+run_floor() {
+	bash bench/floor.sh
+}
 run_whip() {
 	WHEP_BENCH_SOURCE=whip WHEP_BENCH_N="${WHIP_BENCH_N:-1,50,100}" WHEP_BENCH_WINDOW="${WHIP_BENCH_WINDOW:-10s}" \
 		WHEP_BENCH_PLI="${WHIP_BENCH_PLI:-10}" bash bench/whep.sh
@@ -75,6 +80,7 @@ describe() {
 	chat) echo "Chat: 1,000 WebSocket clients over 2 node processes on 1 Redis, 100 msg/s for 10 s" ;;
 	flv) echo "FLV fan-out: N=${FLV_BENCH_N:-1,100,500,1000} readers, window ${FLV_BENCH_WINDOW:-10s} (bench/flv.sh)" ;;
 	whep) echo "WebRTC fan-out: N=${WHEP_BENCH_N:-1,50,100,200,300} viewers, window ${WHEP_BENCH_WINDOW:-10s} (bench/whep.sh)" ;;
+	floor) echo "Kernel floor: the FLV (1,000 TCP readers) and WebRTC (200 UDP viewers) send patterns with no server code (bench/floor.sh)" ;;
 	whip) echo "WHIP -> WHEP fan-out: N=${WHIP_BENCH_N:-1,50,100} viewers, window ${WHIP_BENCH_WINDOW:-10s}, ${WHIP_BENCH_PLI:-10} PLI viewers (WHEP_BENCH_SOURCE=whip bench/whep.sh)" ;;
 	esac
 }
@@ -87,7 +93,7 @@ declare -a summary=()
 status=0
 for r in $runs; do
 	if ! declare -F "run_$r" >/dev/null; then
-		echo "bench: unknown run '$r' (known: api transcode chat flv whep whip)" >&2
+		echo "bench: unknown run '$r' (known: api transcode chat flv whep whip floor)" >&2
 		exit 2
 	fi
 	echo
