@@ -19,19 +19,18 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bookmygig/bookmygig/flv"
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/internal/benchproc"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -81,52 +80,19 @@ func (r *ingestTimes) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(r.at)
 }
 
-func cpuTime() time.Duration {
-	u, s := cpuSplit()
-	return u + s
-}
-
-func cpuSplit() (user, sys time.Duration) {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
-}
-
-func goMem() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapInuse + m.StackInuse
-}
-
-func rssBytes() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
-}
-
 func TestFLVFanoutBench(t *testing.T) {
 	ingesttest.RequireFFmpeg(t)
-	counts := []int{1, 100, 500, 1000}
-	if s := os.Getenv("FLV_BENCH_N"); s != "" {
-		counts = nil
-		for _, f := range strings.Split(s, ",") {
-			n, _ := strconv.Atoi(f)
-			counts = append(counts, n)
-		}
+	counts, err := benchproc.Counts("FLV_BENCH_N", 1, 100, 500, 1000)
+	if err != nil {
+		t.Fatal(err)
 	}
-	window := 10 * time.Second
-	if s := os.Getenv("FLV_BENCH_WINDOW"); s != "" {
-		window, _ = time.ParseDuration(s)
+	window, err := benchproc.Duration("FLV_BENCH_WINDOW", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	bin := filepath.Join(t.TempDir(), "flvload")
-	if out, err := exec.Command("go", "build", "-o", bin, "../bench/flvload").CombinedOutput(); err != nil {
-		t.Fatalf("build flvload: %v\n%s", err, out)
+	bin, err := benchproc.Build("../bench/flvload", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -161,24 +127,22 @@ func TestFLVFanoutBench(t *testing.T) {
 	// CPU 1, as the WebRTC bench and bench/floor do; the publisher (ffmpeg
 	// -c copy) stays where it started. Off by default: the server then
 	// uses both cores, as it would in production.
-	loadPrefix := []string{}
+	var loadPrefix []string
 	pinned := false
-	if _, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 && os.Getenv("FLV_BENCH_PIN") == "1" {
-		if out, err := exec.Command("taskset", "-a", "-p", "-c", "0", strconv.Itoa(os.Getpid())).CombinedOutput(); err != nil {
-			t.Logf("taskset server: %v %s", err, out)
-		} else {
-			runtime.GOMAXPROCS(1)
-			loadPrefix = []string{"taskset", "-c", "1"}
-			pinned = true
+	if os.Getenv("FLV_BENCH_PIN") == "1" {
+		var err error
+		if loadPrefix, err = benchproc.Pin(); err != nil {
+			t.Logf("unpinned: %v", err)
 		}
+		pinned = err == nil
 	}
 	time.Sleep(2 * time.Second)
 
 	// Baseline: the server ingesting with no viewers.
-	mem0, rss0 := goMem(), rssBytes()
-	c0 := cpuTime()
+	mem0, rss0 := benchproc.GoMem(), benchproc.RSS()
+	c0 := benchproc.CPUTotal()
 	time.Sleep(window)
-	idleCPU := cpuTime() - c0
+	idleCPU := benchproc.CPUTotal() - c0
 	t.Logf("baseline: %.1f ms CPU/s ingesting 720p30 with no viewers, Go mem %.1f MiB", float64(idleCPU.Microseconds())/1000/window.Seconds(), float64(mem0)/(1<<20))
 
 	fmt.Printf("\nFLV fan-out, 720p30 ~2.5 Mbit/s + AAC, %v window, server GOMAXPROCS %d pinned=%v\n", window, runtime.GOMAXPROCS(0), pinned)
@@ -204,8 +168,8 @@ func TestFLVFanoutBench(t *testing.T) {
 		for sc.Scan() {
 			switch line := sc.Text(); {
 			case line == "window_start":
-				cStart = cpuTime()
-				_, sysStart = cpuSplit()
+				cStart = benchproc.CPUTotal()
+				_, sysStart = benchproc.CPU()
 				w0 = h.Counters().Writes
 				if p := os.Getenv("FLV_BENCH_CPUPROFILE"); p != "" {
 					f, err := os.Create(fmt.Sprintf("%s.%d", p, n))
@@ -216,11 +180,11 @@ func TestFLVFanoutBench(t *testing.T) {
 					defer f.Close()
 				}
 			case line == "window_end":
-				cEnd = cpuTime()
-				_, sysEnd = cpuSplit()
+				cEnd = benchproc.CPUTotal()
+				_, sysEnd = benchproc.CPU()
 				w1 = h.Counters().Writes
 				pprof.StopCPUProfile()
-				mem, rss = goMem(), rssBytes()
+				mem, rss = benchproc.GoMem(), benchproc.RSS()
 			case strings.HasPrefix(line, "{"):
 				if err := json.Unmarshal([]byte(line), &res); err != nil {
 					t.Fatal(err)

@@ -34,18 +34,17 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/internal/benchproc"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/bookmygig/bookmygig/transcode"
@@ -105,34 +104,6 @@ func (r *frameTimes) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"frames": r.frames, "keyframes": r.keyframes})
 }
 
-func benchCPU() time.Duration {
-	u, s := benchCPUSplit()
-	return u + s
-}
-
-func benchCPUSplit() (user, sys time.Duration) {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
-}
-
-func benchGoMem() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapInuse + m.StackInuse
-}
-
-func benchRSS() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
-}
-
 func TestWHEPFanoutBench(t *testing.T) {
 	ingesttest.RequireFFmpeg(t)
 	source := os.Getenv("WHEP_BENCH_SOURCE")
@@ -149,22 +120,17 @@ func TestWHEPFanoutBench(t *testing.T) {
 			pliViewers, _ = strconv.Atoi(s)
 		}
 	}
-	counts := []int{1, 50, 100, 200, 300}
-	if s := os.Getenv("WHEP_BENCH_N"); s != "" {
-		counts = nil
-		for _, f := range strings.Split(s, ",") {
-			n, _ := strconv.Atoi(f)
-			counts = append(counts, n)
-		}
+	counts, err := benchproc.Counts("WHEP_BENCH_N", 1, 50, 100, 200, 300)
+	if err != nil {
+		t.Fatal(err)
 	}
-	window := 10 * time.Second
-	if s := os.Getenv("WHEP_BENCH_WINDOW"); s != "" {
-		window, _ = time.ParseDuration(s)
+	window, err := benchproc.Duration("WHEP_BENCH_WINDOW", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	bin := filepath.Join(t.TempDir(), "whepload")
-	if out, err := exec.Command("go", "build", "-o", bin, "../bench/whepload").CombinedOutput(); err != nil {
-		t.Fatalf("build whepload: %v\n%s", err, out)
+	bin, err := benchproc.Build("../bench/whepload", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -226,21 +192,16 @@ func TestWHEPFanoutBench(t *testing.T) {
 	}
 	defer detach()
 
-	loadPrefix := []string{}
-	if _, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
-		if out, err := exec.Command("taskset", "-a", "-p", "-c", "0", strconv.Itoa(os.Getpid())).CombinedOutput(); err != nil {
-			t.Logf("taskset server: %v %s", err, out)
-		} else {
-			runtime.GOMAXPROCS(1)
-			loadPrefix = []string{"taskset", "-c", "1"}
-		}
+	loadPrefix, err := benchproc.Pin()
+	if err != nil {
+		t.Logf("unpinned: %v", err)
 	}
 	time.Sleep(3 * time.Second)
 
-	mem0, rss0 := benchGoMem(), benchRSS()
-	u0, s0 := benchCPUSplit()
+	mem0, rss0 := benchproc.GoMem(), benchproc.RSS()
+	u0, s0 := benchproc.CPU()
 	time.Sleep(window)
-	u1, s1 := benchCPUSplit()
+	u1, s1 := benchproc.CPU()
 	idle, idleSys := u1-u0+s1-s0, s1-s0
 	fmt.Printf("\nWebRTC (WHEP) fan-out from %s, 720p30 ~2.5 Mbit/s H.264, 4 s GOP, %v window, server GOMAXPROCS %d pinned=%v\n",
 		sourceDesc, window, runtime.GOMAXPROCS(0), len(loadPrefix) > 0)
@@ -272,8 +233,8 @@ func TestWHEPFanoutBench(t *testing.T) {
 		for sc.Scan() {
 			switch line := sc.Text(); {
 			case line == "window_start":
-				cStart = benchCPU()
-				_, sysStart = benchCPUSplit()
+				cStart = benchproc.CPUTotal()
+				_, sysStart = benchproc.CPU()
 				if p := os.Getenv("WHEP_BENCH_CPUPROFILE"); p != "" {
 					f, err := os.Create(fmt.Sprintf("%s.%d", p, n))
 					if err != nil {
@@ -283,10 +244,10 @@ func TestWHEPFanoutBench(t *testing.T) {
 					defer f.Close()
 				}
 			case line == "window_end":
-				cEnd = benchCPU()
-				_, sysEnd = benchCPUSplit()
+				cEnd = benchproc.CPUTotal()
+				_, sysEnd = benchproc.CPU()
 				pprof.StopCPUProfile()
-				mem, rss = benchGoMem(), benchRSS()
+				mem, rss = benchproc.GoMem(), benchproc.RSS()
 			case strings.HasPrefix(line, "{"):
 				if err := json.Unmarshal([]byte(line), &res); err != nil {
 					t.Fatal(err)

@@ -34,7 +34,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +41,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/bookmygig/bookmygig/internal/benchproc"
 )
 
 func main() {
@@ -81,16 +82,13 @@ func child(args ...string) (*exec.Cmd, *bufio.Scanner, io.WriteCloser, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	argv := append([]string{self}, args...)
-	pinned := false
-	if _, err := exec.LookPath("taskset"); err == nil && runtime.NumCPU() >= 2 {
-		if exec.Command("taskset", "-p", "-c", "0", strconv.Itoa(os.Getpid())).Run() == nil {
-			argv = append([]string{"taskset", "-c", "1"}, argv...)
-			pinned = true
-		}
+	prefix, err := benchproc.Pin()
+	if err != nil {
+		fmt.Printf("floor: sender not pinned (%v)\n", err)
+	} else {
+		fmt.Println("floor: sender on CPU 0 with GOMAXPROCS 1, readers on CPU 1")
 	}
-	runtime.GOMAXPROCS(1)
-	fmt.Printf("floor: sender on CPU 0 with GOMAXPROCS 1: %v\n", pinned)
+	argv := append(prefix, append([]string{self}, args...)...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -107,15 +105,9 @@ func child(args ...string) (*exec.Cmd, *bufio.Scanner, io.WriteCloser, error) {
 	return cmd, bufio.NewScanner(out), in, nil
 }
 
-func cpu() (user, sys time.Duration) {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
-}
-
 // report prints the CPU per reader-second over the window.
 func report(name string, n int, win time.Duration, u0, s0 time.Duration, writes, bytes uint64, delivered string) {
-	u1, s1 := cpu()
+	u1, s1 := benchproc.CPU()
 	vs := float64(n) * win.Seconds()
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / vs }
 	fmt.Printf("floor %s: N=%d, %.1f sends and %.0f KB per reader-second: %.3f ms CPU per reader-second (user %.3f, sys %.3f); %s\n",
@@ -171,7 +163,7 @@ func sendTCP(n int, win time.Duration) error {
 		frame()
 	}
 	writes, bytes, short = 0, 0, 0
-	u0, s0 := cpu()
+	u0, s0 := benchproc.CPU()
 	start := time.Now()
 	for time.Since(start) < win {
 		<-tick.C
@@ -322,7 +314,7 @@ func sendUDP(n int, win time.Duration) error {
 	}
 	run(time.Second)
 	sends, packets, bytes, fanout = 0, 0, 0, fanout[:0]
-	u0, s0 := cpu()
+	u0, s0 := benchproc.CPU()
 	elapsed := run(win)
 	vs := float64(n) * elapsed.Seconds()
 	report("udp (WebRTC pattern, AES-128-GCM + GSO)", n, elapsed, u0, s0, sends, bytes,
