@@ -64,6 +64,7 @@ type whepLoadResult struct {
 	P50           float64 `json:"latency_p50_ms"`
 	P95           float64 `json:"latency_p95_ms"`
 	P99           float64 `json:"latency_p99_ms"`
+	ReadP99       float64 `json:"read_latency_p99_ms"`
 	Kind          string  `json:"latency_kind"`
 	Unmatched     int     `json:"latency_unmatched_viewers"`
 	LoadCPU       float64 `json:"load_cpu_pct"`
@@ -214,8 +215,11 @@ func TestWHEPFanoutBench(t *testing.T) {
 	if pliViewers > 0 {
 		pliHdr = fmt.Sprintf(" %8s %8s %8s", "pli p50", "pli p95", "pli max")
 	}
-	fmt.Printf("%5s %5s %8s %7s %10s %8s %8s %8s %6s %8s %8s %8s %8s %8s %8s %6s%s\n", "N", "conn", "Mbit/s/v", "pkt/s/v",
-		"ms/v-s", "(sys)", "KB/v go", "KB/v rss", "lost", "lostJoin", "lat p50", "lat p95", "lat p99", "ttff p50", "ttff p95", "load%", pliHdr)
+	// lat: server receive of a frame -> the viewer kernel's receipt of its
+	// last packet; read p99: the same up to whepload's read (its own
+	// queueing included).
+	fmt.Printf("%5s %5s %8s %7s %10s %8s %8s %8s %6s %8s %8s %8s %8s %8s %8s %8s %6s%s\n", "N", "conn", "Mbit/s/v", "pkt/s/v",
+		"ms/v-s", "(sys)", "KB/v go", "KB/v rss", "lost", "lostJoin", "lat p50", "lat p95", "lat p99", "read p99", "ttff p50", "ttff p95", "load%", pliHdr)
 	for _, n := range counts {
 		args := append(append([]string{}, loadPrefix...), bin, "-url", url, "-n", strconv.Itoa(n),
 			"-duration", window.String(), "-ingest-times", "http://"+ln.Addr().String()+"/bench/ingest-times",
@@ -263,11 +267,11 @@ func TestWHEPFanoutBench(t *testing.T) {
 		if pliViewers > 0 {
 			pliCols = fmt.Sprintf(" %8.0f %8.0f %8.0f", res.PLIP50, res.PLIP95, res.PLIMax)
 		}
-		fmt.Printf("%5d %5d %8.2f %7.0f %10.3f %8.3f %8.0f %8.0f %6d %8d %8.1f %8.1f %8.1f %8.0f %8.0f %6.0f%s\n",
+		fmt.Printf("%5d %5d %8.2f %7.0f %10.3f %8.3f %8.0f %8.0f %6d %8d %8.1f %8.1f %8.1f %8.1f %8.0f %8.0f %6.0f%s\n",
 			n, res.Connected, res.MbpsPerViewer, res.PktsPerViewer, perViewerSec, sysPerViewerSec,
 			float64(int64(mem)-int64(mem0))/1024/float64(max(res.Connected, 1)),
 			float64(int64(rss)-int64(rss0))/1024/float64(max(res.Connected, 1)),
-			res.Lost, res.LostTotal, res.P50, res.P95, res.P99, res.TTFFP50, res.TTFFP95, res.LoadCPU, pliCols)
+			res.Lost, res.LostTotal, res.P50, res.P95, res.P99, res.ReadP99, res.TTFFP50, res.TTFFP95, res.LoadCPU, pliCols)
 		if res.Unmatched > 0 {
 			fmt.Printf("      (%d viewers' frames could not be matched to server receive times)\n", res.Unmatched)
 		}
