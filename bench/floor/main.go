@@ -51,6 +51,7 @@ func main() {
 	n := flag.Int("n", 0, "readers (default 1000 for tcp, 200 for udp)")
 	dur := flag.Duration("duration", 10*time.Second, "measured window")
 	addr := flag.String("addr", "", "recv role: the sender's TCP address")
+	gro := flag.Bool("gro", true, "udp: the viewers read with UDP GRO, as bench/whepload's do")
 	flag.Parse()
 	if *n == 0 {
 		*n = map[string]int{"tcp": 1000, "udp": 200}[*mode]
@@ -60,11 +61,11 @@ func main() {
 	case *role == "recv" && *mode == "tcp":
 		err = recvTCP(*addr, *n)
 	case *role == "recv" && *mode == "udp":
-		err = recvUDP(*n)
+		err = recvUDP(*n, *gro)
 	case *mode == "tcp":
 		err = sendTCP(*n, *dur)
 	case *mode == "udp":
-		err = sendUDP(*n, *dur)
+		err = sendUDP(*n, *dur, *gro)
 	default:
 		err = fmt.Errorf("unknown -mode %q or -role %q", *mode, *role)
 	}
@@ -210,10 +211,11 @@ const (
 	audioPacket = 160
 	rtpHeader   = 12
 	udpSegment  = 103 // UDP_SEGMENT from linux/udp.h
+	udpGRO      = 104 // UDP_GRO
 )
 
-func sendUDP(n int, win time.Duration) error {
-	cmd, out, in, err := child("-mode", "udp", "-role", "recv", "-n", strconv.Itoa(n))
+func sendUDP(n int, win time.Duration, gro bool) error {
+	cmd, out, in, err := child("-mode", "udp", "-role", "recv", "-n", strconv.Itoa(n), "-gro="+strconv.FormatBool(gro))
 	if err != nil {
 		return err
 	}
@@ -317,7 +319,7 @@ func sendUDP(n int, win time.Duration) error {
 	u0, s0 := benchproc.CPU()
 	elapsed := run(win)
 	vs := float64(n) * elapsed.Seconds()
-	report("udp (WebRTC pattern, AES-128-GCM + GSO)", n, elapsed, u0, s0, sends, bytes,
+	report(fmt.Sprintf("udp (WebRTC pattern, AES-128-GCM + GSO, viewers' GRO %v)", gro), n, elapsed, u0, s0, sends, bytes,
 		fmt.Sprintf("%.0f packets per viewer-second", float64(packets)/vs))
 	slices.Sort(fanout)
 	q := func(p float64) float64 { return float64(fanout[int(p*float64(len(fanout)-1))].Microseconds()) / 1000 }
@@ -330,7 +332,24 @@ func sendUDP(n int, win time.Duration) error {
 	return cmd.Wait()
 }
 
-func recvUDP(n int) error {
+// segments is how many packets a datagram of n bytes holds, from its
+// UDP_GRO control message (1 without one).
+func segments(n int, oob []byte) int {
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 1
+	}
+	for _, m := range msgs {
+		if m.Header.Level == syscall.IPPROTO_UDP && m.Header.Type == udpGRO && len(m.Data) >= 4 {
+			if seg := int(binary.NativeEndian.Uint32(m.Data)); seg > 0 {
+				return (n + seg - 1) / seg
+			}
+		}
+	}
+	return 1
+}
+
+func recvUDP(n int, gro bool) error {
 	var got atomic.Uint64
 	ports := make([]string, 0, n)
 	for range n {
@@ -339,14 +358,23 @@ func recvUDP(n int) error {
 			return err
 		}
 		_ = c.SetReadBuffer(1 << 20)
+		if gro {
+			// As bench/whepload's viewers read: a GSO send arrives
+			// as one datagram.
+			if rc, err := c.SyscallConn(); err == nil {
+				_ = rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_UDP, udpGRO, 1) })
+			}
+		}
 		ports = append(ports, strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port))
 		go func() {
-			b := make([]byte, 2048)
+			b := make([]byte, 64<<10)
+			oob := make([]byte, 64)
 			for {
-				if _, _, err := c.ReadFromUDPAddrPort(b); err != nil {
+				n, oobn, _, _, err := c.ReadMsgUDPAddrPort(b, oob)
+				if err != nil {
 					return
 				}
-				got.Add(1)
+				got.Add(uint64(segments(n, oob[:oobn])))
 			}
 		}()
 	}
