@@ -54,6 +54,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,8 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v4"
@@ -167,7 +170,17 @@ func main() {
 	pliAfter := flag.Duration("pli-after", time.Second, "how long after its first frame a PLI viewer sends its PLI")
 	rxGRO := flag.Bool("rx-gro", os.Getenv("WHEPLOAD_RX_GRO") != "0", "read the viewers' sockets with UDP GRO (a frame's GSO send arrives as one datagram, split here)")
 	rxStampsOn := flag.Bool("rx-stamps", os.Getenv("WHEPLOAD_RX_STAMPS") != "0", "a frame's receipt is the kernel's receive time of its last packet (SO_TIMESTAMPNS), not this process's read")
+	cpuProfile := flag.String("cpuprofile", os.Getenv("WHEPLOAD_CPUPROFILE"), "write this process's CPU profile of the whole run here")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "whepload:", err)
+			os.Exit(2)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if *url == "" {
 		fmt.Fprintln(os.Stderr, "whepload: -url is required")
 		os.Exit(2)
@@ -233,7 +246,18 @@ func newAPI(stamps *rxStamps, gro bool) (*webrtc.API, error) {
 		return nil, err
 	}
 	se.SetNet(bigBufferNet{std, stamps, gro})
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se)), nil
+	// Only receiver reports, as a browser sends them. No NACK generator:
+	// every gap counts as loss, and an overloaded viewer process does not
+	// ask for retransmissions that load the server further. (pion's
+	// default set, which NewAPI installs without a registry, has NACKs,
+	// stats and TWCC.)
+	reg := &interceptor.Registry{}
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	reg.Add(rr)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg)), nil
 }
 
 // bigBufferNet gives every UDP socket a 4 MiB receive buffer (the usual
