@@ -9,10 +9,10 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/benchproc"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -356,7 +356,7 @@ func BenchmarkAACToOpus(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				start := cpuTime()
+				start := benchproc.CPUTotal()
 				for _, f := range clip.frames {
 					if _, err := c.decode(f); err != nil {
 						b.Fatal(err)
@@ -371,16 +371,10 @@ func BenchmarkAACToOpus(b *testing.B) {
 						}
 					}
 				}
-				cpu += cpuTime() - start
+				cpu += benchproc.CPUTotal() - start
 				c.free()
 			}
 			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N)/streamSeconds, "ms-cpu/stream-s")
 		})
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -60,8 +60,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/benchproc"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -112,12 +113,6 @@ type Result struct {
 	PLIP50MS    float64 `json:"pli_to_key_p50_ms,omitempty"`
 	PLIP95MS    float64 `json:"pli_to_key_p95_ms,omitempty"`
 	PLIMaxMS    float64 `json:"pli_to_key_max_ms,omitempty"`
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type frameSample struct {
@@ -338,10 +333,10 @@ func run(url string, n int, duration, warmup time.Duration, joinRate int, ingest
 		}
 	}
 	window.Store(true)
-	t0, c0 := time.Now(), cpuTime()
+	t0, c0 := time.Now(), benchproc.CPUTotal()
 	time.Sleep(duration)
 	window.Store(false)
-	elapsed, cpu := time.Since(t0), cpuTime()-c0
+	elapsed, cpu := time.Since(t0), benchproc.CPUTotal()-c0
 	fmt.Println("window_end")
 
 	res := &Result{Viewers: n, WindowS: elapsed.Seconds(), LoadCPUPct: float64(int(1000*cpu.Seconds()/elapsed.Seconds())) / 10}
