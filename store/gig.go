@@ -54,7 +54,21 @@ const (
 	MaxPriceMinor = 100_000_000
 	// MaxDuration bounds ends_at - starts_at; a longer gig is a typo.
 	MaxDuration = 7 * 24 * time.Hour
+	// MaxCapacity bounds a gig's seats; 0 means unlimited.
+	MaxCapacity = 1_000_000
 )
+
+// Access says who may watch and chat on a gig.
+type Access string
+
+// The access modes. A gig with a price is always ticketed.
+const (
+	AccessOpen   Access = "open"   // anyone with the link
+	AccessTicket Access = "ticket" // ticket holders and the creator
+)
+
+// Ticketed reports whether the gig needs a ticket to watch and chat.
+func (g Gig) Ticketed() bool { return g.Access == AccessTicket }
 
 // Gig is a show as clients see it. It never carries secrets.
 //
@@ -72,12 +86,20 @@ type Gig struct {
 	StartsAt       time.Time `json:"starts_at"`
 	EndsAt         time.Time `json:"ends_at"`
 	PaymentPointer string    `json:"payment_pointer,omitempty"`
-	Status         Status    `json:"status"`
+	// Access is open or ticket; Capacity is the number of seats (0 means
+	// unlimited).
+	Access   Access `json:"access"`
+	Capacity int    `json:"capacity"`
+	Status   Status `json:"status"`
 	// Viewers is filled by the api from the live viewer counter; the store
 	// always returns 0.
-	Viewers   int       `json:"viewers"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Viewers int `json:"viewers"`
+	// TicketsSold and SeatsLeft are filled by the api from the ticket
+	// store; SeatsLeft only when the gig has a capacity.
+	TicketsSold int       `json:"tickets_sold"`
+	SeatsLeft   *int      `json:"seats_left,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 	// StartedAt and EndedAt are when the live show last started and ended.
 	StartedAt time.Time `json:"started_at,omitzero"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
@@ -95,6 +117,10 @@ type GigInput struct {
 	StartsAt       string `json:"starts_at"`
 	EndsAt         string `json:"ends_at"`
 	PaymentPointer string `json:"payment_pointer"`
+	// Access is "open" (the default for free gigs) or "ticket" (forced when
+	// price_minor > 0).
+	Access   string `json:"access"`
+	Capacity int    `json:"capacity"`
 }
 
 // Patch is a partial update: nil fields stay as they are. An empty
@@ -109,6 +135,8 @@ type Patch struct {
 	StartsAt       *string `json:"starts_at"`
 	EndsAt         *string `json:"ends_at"`
 	PaymentPointer *string `json:"payment_pointer"`
+	Access         *string `json:"access"`
+	Capacity       *int    `json:"capacity"`
 }
 
 // Secrets are the gig's credentials, returned once by Create. The stream key

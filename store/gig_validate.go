@@ -56,6 +56,13 @@ func (in GigInput) normalize() (Gig, error) {
 	if g.PaymentPointer, err = checkPaymentPointer(in.PaymentPointer); err != nil {
 		return Gig{}, err
 	}
+	if g.Access, err = checkAccess(in.Access, in.PriceMinor); err != nil {
+		return Gig{}, err
+	}
+	if in.Capacity < 0 || in.Capacity > MaxCapacity {
+		return Gig{}, invalid("capacity", "must be between 0 (unlimited) and "+strconv.Itoa(MaxCapacity)+" seats")
+	}
+	g.Capacity = in.Capacity
 	return g, nil
 }
 
@@ -133,8 +140,26 @@ func checkTime(field, s string) (time.Time, error) {
 	return t, nil
 }
 
+// checkAccess reads the access mode: empty means open for a free gig; a
+// priced gig is always ticketed (asking for open there is an error, so a
+// creator is never surprised by a paywall they did not choose).
+func checkAccess(s string, price int64) (Access, error) {
+	switch a := Access(strings.ToLower(strings.TrimSpace(s))); {
+	case a == "" && price > 0, a == AccessTicket:
+		return AccessTicket, nil
+	case a == "" || a == AccessOpen:
+		if price > 0 {
+			return "", invalid("access", "a gig with a price is always ticketed: use access \"ticket\" or price_minor 0")
+		}
+		return AccessOpen, nil
+	}
+	return "", invalid("access", "must be open or ticket")
+}
+
 // checkPaymentPointer accepts an Interledger payment pointer ($wallet.example/alice)
-// or an https URL; both resolve to an https URL with a host.
+// or an https URL; both resolve to an https URL with a host, which is what
+// is stored (Web Monetization's <link rel="monetization"> takes full URLs
+// only).
 func checkPaymentPointer(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -160,7 +185,11 @@ func checkPaymentPointer(s string) (string, error) {
 	if strings.HasPrefix(s, "$") && (u.RawQuery != "" || u.Fragment != "") {
 		return "", invalid("payment_pointer", why)
 	}
-	return s, nil
+	if u.Path == "" {
+		// A bare pointer ($wallet.example) means its well-known path.
+		u.Path = "/.well-known/pay"
+	}
+	return u.String(), nil
 }
 
 // input turns a stored gig back into input, so a patch can be validated as
@@ -176,6 +205,8 @@ func (g Gig) input() GigInput {
 		StartsAt:       g.StartsAt.Format(time.RFC3339),
 		EndsAt:         g.EndsAt.Format(time.RFC3339),
 		PaymentPointer: g.PaymentPointer,
+		Access:         string(g.Access),
+		Capacity:       g.Capacity,
 	}
 }
 
@@ -196,8 +227,16 @@ func (p Patch) apply(g Gig) (Gig, error) {
 	set(&in.StartsAt, p.StartsAt)
 	set(&in.EndsAt, p.EndsAt)
 	set(&in.PaymentPointer, p.PaymentPointer)
+	set(&in.Access, p.Access)
 	if p.PriceMinor != nil {
 		in.PriceMinor = *p.PriceMinor
+		if *p.PriceMinor > 0 && p.Access == nil {
+			// Pricing a gig makes it ticketed without a second field.
+			in.Access = string(AccessTicket)
+		}
+	}
+	if p.Capacity != nil {
+		in.Capacity = *p.Capacity
 	}
 	n, err := in.normalize()
 	if err != nil {

@@ -52,6 +52,10 @@ func invalidInputs() []invalidCase {
 		{"pointer plain", with(func(in *GigInput) { in.PaymentPointer = "alice" }), "payment_pointer"},
 		{"pointer javascript", with(func(in *GigInput) { in.PaymentPointer = "javascript:alert(1)" }), "payment_pointer"},
 		{"pointer too long", with(func(in *GigInput) { in.PaymentPointer = "$w.example/" + strings.Repeat("a", 600) }), "payment_pointer"},
+		{"priced gig open", with(func(in *GigInput) { in.Access = "open" }), "access"},
+		{"unknown access", with(func(in *GigInput) { in.Access = "vip" }), "access"},
+		{"negative capacity", with(func(in *GigInput) { in.Capacity = -1 }), "capacity"},
+		{"huge capacity", with(func(in *GigInput) { in.Capacity = MaxCapacity + 1 }), "capacity"},
 	}
 }
 
@@ -70,7 +74,7 @@ func TestValidateAcceptsAndNormalizes(t *testing.T) {
 		check func(t *testing.T, g Gig)
 	}{
 		{"baseline", validInput(), func(t *testing.T, g Gig) {
-			if g.Currency != "USD" || g.Category != CategoryComedy || g.PaymentPointer != "$wallet.example/ada" {
+			if g.Currency != "USD" || g.Category != CategoryComedy || g.PaymentPointer != "https://wallet.example/ada" || g.Access != AccessTicket {
 				t.Fatalf("%+v", g)
 			}
 		}},
@@ -91,7 +95,26 @@ func TestValidateAcceptsAndNormalizes(t *testing.T) {
 				t.Fatalf("%v", g.StartsAt)
 			}
 		}},
-		{"https pointer", with(func(in *GigInput) { in.PaymentPointer = "https://wallet.example/alice" }), func(t *testing.T, g Gig) {}},
+		{"https pointer", with(func(in *GigInput) { in.PaymentPointer = "https://wallet.example/alice" }), func(t *testing.T, g Gig) {
+			if g.PaymentPointer != "https://wallet.example/alice" {
+				t.Fatalf("%q", g.PaymentPointer)
+			}
+		}},
+		{"bare pointer is its well-known URL", with(func(in *GigInput) { in.PaymentPointer = "$wallet.example" }), func(t *testing.T, g Gig) {
+			if g.PaymentPointer != "https://wallet.example/.well-known/pay" {
+				t.Fatalf("%q", g.PaymentPointer)
+			}
+		}},
+		{"free gig is open by default", with(func(in *GigInput) { in.PriceMinor, in.Currency = 0, "" }), func(t *testing.T, g Gig) {
+			if g.Access != AccessOpen || g.Capacity != 0 {
+				t.Fatalf("%+v", g)
+			}
+		}},
+		{"free ticketed gig with seats", with(func(in *GigInput) { in.PriceMinor, in.Currency, in.Access, in.Capacity = 0, "", " Ticket ", 100 }), func(t *testing.T, g Gig) {
+			if g.Access != AccessTicket || g.Capacity != 100 {
+				t.Fatalf("%+v", g)
+			}
+		}},
 		{"max lengths", with(func(in *GigInput) {
 			in.Title, in.CreatorName, in.Description = strings.Repeat("t", 120), strings.Repeat("ü", 80), strings.Repeat("d\t\n", 1666)
 		}), func(t *testing.T, g Gig) {}},
@@ -142,10 +165,10 @@ func TestSecretsRedact(t *testing.T) {
 func FuzzGigInput(f *testing.F) {
 	for _, tc := range append(invalidInputs(), invalidCase{in: validInput()}) {
 		in := tc.in
-		f.Add(in.CreatorName, in.Title, in.Description, in.Category, in.PriceMinor, in.Currency, in.StartsAt, in.EndsAt, in.PaymentPointer)
+		f.Add(in.CreatorName, in.Title, in.Description, in.Category, in.PriceMinor, in.Currency, in.StartsAt, in.EndsAt, in.PaymentPointer, in.Access, in.Capacity)
 	}
-	f.Fuzz(func(t *testing.T, creator, title, desc, cat string, price int64, cur, start, end, pp string) {
-		in := GigInput{creator, title, desc, cat, price, cur, start, end, pp}
+	f.Fuzz(func(t *testing.T, creator, title, desc, cat string, price int64, cur, start, end, pp, access string, capacity int) {
+		in := GigInput{creator, title, desc, cat, price, cur, start, end, pp, access, capacity}
 		g, err := in.normalize()
 		if err != nil {
 			var ve *ValidationError
@@ -155,7 +178,8 @@ func FuzzGigInput(f *testing.F) {
 			return
 		}
 		if g.Title == "" || len([]rune(g.Title)) > MaxTitleLen || g.CreatorName == "" ||
-			!g.EndsAt.After(g.StartsAt) || g.PriceMinor < 0 || g.PriceMinor > MaxPriceMinor {
+			!g.EndsAt.After(g.StartsAt) || g.PriceMinor < 0 || g.PriceMinor > MaxPriceMinor ||
+			(g.PriceMinor > 0 && g.Access != AccessTicket) || g.Capacity < 0 || g.Capacity > MaxCapacity {
 			t.Fatalf("accepted invalid gig %+v", g)
 		}
 		if strings.ContainsAny(g.Title+g.CreatorName, "\x00\n\r\x1b") {

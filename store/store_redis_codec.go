@@ -19,6 +19,8 @@ const (
 	fieldStartsAt       = "starts_at"
 	fieldEndsAt         = "ends_at"
 	fieldPaymentPointer = "payment_pointer"
+	fieldAccess         = "access"
+	fieldCapacity       = "capacity"
 	fieldStatus         = "status"
 	fieldCreatedAt      = "created_at"
 	fieldUpdatedAt      = "updated_at"
@@ -49,6 +51,8 @@ func gigFields(g Gig) []any {
 		fieldStartsAt, formatTime(g.StartsAt),
 		fieldEndsAt, formatTime(g.EndsAt),
 		fieldPaymentPointer, g.PaymentPointer,
+		fieldAccess, string(g.Access),
+		fieldCapacity, strconv.Itoa(g.Capacity),
 		fieldStatus, string(g.Status),
 		fieldCreatedAt, formatTime(g.CreatedAt),
 		fieldUpdatedAt, formatTime(g.UpdatedAt),
@@ -82,7 +86,7 @@ func decodeGig(m map[string]string) (redisGig, error) {
 func publicFields() []string {
 	return []string{
 		fieldID, fieldCreatorName, fieldTitle, fieldDescription, fieldCategory, fieldPriceMinor,
-		fieldCurrency, fieldStartsAt, fieldEndsAt, fieldPaymentPointer, fieldStatus,
+		fieldCurrency, fieldStartsAt, fieldEndsAt, fieldPaymentPointer, fieldAccess, fieldCapacity, fieldStatus,
 		fieldCreatedAt, fieldUpdatedAt, fieldStartedAt, fieldEndedAt,
 	}
 }
@@ -116,11 +120,24 @@ func decodeGigWith(m func(field string) string) (redisGig, error) {
 	g.Currency = m(fieldCurrency)
 	g.PaymentPointer = m(fieldPaymentPointer)
 	g.Status = Status(m(fieldStatus))
+	g.Access = Access(m(fieldAccess))
 	rg.manageHash = m(fieldManageHash)
 	rg.streamKeyHash = m(fieldStreamKeyHash)
 	var err error
 	if g.PriceMinor, err = strconv.ParseInt(m(fieldPriceMinor), 10, 64); err != nil {
 		return rg, fmt.Errorf("%w %q: price: %v", errCorrupt, g.ID, err)
+	}
+	if g.Access == "" {
+		// Gigs stored before access existed: priced ones were meant to be paid.
+		g.Access = AccessOpen
+		if g.PriceMinor > 0 {
+			g.Access = AccessTicket
+		}
+	}
+	if c := m(fieldCapacity); c != "" {
+		if g.Capacity, err = strconv.Atoi(c); err != nil {
+			return rg, fmt.Errorf("%w %q: capacity: %v", errCorrupt, g.ID, err)
+		}
 	}
 	for _, tf := range []struct {
 		dst   *time.Time
