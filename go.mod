@@ -17,6 +17,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.7.0
 	github.com/sirupsen/logrus v1.7.0
+	github.com/stripe/stripe-go/v82 v82.5.1
 	github.com/yutopp/go-rtmp v0.0.7
 )
 
