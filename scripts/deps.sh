@@ -41,6 +41,17 @@ if [ ${#pkgs[@]} -gt 0 ]; then
 	fi
 fi
 
+# stripe-mock (Stripe's API mock) for the payment tests, by version; go
+# install puts it in $(go env GOBIN) or $HOME/go/bin, which .ci/run puts on PATH.
+if [ "$mode" = test ] && ! command -v stripe-mock >/dev/null; then
+	gobin=$(go env GOBIN)
+	gobin=${gobin:-$(go env GOPATH)/bin}
+	if [ ! -x "$gobin/stripe-mock" ]; then
+		echo "deps: installing stripe-mock"
+		go install github.com/stripe/stripe-mock@v0.203.0
+	fi
+fi
+
 # npm packages, by the versions in the lock files.
 if [ -f web/package-lock.json ] && [ ! -d web/node_modules ]; then
 	npm ci --prefix web --no-audit --no-fund
