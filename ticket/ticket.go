@@ -140,4 +140,3 @@ var (
 func (t Ticket) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("id", t.ID), slog.String("status", string(t.Status)))
 }
-

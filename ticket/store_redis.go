@@ -1,0 +1,404 @@
+package ticket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis keys. A gig's tickets live in a few hashes next to the gig's own
+// hash (bmg:gig:{id}); a plain key maps a token's hash to its ticket.
+const (
+	keyGigPrefix      = "bmg:gig:"
+	keyTicketsSuffix  = ":tickets"          // hash ticket id -> record JSON
+	keyStateSuffix    = ":ticket_state"     // hash ticket id -> "valid" | "<status> <unix ns>"
+	keyCountsSuffix   = ":ticket_counts"    // hash "sold" -> number of valid tickets
+	keyBookingsSuffix = ":bookings"         // hash booking id -> pending booking JSON
+	keyScreensSuffix  = ":screens"          // hash ticket id -> current screen (RedisBus)
+	keyTokenPrefix    = "bmg:ticket_token:" // + sha256 hex of token -> "gigID id"
+	// keyEventsChannel is the pub/sub channel of every gate's events.
+	keyEventsChannel = "bmg:tickets:events"
+)
+
+func ticketsKey(gigID string) string  { return keyGigPrefix + gigID + keyTicketsSuffix }
+func stateKey(gigID string) string    { return keyGigPrefix + gigID + keyStateSuffix }
+func countsKey(gigID string) string   { return keyGigPrefix + gigID + keyCountsSuffix }
+func bookingsKey(gigID string) string { return keyGigPrefix + gigID + keyBookingsSuffix }
+func screensKey(gigID string) string  { return keyGigPrefix + gigID + keyScreensSuffix }
+func tokenKey(hash string) string     { return keyTokenPrefix + hash }
+func tokenRefValue(gigID, id string) string {
+	return gigID + " " + id
+}
+
+// Timeouts chosen, like the gig store's, so that a dead or frozen Redis
+// turns into ErrUnavailable well within a second.
+const (
+	DefaultRedisDialTimeout = 500 * time.Millisecond
+	DefaultRedisIOTimeout   = 500 * time.Millisecond
+	DefaultRedisOpTimeout   = 800 * time.Millisecond
+)
+
+// RedisConfig configures RedisStore. Zero durations take the defaults above.
+type RedisConfig struct {
+	// URL is a redis:// or rediss:// URL.
+	URL string
+	// DialTimeout bounds connecting; IOTimeout bounds each read and write.
+	DialTimeout time.Duration
+	IOTimeout   time.Duration
+	// OpTimeout bounds one store call, all its round trips included.
+	OpTimeout time.Duration
+	// PoolSize is the connection pool size; 0 means go-redis's default.
+	PoolSize int
+}
+
+var _ Store = (*RedisStore)(nil)
+
+// RedisStore keeps tickets in Redis so that every node sharing the Redis
+// sells from the same seats: each write is one Lua script (atomic on the
+// server), each read one round trip.
+type RedisStore struct {
+	rdb       *redis.Client
+	log       *slog.Logger
+	opTimeout time.Duration
+	sc        scripts
+	down      atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	now       func() time.Time
+}
+
+// NewRedisStore connects to Redis and checks it answers. An unreachable
+// Redis is an error wrapping ErrUnavailable; after start-up the store rides
+// out outages by itself (calls fail with ErrUnavailable meanwhile).
+func NewRedisStore(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*RedisStore, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opt, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	dial, io, op := cfg.DialTimeout, cfg.IOTimeout, cfg.OpTimeout
+	if dial <= 0 {
+		dial = DefaultRedisDialTimeout
+	}
+	if io <= 0 {
+		io = DefaultRedisIOTimeout
+	}
+	if op <= 0 {
+		op = DefaultRedisOpTimeout
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = dial, io, io, io
+	// A dead Redis stays dead for the length of a request; retries would
+	// only stretch the 503 past a second.
+	opt.MaxRetries = -1
+	opt.ContextTimeoutEnabled = true
+	if cfg.PoolSize > 0 {
+		opt.PoolSize = cfg.PoolSize
+	}
+	s := &RedisStore{
+		rdb:       redis.NewClient(opt),
+		log:       log.With("component", "ticket", "engine", "redis"),
+		opTimeout: op,
+		sc:        newScripts(),
+		now:       time.Now,
+	}
+	octx, cancel := context.WithTimeout(ctx, op)
+	defer cancel()
+	if err := s.rdb.Ping(octx).Err(); err != nil {
+		_ = s.rdb.Close()
+		return nil, s.fail(ctx, "ping", err)
+	}
+	return s, nil
+}
+
+// Client is the store's connection pool, for a RedisBus on the same Redis.
+func (s *RedisStore) Client() *redis.Client { return s.rdb }
+
+// Close closes the connection pool. It is idempotent.
+func (s *RedisStore) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.rdb.Close() })
+	return s.closeErr
+}
+
+// fail classifies an error from a Redis call: anything that means "Redis
+// did not answer" wraps ErrUnavailable, unless the caller's own context
+// ended first; a nil error notes that Redis is back.
+func (s *RedisStore) fail(parent context.Context, op string, err error) error {
+	if err == nil {
+		if s.down.Load() && s.down.CompareAndSwap(true, false) {
+			s.log.Info("redis reachable again")
+		}
+		return nil
+	}
+	if perr := parent.Err(); perr != nil {
+		return fmt.Errorf("redis %s: %w", op, perr)
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) && !transientReply(rerr.Error()) {
+		return fmt.Errorf("redis %s: %w", op, err)
+	}
+	if s.down.CompareAndSwap(false, true) {
+		s.log.Warn("redis unavailable", "err", err)
+	}
+	return fmt.Errorf("redis %s: %w: %v", op, ErrUnavailable, err)
+}
+
+// transientReply reports Redis replies that mean "not serving right now".
+func transientReply(msg string) bool {
+	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "BUSY", "TRYAGAIN", "CLUSTERDOWN"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// run executes a script and returns its reply as strings.
+func (s *RedisStore) run(ctx context.Context, op string, sc *redis.Script, keys []string, args ...any) ([]string, error) {
+	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	res, err := sc.Run(octx, s.rdb, keys, args...).StringSlice()
+	if err == nil && len(res) == 0 {
+		err = fmt.Errorf("empty script reply")
+	}
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	s.fail(ctx, op, nil)
+	return res, nil
+}
+
+// Issue implements Store.
+func (s *RedisStore) Issue(ctx context.Context, in Issue) (Ticket, string, error) {
+	in, err := in.normalize()
+	if err != nil {
+		return Ticket{}, "", err
+	}
+	tok := newToken()
+	rec := record{ID: newID(), GigID: in.GigID, Name: in.Holder.Name, Email: in.Holder.Email, Kind: in.Kind,
+		PaidMinor: in.PaidMinor, Currency: in.Currency, CreatedAt: s.now().UTC(), TokenHash: hashToken(tok)}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return Ticket{}, "", fmt.Errorf("issue: %w", err)
+	}
+	g := in.GigID
+	res, err := s.run(ctx, "issue", s.sc.issue, []string{ticketsKey(g), stateKey(g), countsKey(g), tokenKey(rec.TokenHash)},
+		in.Capacity, rec.ID, data, tokenRefValue(g, rec.ID))
+	if err != nil {
+		return Ticket{}, "", err
+	}
+	switch res[0] {
+	case "ok":
+		return rec.ticket(state{status: StatusValid}), tok, nil
+	case "sold_out":
+		return Ticket{}, "", ErrSoldOut
+	}
+	// A 80-bit id or 256-bit token collision: not a practical outcome.
+	return Ticket{}, "", fmt.Errorf("issue: id collision")
+}
+
+// Reserve implements Store.
+func (s *RedisStore) Reserve(ctx context.Context, gigID string, h Holder, amountMinor int64, currency string) (Booking, string, error) {
+	b, tok, err := newBooking(gigID, h, amountMinor, currency, s.now())
+	if err != nil {
+		return Booking{}, "", err
+	}
+	data, err := json.Marshal(b)
+	if err != nil {
+		return Booking{}, "", fmt.Errorf("reserve: %w", err)
+	}
+	res, err := s.run(ctx, "reserve", s.sc.reserve, []string{bookingsKey(gigID), tokenKey(b.TokenHash)},
+		b.ID, data, tokenRefValue(gigID, b.ID))
+	if err != nil {
+		return Booking{}, "", err
+	}
+	if res[0] != "ok" {
+		return Booking{}, "", fmt.Errorf("reserve: id collision")
+	}
+	return b.booking(), tok, nil
+}
+
+// Confirm implements Store: one read for the booking, then one script that
+// re-checks everything and converts it.
+func (s *RedisStore) Confirm(ctx context.Context, gigID, bookingID string, capacity int, paymentRef string) (Ticket, bool, error) {
+	if !validGigID(gigID) || !validID(bookingID) {
+		return Ticket{}, false, ErrNotFound
+	}
+	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	raw, err := s.rdb.HGet(octx, bookingsKey(gigID), bookingID).Result()
+	cancel()
+	var data []byte
+	switch {
+	case errors.Is(err, redis.Nil):
+		// Maybe confirmed already: the script returns the ticket.
+	case err != nil:
+		return Ticket{}, false, s.fail(ctx, "confirm", err)
+	default:
+		var b bookingRecord
+		if err := json.Unmarshal([]byte(raw), &b); err != nil {
+			return Ticket{}, false, fmt.Errorf("confirm: corrupt booking %s: %w", bookingID, err)
+		}
+		if data, err = json.Marshal(b.paidRecord(s.now().UTC(), paymentRef)); err != nil {
+			return Ticket{}, false, fmt.Errorf("confirm: %w", err)
+		}
+	}
+	g := gigID
+	res, err := s.run(ctx, "confirm", s.sc.confirm, []string{ticketsKey(g), stateKey(g), countsKey(g), bookingsKey(g)},
+		capacity, bookingID, string(data))
+	if err != nil {
+		return Ticket{}, false, err
+	}
+	switch res[0] {
+	case "ok":
+		var rec record
+		_ = json.Unmarshal(data, &rec)
+		return rec.ticket(state{status: StatusValid}), true, nil
+	case "exists":
+		t, err := decodeTicket(res[1:])
+		return t, false, err
+	case "sold_out":
+		return Ticket{}, false, ErrSoldOut
+	}
+	return Ticket{}, false, ErrNotFound
+}
+
+// decodeTicket reads a script's {record JSON, state} pair.
+func decodeTicket(v []string) (Ticket, error) {
+	if len(v) != 2 {
+		return Ticket{}, fmt.Errorf("ticket: corrupt script reply")
+	}
+	var rec record
+	if err := json.Unmarshal([]byte(v[0]), &rec); err != nil {
+		return Ticket{}, fmt.Errorf("ticket: corrupt record: %w", err)
+	}
+	st, err := decodeState(v[1])
+	if err != nil {
+		return Ticket{}, err
+	}
+	return rec.ticket(st), nil
+}
+
+// Authenticate implements Store in one round trip.
+func (s *RedisStore) Authenticate(ctx context.Context, gigID, token string) (Ticket, error) {
+	if !plausibleToken(token) || !validGigID(gigID) {
+		return Ticket{}, ErrInvalidToken
+	}
+	g := gigID
+	res, err := s.run(ctx, "authenticate", s.sc.auth, []string{tokenKey(hashToken(token)), ticketsKey(g), stateKey(g), bookingsKey(g)}, g)
+	if err != nil {
+		return Ticket{}, err
+	}
+	switch res[0] {
+	case "ticket":
+		return decodeTicket(res[1:])
+	case "pending":
+		return Ticket{}, ErrPending
+	}
+	return Ticket{}, ErrInvalidToken
+}
+
+// Get implements Store.
+func (s *RedisStore) Get(ctx context.Context, gigID, ticketID string) (Ticket, error) {
+	if !validGigID(gigID) || !validID(ticketID) {
+		return Ticket{}, ErrNotFound
+	}
+	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	var rec, st *redis.StringCmd
+	_, err := s.rdb.Pipelined(octx, func(p redis.Pipeliner) error {
+		rec = p.HGet(octx, ticketsKey(gigID), ticketID)
+		st = p.HGet(octx, stateKey(gigID), ticketID)
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		s.fail(ctx, "get", nil)
+		return Ticket{}, ErrNotFound
+	}
+	if err != nil {
+		return Ticket{}, s.fail(ctx, "get", err)
+	}
+	s.fail(ctx, "get", nil)
+	return decodeTicket([]string{rec.Val(), st.Val()})
+}
+
+// List implements Store: both hashes in one round trip.
+func (s *RedisStore) List(ctx context.Context, gigID string) ([]Ticket, error) {
+	if !validGigID(gigID) {
+		return []Ticket{}, nil
+	}
+	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	var recs, sts *redis.MapStringStringCmd
+	_, err := s.rdb.Pipelined(octx, func(p redis.Pipeliner) error {
+		recs = p.HGetAll(octx, ticketsKey(gigID))
+		sts = p.HGetAll(octx, stateKey(gigID))
+		return nil
+	})
+	if err != nil {
+		return nil, s.fail(ctx, "list", err)
+	}
+	s.fail(ctx, "list", nil)
+	out := make([]Ticket, 0, len(recs.Val()))
+	for id, raw := range recs.Val() {
+		t, err := decodeTicket([]string{raw, sts.Val()[id]})
+		if err != nil {
+			return nil, fmt.Errorf("list gig %s: %w", gigID, err)
+		}
+		out = append(out, t)
+	}
+	sortTickets(out)
+	return out, nil
+}
+
+// End implements Store.
+func (s *RedisStore) End(ctx context.Context, gigID, ticketID string, to Status) (Ticket, error) {
+	if err := checkEnd(gigID, ticketID, to); err != nil {
+		return Ticket{}, err
+	}
+	st, _ := decodeState(state{status: to, endedAt: s.now().UTC()}.encode())
+	g := gigID
+	res, err := s.run(ctx, "end", s.sc.end, []string{ticketsKey(g), stateKey(g), countsKey(g)}, ticketID, st.encode())
+	if err != nil {
+		return Ticket{}, err
+	}
+	switch res[0] {
+	case "ok":
+		if len(res) != 2 {
+			return Ticket{}, fmt.Errorf("end: corrupt script reply")
+		}
+		return decodeTicket([]string{res[1], st.encode()})
+	case "conflict":
+		return Ticket{}, ErrConflict
+	}
+	return Ticket{}, ErrNotFound
+}
+
+// Counts implements Store.
+func (s *RedisStore) Counts(ctx context.Context, gigID string) (Counts, error) {
+	ts, err := s.List(ctx, gigID)
+	if err != nil {
+		return Counts{}, err
+	}
+	return countOf(ts), nil
+}
+
+// DeleteGig implements Store: tickets, bookings, token lookups and screens
+// go in one script.
+func (s *RedisStore) DeleteGig(ctx context.Context, gigID string) error {
+	if !validGigID(gigID) {
+		return nil
+	}
+	g := gigID
+	_, err := s.run(ctx, "delete gig", s.sc.del,
+		[]string{ticketsKey(g), stateKey(g), countsKey(g), bookingsKey(g), screensKey(g)}, keyTokenPrefix)
+	return err
+}
