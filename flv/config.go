@@ -1,6 +1,10 @@
 package flv
 
-import "time"
+import (
+	"time"
+
+	"github.com/bookmygig/bookmygig/access"
+)
 
 // Config configures the HTTP-FLV / WS-FLV handler. Zero fields take the
 // documented defaults.
@@ -21,6 +25,10 @@ type Config struct {
 	// GOPMaxBytes bounds the per-stream cache of tags from the last
 	// keyframe that lets a new viewer start with a picture. Default 16 MiB.
 	GOPMaxBytes int
+	// Gate admits viewers (?ticket=, or Authorization: Bearer; optional
+	// ?screen=) and ends their connections when their Pass ends. Nil:
+	// every gig is open.
+	Gate access.Gate
 }
 
 func (c Config) withDefaults() Config {

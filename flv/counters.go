@@ -17,12 +17,18 @@ type Counters struct {
 	// keyframe; Stalled the viewers dropped because their connection
 	// accepted nothing for StallTimeout.
 	Skips, Stalled uint64
+	// TicketRefused counts requests the Gate refused (401); TicketEnded the
+	// viewers cut off because their Pass ended (ticket revoked, or watching
+	// elsewhere); GateFailures the requests answered 503 because the Gate
+	// failed.
+	TicketRefused, TicketEnded, GateFailures uint64
 }
 
 // counters are the live atomics behind Counters: a viewer adds once per
 // batch it writes.
 type counters struct {
 	httpTags, httpBytes, wsTags, wsBytes, writes, skips, stalled atomic.Uint64
+	refused, passEnded, gateFailures                             atomic.Uint64
 }
 
 // sent counts a batch written to a viewer of proto ("flv" or "ws-flv").
@@ -52,12 +58,15 @@ func (c *counters) skip() {
 func (h *Handler) Counters() Counters {
 	c := &h.ctr
 	return Counters{
-		HTTPTags:  c.httpTags.Load(),
-		HTTPBytes: c.httpBytes.Load(),
-		WSTags:    c.wsTags.Load(),
-		WSBytes:   c.wsBytes.Load(),
-		Writes:    c.writes.Load(),
-		Skips:     c.skips.Load(),
-		Stalled:   c.stalled.Load(),
+		HTTPTags:      c.httpTags.Load(),
+		HTTPBytes:     c.httpBytes.Load(),
+		WSTags:        c.wsTags.Load(),
+		WSBytes:       c.wsBytes.Load(),
+		Writes:        c.writes.Load(),
+		Skips:         c.skips.Load(),
+		Stalled:       c.stalled.Load(),
+		TicketRefused: c.refused.Load(),
+		TicketEnded:   c.passEnded.Load(),
+		GateFailures:  c.gateFailures.Load(),
 	}
 }

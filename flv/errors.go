@@ -12,6 +12,9 @@ var (
 	ErrNoMedia = errors.New("stream has no h.264 or aac track yet")
 	// ErrClosed is returned for requests after Close.
 	ErrClosed = errors.New("flv handler closed")
+	// errNilPass: a Gate admitted without a Pass (a bug in the Gate);
+	// answered like a failing Gate, never as open.
+	errNilPass = errors.New("gate returned no pass")
 	// errStalled drops a viewer that made no write progress.
 	errStalled = errors.New("viewer stalled")
 )

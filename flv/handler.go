@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -92,6 +93,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "FLV streams are at /live/{gigID}.flv")
 		return
 	}
+	screen := r.URL.Query().Get("screen")
+	if !validScreen(screen) {
+		writeError(w, http.StatusBadRequest, "validation_failed", "screen must be at most 64 letters, digits, '-' or '_'.")
+		return
+	}
 	s, ok := h.reg.Get(gigID)
 	if !ok || s.Closed() {
 		writeError(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
@@ -109,6 +115,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// After the track checks, which refuse what no ticket would make
+	// playable: a media admission ends the ticket's other screen. Before the
+	// WebSocket upgrade, so a refusal is the same 401 JSON for both.
+	pass := h.admit(w, r, gigID, screen)
+	if pass == nil {
+		return
+	}
+	defer pass.Release()
 	hdr.Set("Content-Type", "video/x-flv")
 	hdr.Set("Cache-Control", "no-cache, no-store")
 	hdr.Set("Pragma", "no-cache")
@@ -118,10 +132,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if websocket.IsWebSocketUpgrade(r) {
-		h.serveWS(w, r, s)
+		h.serveWS(w, r, s, pass)
 		return
 	}
-	h.serveHTTP(w, r, s)
+	h.serveHTTP(w, r, s, pass)
 }
 
 // waitTracks waits until the stream has its tracks: right after a publisher
@@ -227,7 +241,7 @@ func (h *Handler) track(v *viewer, s sink) bool {
 	return true
 }
 
-func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request, s *media.Stream) {
+func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request, s *media.Stream, pass *access.Pass) {
 	f, v, fileHdr, err := h.join(s)
 	if err != nil {
 		joinError(w, err)
@@ -246,10 +260,10 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request, s *media.Str
 		// HTTP/2 cannot be hijacked: plain writes, flushed per batch.
 		out = &writerSink{w: w, rc: http.NewResponseController(w), stall: h.cfg.StallTimeout}
 	}
-	h.run(f, v, out, fileHdr, "flv", r)
+	h.run(f, v, out, fileHdr, "flv", r, pass)
 }
 
-func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request, s *media.Stream) {
+func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request, s *media.Stream, pass *access.Pass) {
 	w.Header().Del("Content-Type")
 	ws, err := h.up.Upgrade(w, r, nil)
 	if err != nil {
@@ -261,11 +275,12 @@ func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request, s *media.Strea
 		_ = ws.Close()
 		return
 	}
-	h.run(f, v, newWSSink(ws, h.cfg.StallTimeout, v), fileHdr, "ws-flv", r)
+	h.run(f, v, newWSSink(ws, h.cfg.StallTimeout, v), fileHdr, "ws-flv", r, pass)
 }
 
-// run is a viewer's write loop, on the request's goroutine.
-func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string, r *http.Request) {
+// run is a viewer's write loop, on the request's goroutine. It ends the
+// viewer when pass ends; the caller releases pass.
+func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string, r *http.Request, pass *access.Pass) {
 	if !h.track(v, out) {
 		out.finish(false)
 		h.leave(f, v)
@@ -274,12 +289,32 @@ func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string
 	defer h.wg.Done()
 	release := f.stream.AddViewer(proto)
 	log := h.log.With("gig", f.stream.GigID(), "proto", proto, "remote", r.RemoteAddr)
+	if pass.TicketID != "" {
+		log = log.With("ticket", pass.TicketID)
+	}
+	var watch *passWatch
+	if h.cfg.Gate != nil {
+		watch = h.watchPass(pass, v, out)
+	}
 	start := time.Now()
 	clean, reason := false, "viewer left"
 	defer func() {
+		if watch != nil {
+			watch.stop()
+		}
 		h.leave(f, v)
 		release()
-		out.finish(clean)
+		if err := v.endCause(); err != nil {
+			reason = "ticket ended: " + err.Error()
+			log.Info("flv viewer's ticket ended", "why", access.Code(err))
+			if ws, ok := out.(*wsSink); ok {
+				ws.closeWith(closeTicketEnded, access.Code(err))
+			} else {
+				out.finish(false)
+			}
+		} else {
+			out.finish(clean)
+		}
 		log.Debug("flv viewer done", "reason", reason, "duration", time.Since(start).Round(time.Millisecond), "skips", v.skipCount())
 	}()
 	if err := out.start(fileHdr); err != nil {

@@ -100,16 +100,28 @@ func (s *wsSink) send() error {
 func (s *wsSink) finish(clean bool) {
 	if clean {
 		// Normal closure (1000): the player knows the show ended.
-		var frame [4]byte
-		frame[0], frame[1] = 0x88, 2
-		binary.BigEndian.PutUint16(frame[2:], websocket.CloseNormalClosure)
-		_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = s.conn.Write(frame[:])
-		// Give the player a moment to answer with its close frame.
-		select {
-		case <-s.readDone:
-		case <-time.After(time.Second):
-		}
+		s.closeWith(websocket.CloseNormalClosure, "")
+		return
+	}
+	_ = s.conn.Close()
+	<-s.readDone
+}
+
+// closeWith sends a close frame with code and reason, gives the player a
+// moment to answer with its own, and closes the connection.
+func (s *wsSink) closeWith(code int, reason string) {
+	if len(reason) > 123 {
+		reason = reason[:123] // a control frame carries at most 125 bytes
+	}
+	frame := make([]byte, 4, 4+len(reason))
+	frame[0], frame[1] = 0x88, byte(2+len(reason))
+	binary.BigEndian.PutUint16(frame[2:], uint16(code))
+	frame = append(frame, reason...)
+	_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = s.conn.Write(frame)
+	select {
+	case <-s.readDone:
+	case <-time.After(time.Second):
 	}
 	_ = s.conn.Close()
 	<-s.readDone

@@ -19,6 +19,8 @@ type viewer struct {
 	// that it rides with the next write instead of costing one of its own.
 	due   bool
 	skips int
+	// cause is why the viewer's pass ended (set with aborted).
+	cause error
 	ctr   *counters // nil in unit tests
 	wake  chan struct{}
 }
@@ -159,6 +161,22 @@ func (v *viewer) finish(abort bool) {
 	}
 	v.mu.Unlock()
 	v.signal()
+}
+
+// passEnded finishes the viewer at once because its ticket no longer
+// admits it; endCause then reports err.
+func (v *viewer) passEnded(err error) {
+	v.mu.Lock()
+	v.cause = err
+	v.ended, v.aborted = true, true
+	v.mu.Unlock()
+	v.signal()
+}
+
+func (v *viewer) endCause() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.cause
 }
 
 func (v *viewer) skipCount() int {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -82,6 +83,10 @@ type Config struct {
 	// comes back (RTMP or WHIP) instead of reloading. Default 5 s;
 	// negative: sessions end with the stream.
 	ReconnectGrace time.Duration
+	// Gate admits WHEP viewers (Authorization: Bearer <ticket>, optional
+	// ?screen=) and ends their sessions when their Pass ends. Nil: every
+	// gig is open. WHIP publishing does not use it.
+	Gate access.Gate
 	// ClientIP returns the viewer's address for OnDataChannel (behind a
 	// proxy, from X-Forwarded-For). Default: the request's remote host.
 	ClientIP func(r *http.Request) string

@@ -21,12 +21,18 @@ type Counters struct {
 	// ViewerCapHits counts WHEP offers refused by the viewer cap;
 	// SDPTooLarge the WHIP and WHEP bodies over MaxSDPBytes.
 	ViewerCapHits, SDPTooLarge uint64
+	// TicketRefused counts WHEP offers the Gate refused (401);
+	// TicketEnded the sessions closed because their Pass ended (ticket
+	// revoked, or watching elsewhere); GateFailures the offers answered 503
+	// because the Gate failed.
+	TicketRefused, TicketEnded, GateFailures uint64
 }
 
 // counters are the live atomics behind Counters. The packet counts are
 // added once per batch a viewer writes, not once per packet.
 type counters struct {
 	packets, bytes, nacks, rtx, plis, skips, dropped, capHits, sdpTooLarge atomic.Uint64
+	refused, passEnded, gateFailures                                       atomic.Uint64
 }
 
 // sent counts a batch written by a viewer; nil (unit tests) counts nothing.
@@ -58,5 +64,8 @@ func (s *SFU) Counters() Counters {
 		Dropped:       c.dropped.Load(),
 		ViewerCapHits: c.capHits.Load(),
 		SDPTooLarge:   c.sdpTooLarge.Load(),
+		TicketRefused: c.refused.Load(),
+		TicketEnded:   c.passEnded.Load(),
+		GateFailures:  c.gateFailures.Load(),
 	}
 }

@@ -14,4 +14,7 @@ var (
 	// ErrUnknownKey is what a KeyResolver wraps for a stream key that
 	// belongs to no gig; WHIP answers 401.
 	ErrUnknownKey = errors.New("unknown stream key")
+	// errNilPass: a Gate admitted without a Pass (a bug in the Gate);
+	// answered like a failing Gate, never as open.
+	errNilPass = errors.New("gate returned no pass")
 )

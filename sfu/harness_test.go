@@ -191,6 +191,18 @@ func postOffer(t *testing.T, url, sdp string) *http.Response {
 // watch connects a viewer to gig1 and records what it receives.
 func (r *rig) watch(t *testing.T, o viewerOpts) *viewer {
 	t.Helper()
+	v, resp, body := r.watchAs(t, o, "/whep/gig1", nil)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /whep/gig1 = %d %s", resp.StatusCode, body)
+	}
+	return v
+}
+
+// watchAs posts a viewer's offer to path with the extra request headers hdr
+// (Authorization); on a 201 the viewer plays and records what it receives,
+// otherwise the response and its body say why.
+func (r *rig) watchAs(t *testing.T, o viewerOpts, path string, hdr map[string]string) (*viewer, *http.Response, string) {
+	t.Helper()
 	pc := newViewerPC(t, o)
 	v := &viewer{pc: pc, srs: map[uint32][]*rtcp.SenderReport{}, ssrcs: map[string]uint32{}, closed: make(chan struct{})}
 	t.Cleanup(func() { _ = pc.Close() })
@@ -231,17 +243,15 @@ func (r *rig) watch(t *testing.T, o viewerOpts) *viewer {
 	})
 	sdp := offer(t, pc, o)
 	v.started = time.Now()
-	resp := postOffer(t, r.srv.URL+"/whep/gig1", sdp)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := doRequest(t, http.MethodPost, r.srv.URL+path, "application/sdp", sdp, hdr)
 	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /whep/gig1 = %d %s", resp.StatusCode, body)
+		return v, resp, body
 	}
 	v.location = resp.Header.Get("Location")
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
 		t.Fatal(err)
 	}
-	return v
+	return v, resp, body
 }
 
 func (v *viewer) snapshot() (video, audio []rtpRecord) {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/webrtc/v4"
 )
@@ -46,6 +47,10 @@ type session struct {
 	pli       atomic.Uint32
 	connected chan struct{}
 	connOnce  sync.Once
+
+	// pass is the Gate's admission: when it ends the session closes
+	// (watchPass), and closing releases it.
+	pass *access.Pass
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -207,6 +212,26 @@ func (v *session) onConnectionState(s webrtc.PeerConnectionState) {
 	}
 }
 
+// watchPass closes the session when its pass ends (ticket revoked, or the
+// ticket started playing on another screen). It is one of the session's
+// goroutines: it also exits when the session ends any other way.
+func (v *session) watchPass() {
+	defer v.wg.Done()
+	select {
+	case <-v.pass.Done():
+	case <-v.ctx.Done():
+		return
+	}
+	err := v.pass.Err()
+	if v.ctx.Err() != nil || err == nil {
+		return
+	}
+	v.sfu.ctr.passEnded.Add(1)
+	v.log.Info("webrtc viewer's ticket ended", "why", access.Code(err))
+	// Not inline: close waits for this goroutine.
+	go v.close("ticket ended: " + err.Error())
+}
+
 // close ends the session; idempotent. It returns after every goroutine of
 // the session exited.
 func (v *session) close(reason string) {
@@ -217,6 +242,7 @@ func (v *session) close(reason string) {
 		}
 		v.wg.Wait()
 		v.sfu.removeSession(v)
+		v.pass.Release()
 		attrs := []any{"reason", reason, "duration", time.Since(v.created).Round(time.Millisecond)}
 		if sub := v.sub.Load(); sub != nil {
 			attrs = append(attrs, "skips", sub.skips.Load(), "pli", v.pli.Load())

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/webrtc/v4"
 )
@@ -314,7 +315,9 @@ func (s *SFU) hasBFrames(st *media.Stream) bool {
 
 // newSession negotiates a viewer session for the gig's live stream. On
 // success the session holds a reserved viewer slot.
-func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o *offerInfo, remoteIP string) (*session, string, error) {
+// The session owns pass from then on: it closes when the pass ends and
+// releases it when it closes.
+func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o *offerInfo, remoteIP string, pass *access.Pass) (*session, string, error) {
 	cert, err := s.certificate()
 	if err != nil {
 		return nil, "", err
@@ -329,12 +332,19 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 	}
 	id := randomID()
 	vctx, cancel := context.WithCancel(s.ctx)
+	log := s.log.With("gig", gigID, "session", id[:8])
+	if pass.TicketID != "" {
+		log = log.With("ticket", pass.TicketID)
+	} else if pass.Creator {
+		log = log.With("creator", true)
+	}
 	v := &session{
 		id:        id,
 		gigID:     gigID,
 		remoteIP:  remoteIP,
 		created:   time.Now(),
-		log:       s.log.With("gig", gigID, "session", id[:8]),
+		log:       log,
+		pass:      pass,
 		sfu:       s,
 		rebind:    make(chan struct{}, 1),
 		pc:        pc,
@@ -385,6 +395,10 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 	}
 	v.wg.Add(1)
 	go v.run()
+	if s.cfg.Gate != nil {
+		v.wg.Add(1)
+		go v.watchPass()
+	}
 	return v, local.SDP, nil
 }
 

@@ -141,6 +141,11 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
 		return
 	}
+	screen := r.URL.Query().Get("screen")
+	if !validScreen(screen) {
+		writeError(w, http.StatusBadRequest, "validation_failed", "screen must be at most 64 letters, digits, '-' or '_'")
+		return
+	}
 	st, ok := s.reg.Get(gigID)
 	if !ok || st.Closed() {
 		writeError(w, http.StatusNotFound, "gig_not_live", "this gig is not live right now")
@@ -156,21 +161,33 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	offer, err := parseOffer(body, s.videoMime(st))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
-		return
-	}
+	// The slot comes before the Gate: a media admission ends the ticket's
+	// other screen, which must not happen for a viewer the cap turns away.
 	if !s.reserve(gigID) {
 		s.ctr.capHits.Add(1)
 		w.Header().Set("Retry-After", "30")
 		writeError(w, http.StatusServiceUnavailable, "viewer_cap", "this show has reached its WebRTC viewer limit; try again later or watch over FLV")
 		return
 	}
+	// The Gate comes before the SDP parse and the PeerConnection, so a
+	// request without a ticket costs no more than the ticket check.
+	pass := s.admitViewer(w, r, gigID, screen)
+	if pass == nil {
+		s.release(gigID)
+		return
+	}
+	offer, err := parseOffer(body, s.videoMime(st))
+	if err != nil {
+		pass.Release()
+		s.release(gigID)
+		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), gatherTimeout)
 	defer cancel()
-	v, answer, err := s.newSession(ctx, gigID, st, offer, s.cfg.ClientIP(r))
+	v, answer, err := s.newSession(ctx, gigID, st, offer, s.cfg.ClientIP(r), pass)
 	if err != nil {
+		pass.Release()
 		s.release(gigID)
 		switch {
 		case errors.Is(err, ErrBadOffer):

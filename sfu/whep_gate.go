@@ -1,0 +1,59 @@
+package sfu
+
+import (
+	"net/http"
+
+	"github.com/bookmygig/bookmygig/access"
+)
+
+// maxScreenLen bounds ?screen=, a player's name for itself that the gate
+// stores with the ticket's current screen.
+const maxScreenLen = 64
+
+// validScreen reports whether s is a usable ?screen= value: empty, or up to
+// 64 of [A-Za-z0-9_-].
+func validScreen(s string) bool {
+	if len(s) > maxScreenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// admitViewer asks the Gate whether the request may watch gigID; without a
+// Gate every gig is open. On a refusal it has answered the request and
+// returns nil. The credential is never logged.
+func (s *SFU) admitViewer(w http.ResponseWriter, r *http.Request, gigID, screen string) *access.Pass {
+	if s.cfg.Gate == nil {
+		return access.Open()
+	}
+	cred, _ := bearerToken(r)
+	pass, err := s.cfg.Gate.Admit(r.Context(), access.Request{GigID: gigID, Credential: cred, Kind: access.Media, Screen: screen})
+	switch {
+	case err == nil && pass != nil:
+		return pass
+	case access.Denied(err):
+		s.ctr.refused.Add(1)
+		challenge := `Bearer realm="whep"`
+		if cred != "" {
+			// RFC 6750: no error code when the request had no credential.
+			challenge += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		writeError(w, http.StatusUnauthorized, access.Code(err), access.Message(gigID, err))
+	default:
+		s.ctr.gateFailures.Add(1)
+		if err == nil {
+			err = errNilPass
+		}
+		s.log.Warn("whep ticket check failed", "gig", gigID, "err", err)
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "could not check the ticket right now; try again in a moment")
+	}
+	return nil
+}

@@ -1,0 +1,217 @@
+package sfu_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/media"
+	"github.com/bookmygig/bookmygig/sfu"
+	"github.com/pion/webrtc/v4"
+)
+
+func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+
+// TestWHEPTicketGate: refusals, a gate failure, a ticket that plays, the
+// viewer cap in front of the gate, and sessions that end with their pass.
+func TestWHEPTicketGate(t *testing.T) {
+	g := newTestGate("gig1")
+	r := newRig(t, sfu.Config{Gate: g, MaxViewers: 1, CORSOrigins: []string{"*"}})
+	r.publish(t, ingesttest.Options{})
+	good := offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{})
+
+	refusals := []struct {
+		name, path string
+		hdr        map[string]string
+		status     int
+		code       string
+		challenge  string
+		msg        string
+	}{
+		{"no ticket", "/whep/gig1", nil, 401, "ticket_required", `Bearer realm="whep"`, "POST /api/gigs/gig1/tickets"},
+		{"not bearer", "/whep/gig1", map[string]string{"Authorization": "Basic dTpw"}, 401, "ticket_required", `Bearer realm="whep"`, "book a ticket"},
+		{"wrong ticket", "/whep/gig1", bearer("tk_forged"), 401, "invalid_ticket", `Bearer realm="whep", error="invalid_token"`, "POST /api/gigs/gig1/tickets"},
+		{"bad screen", "/whep/gig1?screen=a%2Fb", bearer("tk_good"), 400, "validation_failed", "", "screen"},
+		{"long screen", "/whep/gig1?screen=" + strings.Repeat("s", 65), bearer("tk_good"), 400, "validation_failed", "", "64"},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := map[string]string{"Origin": "https://player.example"}
+			for k, v := range tc.hdr {
+				hdr[k] = v
+			}
+			before := g.admitCount()
+			resp, body := doRequest(t, http.MethodPost, r.srv.URL+tc.path, "application/sdp", good, hdr)
+			var e apiError
+			_ = json.Unmarshal([]byte(body), &e)
+			if resp.StatusCode != tc.status || e.Error.Code != tc.code || !strings.Contains(e.Error.Message, tc.msg) {
+				t.Fatalf("POST = %d %s, want %d %s mentioning %q", resp.StatusCode, body, tc.status, tc.code, tc.msg)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != tc.challenge {
+				t.Fatalf("WWW-Authenticate %q, want %q", got, tc.challenge)
+			}
+			if resp.Header.Get("Access-Control-Allow-Origin") == "" {
+				t.Fatal("a refusal without CORS headers: a player on another origin cannot read why")
+			}
+			if tc.status == 400 && g.admitCount() != before {
+				t.Fatal("an invalid screen reached the gate")
+			}
+			if r.sfu.Viewers() != 0 {
+				t.Fatalf("a refused offer holds a viewer slot: %d", r.sfu.Viewers())
+			}
+		})
+	}
+
+	t.Run("gate failure is 503", func(t *testing.T) {
+		g.setFail(errStoreDown)
+		defer g.setFail(nil)
+		resp, body := doRequest(t, http.MethodPost, r.srv.URL+"/whep/gig1", "application/sdp", good, bearer("tk_good"))
+		var e apiError
+		_ = json.Unmarshal([]byte(body), &e)
+		if resp.StatusCode != http.StatusServiceUnavailable || e.Error.Code != "unavailable" || strings.Contains(body, "connection refused") {
+			t.Fatalf("POST while the gate fails = %d %s, want 503 unavailable without the store's error", resp.StatusCode, body)
+		}
+		if r.sfu.Viewers() != 0 {
+			t.Fatalf("viewer slot held: %d", r.sfu.Viewers())
+		}
+	})
+
+	t.Run("ticket plays, cap holds, delete releases once", func(t *testing.T) {
+		v, resp, body := r.watchAs(t, viewerOpts{}, "/whep/gig1?screen=tv-1_A", bearer("tk_good"))
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST with a ticket = %d %s", resp.StatusCode, body)
+		}
+		pass, req := g.last()
+		if req.GigID != "gig1" || req.Credential != "tk_good" || req.Kind != access.Media || req.Screen != "tv-1_A" {
+			t.Fatalf("gate asked %+v", req)
+		}
+		waitFor(t, 10*time.Second, "video and audio", func() bool {
+			video, audio := v.snapshot()
+			return len(video) > 0 && len(audio) > 0
+		})
+		// At the cap the second ticket is turned away before the gate, so
+		// the gate's one-screen rule never ends a screen for nothing.
+		n := g.admitCount()
+		resp, body = doRequest(t, http.MethodPost, r.srv.URL+"/whep/gig1", "application/sdp", good, bearer("tk_other"))
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "viewer_cap") {
+			t.Fatalf("POST over the cap = %d %s, want 503 viewer_cap", resp.StatusCode, body)
+		}
+		if g.admitCount() != n || pass.Err() != nil {
+			t.Fatal("an offer refused by the cap was admitted by the gate")
+		}
+		if resp, _ := doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE = %d", resp.StatusCode)
+		}
+		waitFor(t, 2*time.Second, "pass released", func() bool { return g.releases(pass) == 1 })
+		time.Sleep(100 * time.Millisecond)
+		if g.releases(pass) != 1 || r.sfu.Viewers() != 0 {
+			t.Fatalf("after DELETE: released %d times, %d sessions", g.releases(pass), r.sfu.Viewers())
+		}
+	})
+
+	for _, cause := range []error{access.ErrWatchingElsewhere, access.ErrTicketRevoked} {
+		t.Run("pass ends: "+access.Code(cause), func(t *testing.T) {
+			waitFor(t, 3*time.Second, "free slot", func() bool { return r.sfu.Viewers() == 0 })
+			v, resp, body := r.watchAs(t, viewerOpts{}, "/whep/gig1", bearer("tk_good"))
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("POST with a ticket = %d %s", resp.StatusCode, body)
+			}
+			pass, _ := g.last()
+			waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 20 })
+			start := time.Now()
+			pass.End(cause)
+			waitFor(t, 2*time.Second, "session closed", func() bool { return r.sfu.Viewers() == 0 })
+			t.Logf("session closed %v after the pass ended", time.Since(start).Round(time.Millisecond))
+			video, _ := v.snapshot()
+			time.Sleep(500 * time.Millisecond)
+			if after, _ := v.snapshot(); len(after) != len(video) {
+				t.Fatalf("%d video packets arrived after the session closed", len(after)-len(video))
+			}
+			if g.releases(pass) != 1 {
+				t.Fatalf("pass released %d times, want 1", g.releases(pass))
+			}
+			if resp, _ := doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("DELETE of the ended session = %d, want 404", resp.StatusCode)
+			}
+		})
+	}
+
+	t.Run("open gig plays without a ticket", func(t *testing.T) {
+		g.setTicketed("gig1", false)
+		defer g.setTicketed("gig1", true)
+		waitFor(t, 3*time.Second, "free slot", func() bool { return r.sfu.Viewers() == 0 })
+		v := r.watch(t, viewerOpts{})
+		waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 0 })
+		doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil)
+	})
+
+	c := r.sfu.Counters()
+	if c.TicketRefused != 3 || c.GateFailures != 1 || c.TicketEnded != 2 {
+		t.Fatalf("counters %+v: want 3 refused, 1 gate failure, 2 ended", c)
+	}
+}
+
+// TestWHEPPassEndsSessionWithoutLeaks: a session closed by its pass frees
+// everything it held, and the server's Close afterwards leaves no goroutine
+// behind (no ffmpeg: a stream without frames is enough to connect).
+func TestWHEPPassEndsSessionWithoutLeaks(t *testing.T) {
+	before := runtime.NumGoroutine()
+	reg := media.NewRegistry(media.RegistryConfig{}, nil)
+	st := media.NewStream(media.StreamConfig{GigID: "gig1", Source: "test"}, nil)
+	if err := reg.Publish(st); err != nil {
+		t.Fatal(err)
+	}
+	g := newTestGate("gig1")
+	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0", Gate: g}, reg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	connect := func() (*webrtc.PeerConnection, *access.Pass) {
+		pc := newViewerPC(t, viewerOpts{})
+		resp, answer := doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", offer(t, pc, viewerOpts{}), bearer("tk_good"))
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST = %d %s", resp.StatusCode, answer)
+		}
+		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := g.last()
+		return pc, p
+	}
+	pc1, p1 := connect()
+	waitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
+	p1.End(access.ErrWatchingElsewhere)
+	waitFor(t, 2*time.Second, "session closed by its pass", func() bool { return s.Viewers() == 0 && st.Viewers() == 0 })
+	waitFor(t, time.Second, "pass released", func() bool { return g.releases(p1) == 1 })
+	waitFor(t, 10*time.Second, "viewer sees the close", func() bool {
+		s := pc1.ConnectionState()
+		return s == webrtc.PeerConnectionStateClosed || s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateDisconnected
+	})
+	_ = pc1.Close()
+
+	// A session the server closes releases its pass too.
+	pc2, p2 := connect()
+	waitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
+	s.Close()
+	if g.releases(p2) != 1 || g.releases(p1) != 1 {
+		t.Fatalf("after Close: passes released %d and %d times, want 1 each", g.releases(p1), g.releases(p2))
+	}
+	srv.Close()
+	_ = pc2.Close()
+	http.DefaultClient.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
