@@ -1,0 +1,448 @@
+package ticket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// nodesFunc returns two handles on one fresh, empty store: on Redis, two
+// stores with their own connection pools (two nodes); in memory, the same
+// store twice.
+type nodesFunc func(t *testing.T) (Store, Store)
+
+const gigA, gigB = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
+
+func ada() Holder { return Holder{Name: "Ada Lovelace", Email: "ada@example.com"} }
+
+func freeIssue(gig string, capacity int) Issue {
+	return Issue{GigID: gig, Capacity: capacity, Holder: ada(), Kind: KindFree, Currency: "USD"}
+}
+
+func mustIssue(t *testing.T, s Store, in Issue) (Ticket, string) {
+	t.Helper()
+	tk, tok, err := s.Issue(context.Background(), in)
+	if err != nil {
+		t.Fatalf("issue: %v", err)
+	}
+	return tk, tok
+}
+
+func wantFieldErr(t *testing.T, err error, field string) {
+	t.Helper()
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("got %v, want *FieldError for %q", err, field)
+	}
+	if fe.Field != field {
+		t.Fatalf("FieldError names %q (%s), want %q", fe.Field, fe.Message, field)
+	}
+}
+
+func runContract(t *testing.T, nodes nodesFunc) {
+	ctx := context.Background()
+
+	t.Run("IssueAuthenticateGetList", func(t *testing.T) {
+		s, _ := nodes(t)
+		tk, tok := mustIssue(t, s, Issue{GigID: gigA, Holder: Holder{Name: "  Ada  ", Email: " ada@example.com "}, Kind: KindFree, Currency: "usd"})
+		if !strings.HasPrefix(tok, TokenPrefix) || len(tok) != 46 || !validID(tk.ID) {
+			t.Fatalf("token %d chars, id %q", len(tok), tk.ID)
+		}
+		if tk.Name != "Ada" || tk.Email != "ada@example.com" || tk.Status != StatusValid || tk.Kind != KindFree ||
+			tk.GigID != gigA || tk.Currency != "USD" || tk.CreatedAt.IsZero() {
+			t.Fatalf("ticket %+v", tk)
+		}
+		got, err := s.Authenticate(ctx, gigA, tok)
+		if err != nil || got.ID != tk.ID || got.Status != StatusValid || got.Name != "Ada" {
+			t.Fatalf("authenticate: %+v, %v", got, err)
+		}
+		if g, err := s.Get(ctx, gigA, tk.ID); err != nil || !g.CreatedAt.Equal(tk.CreatedAt) || g.Email != tk.Email {
+			t.Fatalf("get: %+v, %v", g, err)
+		}
+		if l, err := s.List(ctx, gigA); err != nil || len(l) != 1 || l[0].ID != tk.ID {
+			t.Fatalf("list: %+v, %v", l, err)
+		}
+		if l, err := s.List(ctx, gigB); err != nil || l == nil || len(l) != 0 {
+			t.Fatalf("list of an empty gig: %#v, %v (want an empty, non-nil slice)", l, err)
+		}
+		for name, c := range map[string]struct{ gig, tok string }{
+			"other gig":   {gigB, tok},
+			"unknown":     {gigA, newToken()},
+			"garbage":     {gigA, "hello"},
+			"empty":       {gigA, ""},
+			"forged":      {gigA, tok[:len(tok)-1] + "A"},
+			"bad gig id":  {"../x", tok},
+			"manage-like": {gigA, "mt_" + tok[3:]},
+		} {
+			if c.tok == tok[:len(tok)-1]+"A" && strings.HasSuffix(tok, "A") {
+				c.tok = tok[:len(tok)-1] + "B"
+			}
+			if _, err := s.Authenticate(ctx, c.gig, c.tok); !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("%s: authenticate err %v, want ErrInvalidToken", name, err)
+			}
+		}
+		if _, err := s.Get(ctx, gigA, "zzzzzzzzzzzzzzzz"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("get unknown: %v", err)
+		}
+		if _, err := s.Get(ctx, gigB, tk.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("get from another gig: %v", err)
+		}
+	})
+
+	t.Run("ConcurrentIssueHoldsCapacity", func(t *testing.T) {
+		n1, n2 := nodes(t)
+		const seats, buyers = 100, 500
+		var (
+			wg              sync.WaitGroup
+			mu              sync.Mutex
+			ok, sold, other int
+			tokens          = map[string]bool{}
+		)
+		for i := range buyers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := n1
+				if i%2 == 1 {
+					s = n2
+				}
+				in := freeIssue(gigA, seats)
+				in.Holder.Name = fmt.Sprintf("buyer %d", i)
+				_, tok, err := s.Issue(ctx, in)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok++
+					tokens[tok] = true
+				case errors.Is(err, ErrSoldOut):
+					sold++
+				default:
+					other++
+					t.Errorf("issue: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok != seats || sold != buyers-seats || other != 0 || len(tokens) != seats {
+			t.Fatalf("%d tickets (%d distinct tokens), %d sold out, %d other errors; want %d and %d", ok, len(tokens), sold, other, seats, buyers-seats)
+		}
+		if l, _ := n1.List(ctx, gigA); len(l) != seats {
+			t.Fatalf("list has %d tickets", len(l))
+		}
+		if c, _ := n2.Counts(ctx, gigA); c.Sold != seats {
+			t.Fatalf("counts %+v", c)
+		}
+		// Unlimited gigs never sell out.
+		if _, _, err := n1.Issue(ctx, freeIssue(gigB, 0)); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("ConcurrentConfirmHoldsCapacity", func(t *testing.T) {
+		n1, n2 := nodes(t)
+		const seats, buyers = 100, 500
+		ids := make([]string, buyers)
+		for i := range ids {
+			b, _, err := n1.Reserve(ctx, gigA, ada(), 1500, "usd")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = b.ID
+		}
+		// A few free tickets compete for the same seats.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		created, sold := 0, 0
+		for i, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := n1
+				if i%2 == 1 {
+					s = n2
+				}
+				_, c, err := s.Confirm(ctx, gigA, id, seats, "pi_"+id)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && c:
+					created++
+				case errors.Is(err, ErrSoldOut):
+					sold++
+				default:
+					t.Errorf("confirm: created=%v err=%v", c, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if created != seats || sold != buyers-seats {
+			t.Fatalf("%d confirmed, %d sold out; want %d and %d", created, sold, seats, buyers-seats)
+		}
+		c, _ := n1.Counts(ctx, gigA)
+		if c.Sold != seats || c.RevenueMinor != seats*1500 {
+			t.Fatalf("counts %+v", c)
+		}
+		if _, _, err := n2.Issue(ctx, freeIssue(gigA, seats)); !errors.Is(err, ErrSoldOut) {
+			t.Fatalf("issue after a sold-out confirm run: %v", err)
+		}
+	})
+
+	t.Run("ConfirmIsIdempotent", func(t *testing.T) {
+		n1, n2 := nodes(t)
+		b, tok, err := n1.Reserve(ctx, gigA, ada(), 2500, "eur")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.AmountMinor != 2500 || b.Currency != "EUR" || b.Holder != ada() || b.GigID != gigA || !validID(b.ID) {
+			t.Fatalf("booking %+v", b)
+		}
+		if !strings.HasPrefix(tok, TokenPrefix) {
+			t.Fatal("booking token without prefix")
+		}
+		if _, err := n2.Authenticate(ctx, gigA, tok); !errors.Is(err, ErrPending) {
+			t.Fatalf("pending token: %v, want ErrPending", err)
+		}
+		if _, err := n2.Authenticate(ctx, gigB, tok); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("pending token on another gig: %v", err)
+		}
+		if l, _ := n1.List(ctx, gigA); len(l) != 0 {
+			t.Fatalf("a pending booking is listed as a ticket: %+v", l)
+		}
+		// Ten deliveries of the same webhook, on two nodes, at once.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var tickets []Ticket
+		createdN := 0
+		for i := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := n1
+				if i%2 == 1 {
+					s = n2
+				}
+				tk, c, err := s.Confirm(ctx, gigA, b.ID, 10, "pi_123")
+				if err != nil {
+					t.Errorf("confirm: %v", err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				tickets = append(tickets, tk)
+				if c {
+					createdN++
+				}
+			}()
+		}
+		wg.Wait()
+		if createdN != 1 || len(tickets) != 10 {
+			t.Fatalf("%d of %d confirmations created a ticket, want 1", createdN, len(tickets))
+		}
+		for _, tk := range tickets {
+			if tk.ID != b.ID || tk.Kind != KindPaid || tk.PaidMinor != 2500 || tk.Currency != "EUR" ||
+				tk.PaymentRef != "pi_123" || tk.Status != StatusValid || !tk.CreatedAt.Equal(tickets[0].CreatedAt) {
+				t.Fatalf("confirmed ticket %+v", tk)
+			}
+		}
+		got, err := n1.Authenticate(ctx, gigA, tok)
+		if err != nil || got.ID != b.ID || got.Status != StatusValid {
+			t.Fatalf("authenticate confirmed: %+v %v", got, err)
+		}
+		if c, _ := n2.Counts(ctx, gigA); c.Sold != 1 || c.RevenueMinor != 2500 {
+			t.Fatalf("counts %+v", c)
+		}
+		// Still idempotent after the ticket ended.
+		if _, err := n1.End(ctx, gigA, b.ID, StatusRefunded); err != nil {
+			t.Fatal(err)
+		}
+		tk, c, err := n2.Confirm(ctx, gigA, b.ID, 10, "pi_other")
+		if err != nil || c || tk.Status != StatusRefunded || tk.PaymentRef != "pi_123" {
+			t.Fatalf("confirm after refund: %+v created=%v %v", tk, c, err)
+		}
+	})
+
+	t.Run("ConfirmErrors", func(t *testing.T) {
+		s, _ := nodes(t)
+		if _, _, err := s.Confirm(ctx, gigA, newID(), 0, ""); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown booking: %v", err)
+		}
+		if _, _, err := s.Confirm(ctx, gigA, "../../x", 0, ""); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("bad booking id: %v", err)
+		}
+		b, tok, _ := s.Reserve(ctx, gigA, ada(), 100, "USD")
+		if _, _, err := s.Confirm(ctx, gigB, b.ID, 0, ""); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("booking confirmed on another gig: %v", err)
+		}
+		mustIssue(t, s, freeIssue(gigA, 1))
+		if _, _, err := s.Confirm(ctx, gigA, b.ID, 1, "pi"); !errors.Is(err, ErrSoldOut) {
+			t.Fatalf("confirm on a full gig: %v, want ErrSoldOut", err)
+		}
+		// The booking stays pending (the caller refunds); a later delivery
+		// with a free seat confirms it.
+		if _, err := s.Authenticate(ctx, gigA, tok); !errors.Is(err, ErrPending) {
+			t.Fatalf("after sold-out confirm: %v", err)
+		}
+		if _, c, err := s.Confirm(ctx, gigA, b.ID, 2, "pi"); err != nil || !c {
+			t.Fatalf("confirm with a seat: %v", err)
+		}
+		if _, _, err := s.Reserve(ctx, gigA, ada(), 0, "USD"); err == nil {
+			t.Fatal("a zero-amount booking was accepted")
+		}
+	})
+
+	t.Run("EndFreesSeat", func(t *testing.T) {
+		s, _ := nodes(t)
+		t1, tok1 := mustIssue(t, s, Issue{GigID: gigA, Capacity: 2, Holder: ada(), Kind: KindComp, PaidMinor: 700, Currency: "USD"})
+		mustIssue(t, s, freeIssue(gigA, 2))
+		if _, _, err := s.Issue(ctx, freeIssue(gigA, 2)); !errors.Is(err, ErrSoldOut) {
+			t.Fatalf("third seat of two: %v", err)
+		}
+		if c, _ := s.Counts(ctx, gigA); c.Sold != 2 || c.RevenueMinor != 700 {
+			t.Fatalf("counts %+v", c)
+		}
+		ended, err := s.End(ctx, gigA, t1.ID, StatusRevoked)
+		if err != nil || ended.Status != StatusRevoked || ended.EndedAt.IsZero() || ended.Name != t1.Name {
+			t.Fatalf("end: %+v %v", ended, err)
+		}
+		if c, _ := s.Counts(ctx, gigA); c.Sold != 1 || c.RevenueMinor != 0 {
+			t.Fatalf("counts after revoke %+v", c)
+		}
+		if _, _, err := s.Issue(ctx, freeIssue(gigA, 2)); err != nil {
+			t.Fatalf("the revoked seat is not free: %v", err)
+		}
+		got, err := s.Authenticate(ctx, gigA, tok1)
+		if err != nil || got.Status != StatusRevoked || !got.EndedAt.Equal(ended.EndedAt) {
+			t.Fatalf("authenticate revoked: %+v %v", got, err)
+		}
+		if _, err := s.End(ctx, gigA, t1.ID, StatusRefunded); !errors.Is(err, ErrConflict) {
+			t.Fatalf("ending twice: %v", err)
+		}
+		if _, err := s.End(ctx, gigA, newID(), StatusRevoked); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("ending unknown: %v", err)
+		}
+		if _, err := s.End(ctx, gigB, t1.ID, StatusRevoked); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("ending on another gig: %v", err)
+		}
+		_, err = s.End(ctx, gigA, t1.ID, StatusValid)
+		wantFieldErr(t, err, "status")
+		if c, _ := s.Counts(ctx, gigA); c.Sold != 2 {
+			t.Fatalf("counts %+v", c)
+		}
+	})
+
+	t.Run("DeleteGig", func(t *testing.T) {
+		s, _ := nodes(t)
+		ta, tokA := mustIssue(t, s, freeIssue(gigA, 0))
+		ba, btokA, _ := s.Reserve(ctx, gigA, ada(), 100, "USD")
+		_, tokB := mustIssue(t, s, freeIssue(gigB, 0))
+		if err := s.DeleteGig(ctx, gigA); err != nil {
+			t.Fatal(err)
+		}
+		if l, _ := s.List(ctx, gigA); len(l) != 0 {
+			t.Fatalf("list after delete: %+v", l)
+		}
+		for _, tok := range []string{tokA, btokA} {
+			if _, err := s.Authenticate(ctx, gigA, tok); !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("token of a deleted gig: %v", err)
+			}
+		}
+		if _, err := s.Get(ctx, gigA, ta.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("get after delete: %v", err)
+		}
+		if _, _, err := s.Confirm(ctx, gigA, ba.ID, 0, ""); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("confirm after delete: %v", err)
+		}
+		if c, _ := s.Counts(ctx, gigA); c != (Counts{}) {
+			t.Fatalf("counts after delete: %+v", c)
+		}
+		if _, err := s.Authenticate(ctx, gigB, tokB); err != nil {
+			t.Fatalf("another gig's ticket: %v", err)
+		}
+		if err := s.DeleteGig(ctx, gigA); err != nil {
+			t.Fatalf("deleting twice: %v", err)
+		}
+		// A deleted gig starts again from zero seats sold.
+		if _, _, err := s.Issue(ctx, freeIssue(gigA, 1)); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("BadInputStoresNothing", func(t *testing.T) {
+		s, _ := nodes(t)
+		long := strings.Repeat("é", MaxNameLen+1)
+		huge := strings.Repeat("x", 1<<20)
+		for _, c := range []struct {
+			name  string
+			in    Issue
+			field string
+		}{
+			{"name too long", Issue{GigID: gigA, Holder: Holder{Name: long, Email: "a@example.com"}, Kind: KindFree}, "name"},
+			{"huge name", Issue{GigID: gigA, Holder: Holder{Name: huge, Email: "a@example.com"}, Kind: KindFree}, "name"},
+			{"huge email", Issue{GigID: gigA, Holder: Holder{Name: "A", Email: huge + "@example.com"}, Kind: KindFree}, "email"},
+			{"bad email", Issue{GigID: gigA, Holder: Holder{Name: "A", Email: "not-an-email"}, Kind: KindFree}, "email"},
+			{"bad kind", Issue{GigID: gigA, Holder: ada(), Kind: "gift"}, "kind"},
+			{"negative price", Issue{GigID: gigA, Holder: ada(), Kind: KindComp, PaidMinor: -1}, "price_minor"},
+			{"negative capacity", Issue{GigID: gigA, Holder: ada(), Kind: KindFree, Capacity: -1}, "capacity"},
+			{"bad currency", Issue{GigID: gigA, Holder: ada(), Kind: KindFree, Currency: "US$"}, "currency"},
+		} {
+			_, tok, err := s.Issue(ctx, c.in)
+			wantFieldErr(t, err, c.field)
+			if tok != "" {
+				t.Fatalf("%s: token handed out", c.name)
+			}
+			_, _, err = s.Reserve(ctx, gigA, c.in.Holder, 100, "USD")
+			if c.field == "name" || c.field == "email" {
+				wantFieldErr(t, err, c.field)
+			}
+		}
+		if _, _, err := s.Issue(ctx, Issue{GigID: "a:b", Holder: ada(), Kind: KindFree}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("bad gig id: %v", err)
+		}
+		if l, _ := s.List(ctx, gigA); len(l) != 0 {
+			t.Fatalf("bad input stored tickets: %+v", l)
+		}
+	})
+
+	t.Run("TokensNeverListed", func(t *testing.T) {
+		s, _ := nodes(t)
+		var toks []string
+		_, tok := mustIssue(t, s, freeIssue(gigA, 0))
+		toks = append(toks, tok)
+		b, btok, _ := s.Reserve(ctx, gigA, ada(), 100, "USD")
+		toks = append(toks, btok)
+		if _, _, err := s.Confirm(ctx, gigA, b.ID, 0, "pi_secret_ref"); err != nil {
+			t.Fatal(err)
+		}
+		l, _ := s.List(ctx, gigA)
+		data, _ := json.Marshal(map[string]any{"tickets": l, "booking": b})
+		text := string(data) + fmt.Sprintf("%+v %v", l, b)
+		for _, tok := range toks {
+			if strings.Contains(text, tok) || strings.Contains(text, hashToken(tok)) {
+				t.Fatalf("a token or its hash appears in list output: %s", text)
+			}
+		}
+		if strings.Contains(string(data), TokenPrefix) || strings.Contains(string(data), "pi_secret_ref") {
+			t.Fatalf("list JSON carries a token or payment reference: %s", data)
+		}
+	})
+
+	t.Run("ListOldestFirst", func(t *testing.T) {
+		s, _ := nodes(t)
+		for i := range 20 {
+			in := freeIssue(gigA, 0)
+			in.Holder.Name = fmt.Sprint("n", i)
+			mustIssue(t, s, in)
+		}
+		l, _ := s.List(ctx, gigA)
+		for i := 1; i < len(l); i++ {
+			if l[i].CreatedAt.Before(l[i-1].CreatedAt) {
+				t.Fatalf("list not oldest first at %d", i)
+			}
+		}
+	})
+}
