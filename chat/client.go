@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bookmygig/bookmygig/access"
 )
 
 // transport is what a client needs from its connection. Only the client's
@@ -63,9 +65,12 @@ type client struct {
 	gig   string
 	ipKey string // hashed address: bans are stored without the address itself
 	ip    string
-	id    string // public user id
-	tr    transport
-	pings bool
+	// id is the public user id: random per connection, or TicketUserID
+	// for a ticket holder (set at join, before the client enters a room).
+	id       atomic.Pointer[string]
+	ticketed bool // moderated by ticket, not by address; set with id
+	tr       transport
+	pings    bool
 	// countable: a WebSocket is a viewer of its own; a data channel belongs
 	// to a media session that TrackViewer counts already.
 	countable bool
@@ -94,6 +99,12 @@ type client struct {
 	counted bool
 	left    bool
 
+	// pass is the gate's admission held for the session (nil without one);
+	// passStop stops watching it for its end.
+	pmu      sync.Mutex
+	pass     *access.Pass
+	passStop func() bool
+
 	// used only by the reader (under inMu)
 	inMu    sync.Mutex
 	name    string
@@ -107,12 +118,11 @@ func newClient(h *Hub, gig, ip string, tr transport, pings, countable bool) *cli
 	// The user id is derived from a random session id that never leaves the server.
 	sum := sha256.Sum256([]byte(randomHex(16)))
 	ipSum := sha256.Sum256([]byte("bmg-chat-ip:" + ip))
-	return &client{
+	c := &client{
 		hub:       h,
 		gig:       gig,
 		ip:        ip,
 		ipKey:     hex.EncodeToString(ipSum[:12]),
-		id:        "u_" + hex.EncodeToString(sum[:6]),
 		tr:        tr,
 		pings:     pings,
 		countable: countable,
@@ -123,7 +133,13 @@ func newClient(h *Hub, gig, ip string, tr transport, pings, countable bool) *cli
 		done:      make(chan struct{}),
 		limiter:   newRateLimiter(h.cfg.RateBurst, h.cfg.RateWindow, h.cfg.RateTimeout),
 	}
+	c.setUserID("u_" + hex.EncodeToString(sum[:6]))
+	return c
 }
+
+func (c *client) userID() string { return *c.id.Load() }
+
+func (c *client) setUserID(id string) { c.id.Store(&id) }
 
 // deliver queues a room batch, holding it back while the client is joining.
 func (c *client) deliver(b *batch) {
@@ -218,7 +234,7 @@ func (c *client) evict() {
 	default:
 	}
 	c.hub.ctr.evicted.Add(1)
-	c.hub.log.Info("chat client too slow, disconnecting", "gig", c.gig, "user", c.id)
+	c.hub.log.Info("chat client too slow, disconnecting", "gig", c.gig, "user", c.userID())
 	c.stop(false, closeTryLater, "too slow")
 }
 
@@ -241,6 +257,7 @@ func (c *client) stop(graceful bool, code int, reason string) {
 		c.graceful, c.closeCode, c.closeReason = graceful, code, reason
 		close(c.quit)
 		c.hub.leave(c)
+		c.dropPass()
 		if !graceful {
 			_ = c.tr.close()
 			return
@@ -394,20 +411,32 @@ func (c *client) join(m clientMessage) {
 		c.sendError(codeAlreadyJoined, "already joined", 0)
 		return
 	}
-	creator := false
-	if m.Token != "" {
-		if h.cfg.Authorize == nil {
-			c.sendError(codeUnavailable, "moderation is not enabled on this server", 0)
-			return
+	pass, creator, ok := c.admitJoin(m)
+	if !ok {
+		return
+	}
+	// On a ticketed gig the ticket is the identity: its holder's name and a
+	// user id of its own, so moderation follows the ticket.
+	name, id := m.Name, ""
+	if pass != nil && pass.TicketID != "" && !creator {
+		id = TicketUserID(pass.TicketID)
+		if n := holderName(pass.Holder); n != "" {
+			name = n
 		}
-		ctx, cancel := context.WithTimeout(h.ctx, h.cfg.BrokerTimeout)
-		err := h.cfg.Authorize(ctx, c.gig, m.Token)
-		cancel()
-		if err != nil {
-			c.sendError(codeUnauthorized, "the manage token is not valid for this gig", 0)
-			return
+	}
+	if name == "" {
+		if pass != nil {
+			pass.Release()
 		}
-		creator = true
+		c.sendError(codeInvalidName, "name must be 1-32 characters", 0)
+		return
+	}
+	if pass != nil && !c.holdPass(pass) {
+		return
+	}
+	if id != "" {
+		c.setUserID(id)
+		c.ticketed = true
 	}
 	c.holding.Store(true)
 	r := h.enterRoom(c, c.countable && !m.Watching)
@@ -420,8 +449,13 @@ func (c *client) join(m clientMessage) {
 	case <-c.quit:
 		return
 	}
-	// The creator shares no fate with a banned viewer behind the same address.
-	if !creator && r.banned(c.id, c.ipKey) {
+	// The creator shares no fate with a banned viewer behind the same
+	// address, and a ticket holder none with anyone else's.
+	ipKey := c.ipKey
+	if c.ticketed {
+		ipKey = ""
+	}
+	if !creator && r.banned(c.userID(), ipKey) {
 		c.fail(codeBanned, "you are banned from this chat", closePolicy)
 		return
 	}
@@ -434,8 +468,8 @@ func (c *client) join(m clientMessage) {
 	if hist == nil {
 		hist = []Message{}
 	}
-	c.name, c.creator, c.joined = m.Name, creator, true
-	c.send(encode(joinedFrame{Type: "joined", User: c.id, Name: c.name, Creator: creator}))
+	c.name, c.creator, c.joined = name, creator, true
+	c.send(encode(joinedFrame{Type: "joined", User: c.userID(), Name: c.name, Creator: creator}))
 	c.send(encode(historyFrame{Type: "history", Messages: hist}))
 	c.send(encode(presenceFrame{Type: "presence", Viewers: h.viewersCached(c.gig)}))
 	if slow := r.slowMode(); slow > 0 {
@@ -450,7 +484,7 @@ func (c *client) message(text string) {
 		return
 	}
 	now := time.Now()
-	if d := c.room.mutedFor(c.id, now); d > 0 {
+	if d := c.room.mutedFor(c.userID(), now); d > 0 {
 		c.sendError(codeMuted, "you are muted", d)
 		return
 	}
@@ -469,7 +503,7 @@ func (c *client) message(text string) {
 	c.hub.post(c.room, Message{
 		Type:    typeMessage,
 		ID:      randomHex(8),
-		User:    c.id,
+		User:    c.userID(),
 		Name:    c.name,
 		Text:    text,
 		TS:      now.UnixMilli(),

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/bookmygig/bookmygig/access"
 )
 
 // Config configures a Hub. Zero values take the documented defaults.
@@ -55,6 +57,12 @@ type Config struct {
 	TrustedProxyHeader string
 	// Authorize checks a creator's manage token for a gig; nil means nobody can moderate.
 	Authorize func(ctx context.Context, gigID, token string) error
+	// Gate admits joiners of ticketed gigs: a join's "ticket" (or "token")
+	// is checked with Gate.Admit, a ticket holder chats under the ticket's
+	// name and a user id stable per ticket (TicketUserID), and the
+	// connection closes when the ticket is revoked. nil means every gig is
+	// open.
+	Gate access.Gate
 	// CheckOrigin filters WebSocket origins; nil allows every origin (chat
 	// carries no cookies, and players are embedded on other sites).
 	CheckOrigin func(r *http.Request) bool

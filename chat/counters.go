@@ -14,6 +14,10 @@ type Counters struct {
 	RateLimited uint64
 	// PerIPRefused counts connections refused by MaxConnsPerIP.
 	PerIPRefused uint64
+	// TicketRefused counts joins the access gate refused (no, a bad or a
+	// revoked ticket); GateFailed counts joins refused because the gate
+	// could not answer.
+	TicketRefused, GateFailed uint64
 	// Viewers is the chat connections counted as viewers right now (the
 	// WebSocket chatters; data-channel chat counts with its media session).
 	Viewers int
@@ -21,6 +25,7 @@ type Counters struct {
 
 type counters struct {
 	local, remote, evicted, rateLimited, perIP atomic.Uint64
+	ticketRefused, gateFailed                  atomic.Uint64
 }
 
 // Counters returns a snapshot of the hub's counters.
@@ -31,6 +36,9 @@ func (h *Hub) Counters() Counters {
 		Evicted:      h.ctr.evicted.Load(),
 		RateLimited:  h.ctr.rateLimited.Load(),
 		PerIPRefused: h.ctr.perIP.Load(),
+
+		TicketRefused: h.ctr.ticketRefused.Load(),
+		GateFailed:    h.ctr.gateFailed.Load(),
 	}
 	h.mu.Lock()
 	for _, p := range h.presence {

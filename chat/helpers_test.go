@@ -102,7 +102,14 @@ type wsClient struct {
 
 func dial(t testing.TB, n *node, gig string) *wsClient {
 	t.Helper()
-	conn, _, err := websocket.DefaultDialer.Dial(n.wsURL(gig), nil)
+	return dialHeader(t, n, gig, nil)
+}
+
+// dialHeader dials with extra request headers (X-Forwarded-For for a hub
+// with TrustedProxyHeader, to come from another address).
+func dialHeader(t testing.TB, n *node, gig string, hdr http.Header) *wsClient {
+	t.Helper()
+	conn, _, err := websocket.DefaultDialer.Dial(n.wsURL(gig), hdr)
 	if err != nil {
 		t.Fatalf("dial %s: %v", gig, err)
 	}

@@ -36,7 +36,9 @@ func (h *Hub) Mute(gigID, userID string, d time.Duration) error {
 }
 
 // Ban disconnects a user on every node; neither the user id nor its address
-// can rejoin the gig's chat.
+// can rejoin the gig's chat. A ticket holder (user id TicketUserID) is
+// banned by ticket only: the ticket cannot rejoin from any address, and
+// others behind the same address still can.
 func (h *Hub) Ban(gigID, userID string) error {
 	if gigID == "" || !validID(userID) {
 		return fmt.Errorf("%w: ban %q", ErrInvalidArgument, userID)
@@ -80,17 +82,21 @@ func (h *Hub) storeAndPublish(gigID string, x Restriction, data []byte) func(ctx
 
 // applyLocal enforces x in this node's room. A banned user connected here
 // is disconnected, and its address is banned on every node, because only
-// this node knows it.
+// this node knows it. A ticket holder's address is not: the ticket is the
+// identity, and other ticket holders may share the address.
 func (h *Hub) applyLocal(r *room, x Restriction) {
 	r.apply(x, time.Now())
 	if x.Kind != RestrictBan {
 		return
 	}
 	for _, c := range *r.members.Load() {
-		if c.id != x.Target {
+		if c.userID() != x.Target {
 			continue
 		}
 		c.fail(codeBanned, "you are banned from this chat", closePolicy)
+		if c.ticketed {
+			continue
+		}
 		ipBan := Restriction{Kind: RestrictBanIP, Target: c.ipKey}
 		r.apply(ipBan, time.Now())
 		_ = h.push(h.storeAndPublish(r.gig, ipBan, nil))

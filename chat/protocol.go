@@ -45,6 +45,7 @@ type clientMessage struct {
 	Type     string `json:"type"`
 	Name     string `json:"name,omitempty"`
 	Token    string `json:"token,omitempty"`
+	Ticket   string `json:"ticket,omitempty"`
 	Watching bool   `json:"watching,omitempty"`
 	Text     string `json:"text,omitempty"`
 	ID       string `json:"id,omitempty"`
@@ -74,6 +75,12 @@ func decodeClientMessage(data []byte, maxBytes, maxTextRunes int) (clientMessage
 	}
 	switch m.Type {
 	case typeJoin:
+		// With a ticket the name may be left out: on ticketed gigs it
+		// comes from the ticket (see client.join).
+		if m.Ticket != "" && strings.TrimSpace(m.Name) == "" {
+			m.Name = ""
+			break
+		}
 		name, err := validName(m.Name)
 		if err != nil {
 			return clientMessage{}, err

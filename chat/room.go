@@ -182,10 +182,12 @@ func (r *room) mutedFor(user string, now time.Time) time.Duration {
 	return until.Sub(now)
 }
 
+// banned reports whether user, or the address ipKey, is banned; an empty
+// ipKey (a ticket holder, moderated by ticket alone) checks the user only.
 func (r *room) banned(user, ipKey string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.bannedUsers[user] || r.bannedIPs[ipKey]
+	return r.bannedUsers[user] || ipKey != "" && r.bannedIPs[ipKey]
 }
 
 func (r *room) slowMode() time.Duration {

@@ -62,8 +62,9 @@ func (p *Peer) Close() {
 	p.c.stop(false, closeGoingAway, "")
 }
 
-// UserID returns the public id of this connection's participant.
-func (p *Peer) UserID() string { return p.c.id }
+// UserID returns the public id of this connection's participant: random
+// per connection, or, once it has joined with a ticket, TicketUserID.
+func (p *Peer) UserID() string { return p.c.userID() }
 
 type connTransport struct {
 	conn Conn
