@@ -1,0 +1,89 @@
+package flv
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/access"
+)
+
+// stuckSink is a connection whose write blocks until it is killed.
+type stuckSink struct {
+	once   sync.Once
+	killed chan struct{}
+}
+
+func (s *stuckSink) start([]byte) error { return nil }
+func (s *stuckSink) write([]*tag) error { <-s.killed; return errors.New("use of closed connection") }
+func (s *stuckSink) finish(bool)        {}
+func (s *stuckSink) kill()              { s.once.Do(func() { close(s.killed) }) }
+
+func TestPassWatchCutsStuckWrite(t *testing.T) {
+	h := &Handler{}
+	v := newViewer(8, true)
+	out := &stuckSink{killed: make(chan struct{})}
+	pass := access.NewPass("t1", "", false, "", nil)
+	pw := h.watchPass(pass, v, out)
+	wrote := make(chan error, 1)
+	go func() {
+		err := out.write(nil) // the viewer's goroutine, stuck
+		pw.stop()
+		wrote <- err
+	}()
+	start := time.Now()
+	pass.End(access.ErrWatchingElsewhere)
+	select {
+	case err := <-wrote:
+		d := time.Since(start)
+		if err == nil || d < passKillAfter/2 || d > 2*time.Second {
+			t.Fatalf("stuck write ended after %v with %v, want the kill after about %v", d, err, passKillAfter)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("stuck write never cut off")
+	}
+	if !errors.Is(v.endCause(), access.ErrWatchingElsewhere) {
+		t.Fatalf("viewer's end cause %v", v.endCause())
+	}
+	if _, ended, aborted := v.take(nil); !ended || !aborted {
+		t.Fatal("viewer not aborted")
+	}
+	if h.ctr.passEnded.Load() != 1 {
+		t.Fatalf("passEnded %d", h.ctr.passEnded.Load())
+	}
+}
+
+func TestPassWatchStoppedLeavesViewerAlone(t *testing.T) {
+	h := &Handler{}
+	v := newViewer(8, true)
+	out := &stuckSink{killed: make(chan struct{})}
+	pass := access.NewPass("t1", "", false, "", nil)
+	pw := h.watchPass(pass, v, out)
+	pw.stop()
+	pass.Release() // what ServeHTTP does after run
+	time.Sleep(50 * time.Millisecond)
+	if v.endCause() != nil || h.ctr.passEnded.Load() != 0 {
+		t.Fatalf("a stopped watch acted: cause %v", v.endCause())
+	}
+	select {
+	case <-out.killed:
+		t.Fatal("a stopped watch killed the connection")
+	default:
+	}
+}
+
+func TestValidScreen(t *testing.T) {
+	long := string(make([]byte, 65))
+	for _, tc := range []struct {
+		s  string
+		ok bool
+	}{
+		{"", true}, {"tv-1_A", true}, {"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", true},
+		{"a b", false}, {"a/b", false}, {"é", false}, {"a.b", false}, {long, false},
+	} {
+		if got := validScreen(tc.s); got != tc.ok {
+			t.Errorf("validScreen(%q) = %v", tc.s, got)
+		}
+	}
+}
