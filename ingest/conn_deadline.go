@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"container/list"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,35 +13,100 @@ import (
 
 // deadlineConn wraps a client connection: every Read and Write sets its own
 // deadline (go-rtmp sets none, so without this a dead publisher would hold
-// its gig forever), and the bytes read without the handler seeing a complete
-// message are capped, because go-rtmp buffers a message of any declared
-// size (up to 16 MiB per chunk stream) before it is handed over.
+// its gig forever); until the connection publishes, reads also stop at the
+// publish deadline and after Config.PrePublishBytes; and every byte passes
+// the chunkGuard before go-rtmp parses it.
 type deadlineConn struct {
 	net.Conn
 	cfg *Config
 
+	ip       string
+	accepted time.Time
+	// admitted and waiting are guarded by Server.mu (see conn_admit.go).
+	admitted bool
+	waiting  *list.Element
+
 	handshakeDone atomic.Bool
-	// unprocessed is only touched on the read goroutine (Read and the
-	// handler callbacks both run there).
-	unprocessed int
+	publishing    atomic.Bool
+	// preRead and guard are only touched on the read goroutine.
+	preRead int
+	guard   *chunkGuard
+	ctr     *counters
+	// reason is why this package closed the connection, for the log.
+	reason atomic.Pointer[error]
 
 	closeOnce sync.Once
 	onClose   func()
 }
 
 func (c *deadlineConn) Read(p []byte) (int, error) {
+	publishing := c.publishing.Load()
+	if !publishing {
+		left := c.cfg.PrePublishBytes - c.preRead
+		if left <= 0 {
+			return 0, c.closing(fmt.Errorf("%d bytes: %w", c.preRead, ErrPrePublishLimit))
+		}
+		// Never take more than the budget off the socket.
+		p = p[:min(len(p), left)]
+	}
 	if c.handshakeDone.Load() {
 		// The handshake runs under one overall deadline set at accept.
-		if err := c.Conn.SetReadDeadline(time.Now().Add(c.cfg.ReadTimeout)); err != nil {
+		d := time.Now().Add(c.cfg.ReadTimeout)
+		if !publishing {
+			d = minTime(d, c.publishDeadline())
+		}
+		if err := c.Conn.SetReadDeadline(d); err != nil {
 			return 0, err
 		}
 	}
 	n, err := c.Conn.Read(p)
-	c.unprocessed += n
-	if err == nil && c.unprocessed > c.cfg.MaxMessageBytes+64<<10 {
-		return n, fmt.Errorf("%d bytes without a complete message: %w", c.unprocessed, ErrMessageTooLarge)
+	if !publishing {
+		c.preRead += n
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(c.publishDeadline()) {
+			err = c.closing(fmt.Errorf("%v after accept: %w", c.cfg.PublishTimeout, ErrPublishTimeout))
+		} else if err == nil && c.preRead >= c.cfg.PrePublishBytes {
+			// Fail now rather than on the next read: go-rtmp would parse
+			// these bytes first.
+			return 0, c.closing(fmt.Errorf("%d bytes: %w", c.preRead, ErrPrePublishLimit))
+		}
+	}
+	if n > 0 {
+		if gerr := c.guard.feed(p[:n]); gerr != nil {
+			// go-rtmp must not parse these bytes.
+			return 0, c.closing(gerr)
+		}
 	}
 	return n, err
+}
+
+// closing records err as the reason the connection closes (the first one
+// wins) and counts it.
+func (c *deadlineConn) closing(err error) error {
+	if c.reason.CompareAndSwap(nil, &err) && c.ctr != nil {
+		if errors.Is(err, ErrPublishTimeout) || errors.Is(err, ErrPrePublishLimit) {
+			c.ctr.prePublishClosed.Add(1)
+		} else {
+			c.ctr.malformed.Add(1)
+		}
+	}
+	return err
+}
+
+// closeReason is the error closing set, or nil.
+func (c *deadlineConn) closeReason() error {
+	if e := c.reason.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+func (c *deadlineConn) publishDeadline() time.Time { return c.accepted.Add(c.cfg.PublishTimeout) }
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func (c *deadlineConn) Write(p []byte) (int, error) {
@@ -48,11 +116,8 @@ func (c *deadlineConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// progress is called by the handler for every complete message.
-func (c *deadlineConn) progress() { c.unprocessed = 0 }
-
 // startMessages ends the handshake phase: from now on each read has its own
-// ReadTimeout deadline.
+// ReadTimeout deadline (and the publish deadline until publishing).
 func (c *deadlineConn) startMessages() {
 	c.handshakeDone.Store(true)
 	_ = c.Conn.SetDeadline(time.Time{})

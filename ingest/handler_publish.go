@@ -89,41 +89,23 @@ func (h *publishHandler) OnServe(c *rtmp.Conn) {
 // OnConnect checks the application name.
 func (h *publishHandler) OnConnect(_ uint32, cmd *message.NetConnectionConnect) (err error) {
 	defer h.guard(&err)
-	h.conn.progress()
 	app := cmd.Command.App
 	if i := strings.IndexByte(app, '?'); i >= 0 {
 		app = app[:i]
 	}
 	app = strings.Trim(app, "/")
 	if app != h.srv.cfg.App {
-		return h.fail("rtmp connect refused", fmt.Errorf("application %q, want %q (OBS server rtmp://HOST/%s): %w", app, h.srv.cfg.App, h.srv.cfg.App, ErrBadApp))
+		// Encoders put the stream key in the app name when the server URL
+		// is pasted wrongly: never log it as sent.
+		return h.fail("rtmp connect refused", fmt.Errorf("application %q, want %q (OBS server rtmp://HOST/%s): %w", redact(app, ""), h.srv.cfg.App, h.srv.cfg.App, ErrBadApp))
 	}
 	h.app = app
-	return nil
-}
-
-// OnCreateStream, OnReleaseStream, OnFCPublish: nothing to do but count progress.
-func (h *publishHandler) OnCreateStream(uint32, *message.NetConnectionCreateStream) error {
-	h.conn.progress()
-	return nil
-}
-
-// OnReleaseStream is part of the publish sequence; nothing to release.
-func (h *publishHandler) OnReleaseStream(uint32, *message.NetConnectionReleaseStream) error {
-	h.conn.progress()
-	return nil
-}
-
-// OnFCPublish is part of the publish sequence.
-func (h *publishHandler) OnFCPublish(uint32, *message.NetStreamFCPublish) error {
-	h.conn.progress()
 	return nil
 }
 
 // OnPublish checks the stream key and makes the gig live.
 func (h *publishHandler) OnPublish(sc *rtmp.StreamContext, ts uint32, cmd *message.NetStreamPublish) (err error) {
 	defer h.guard(&err)
-	h.conn.progress()
 	if h.stream != nil {
 		return h.fail("publish refused", errors.New("connection is already publishing"))
 	}
@@ -143,6 +125,10 @@ func (h *publishHandler) OnPublish(sc *rtmp.StreamContext, ts uint32, cmd *messa
 		}
 		h.notify(sc, codePublishUnauthorized, "Stream key not recognised. Copy the current key from the gig's studio page.")
 		return fmt.Errorf("publish: %w", ErrUnknownKey)
+	}
+	if !h.srv.startPublishing(h.conn) {
+		h.reported.Store(true)
+		return fmt.Errorf("publish gig %s: connection already evicted or server closing: %w", gigID, ErrServerClosed)
 	}
 	h.log = h.log.With("gig", gigID)
 	s := media.NewStream(media.StreamConfig{GigID: gigID, Source: "rtmp"}, h.log)
@@ -214,13 +200,6 @@ func keyHint(key string) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// OnSetDataFrame receives @setDataFrame/onMetaData; everything it says is
-// read from the sequence headers instead.
-func (h *publishHandler) OnSetDataFrame(uint32, *message.NetStreamSetDataFrame) error {
-	h.conn.progress()
-	return nil
-}
-
 // read copies a payload out of go-rtmp's shared chunk buffer into the
 // connection's scratch buffer.
 func (h *publishHandler) read(payload io.Reader) ([]byte, error) {
@@ -240,7 +219,6 @@ func (h *publishHandler) read(payload io.Reader) ([]byte, error) {
 // OnVideo turns an FLV video tag into a Frame or a new H.264 track.
 func (h *publishHandler) OnVideo(ts uint32, payload io.Reader) (err error) {
 	defer h.guard(&err)
-	h.conn.progress()
 	if h.stream == nil {
 		return nil // media before publish: ignore like other servers do
 	}
@@ -296,7 +274,6 @@ func (h *publishHandler) OnVideo(ts uint32, payload io.Reader) (err error) {
 // OnAudio turns an FLV audio tag into a Frame or a new AAC track.
 func (h *publishHandler) OnAudio(ts uint32, payload io.Reader) (err error) {
 	defer h.guard(&err)
-	h.conn.progress()
 	if h.stream == nil {
 		return nil
 	}
@@ -352,34 +329,13 @@ func (h *publishHandler) write(f *media.Frame) error {
 
 // OnFCUnpublish and OnDeleteStream end the show: the encoder stopped.
 func (h *publishHandler) OnFCUnpublish(uint32, *message.NetStreamFCUnpublish) error {
-	h.conn.progress()
 	h.end("publisher stopped")
 	return nil
 }
 
 // OnDeleteStream ends the show.
 func (h *publishHandler) OnDeleteStream(uint32, *message.NetStreamDeleteStream) error {
-	h.conn.progress()
 	h.end("publisher stopped")
-	return nil
-}
-
-// OnUnknownMessage etc. count as progress so the in-flight cap only covers
-// incomplete messages.
-func (h *publishHandler) OnUnknownMessage(uint32, message.Message) error {
-	h.conn.progress()
-	return nil
-}
-
-// OnUnknownCommandMessage ignores commands the server does not use.
-func (h *publishHandler) OnUnknownCommandMessage(uint32, *message.CommandMessage) error {
-	h.conn.progress()
-	return nil
-}
-
-// OnUnknownDataMessage ignores data messages the server does not use.
-func (h *publishHandler) OnUnknownDataMessage(uint32, *message.DataMessage) error {
-	h.conn.progress()
 	return nil
 }
 

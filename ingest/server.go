@@ -10,6 +10,7 @@
 package ingest
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"io"
@@ -44,8 +45,10 @@ type Server struct {
 	closed bool
 	rtmp   *rtmp.Server
 	conns  map[*deadlineConn]struct{}
+	adm    admission
 	wg     sync.WaitGroup
 	ctr    counters
+	quiet  logLimiter
 }
 
 // New returns a Server; call Serve to accept connections.
@@ -69,6 +72,7 @@ func New(cfg Config, keys KeyResolver, reg *media.Registry, log *slog.Logger) (*
 		ctx:    ctx,
 		cancel: cancel,
 		conns:  make(map[*deadlineConn]struct{}),
+		adm:    admission{perIP: make(map[string]int), waiting: list.New()},
 	}
 	s.rtmp = rtmp.NewServer(&rtmp.ServerConfig{OnConnect: s.onConnect})
 	return s, nil
@@ -87,7 +91,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Unlock()
 	defer s.wg.Done()
 	s.log.Info("rtmp ingest listening", "addr", ln.Addr().String(), "app", s.cfg.App)
-	err := s.rtmp.Serve(&backoffListener{Listener: ln, ctx: s.ctx, log: s.log, stop: func() { _ = s.rtmp.Close() }})
+	err := s.rtmp.Serve(&backoffListener{Listener: ln, ctx: s.ctx, log: s.log, stop: func() { _ = s.rtmp.Close() }, admit: s.admit})
 	if s.ctx.Err() != nil || errors.Is(err, rtmp.ErrClosed) {
 		return ErrServerClosed
 	}
@@ -127,27 +131,17 @@ func (s *Server) Conns() int {
 }
 
 func (s *Server) onConnect(nc net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
-	log := s.log.With("remote", nc.RemoteAddr().String())
-	c := &deadlineConn{Conn: nc, cfg: &s.cfg}
-	h := &publishHandler{srv: s, conn: c, log: log}
-	// A connection refused here still goes through go-rtmp's goroutine,
-	// which fails at once on the closed conn and calls Close.
-	c.onClose = func() {}
-	s.mu.Lock()
-	switch {
-	case s.closed:
-		_ = nc.Close()
-	case len(s.conns) >= s.cfg.MaxConns:
-		log.Warn("rtmp connection refused", "err", ErrTooManyConns, "max", s.cfg.MaxConns)
-		s.ctr.connsRefused.Add(1)
-		_ = nc.Close()
-	default:
-		c.onClose = func() { s.untrack(c) }
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
+	// Every connection comes through backoffListener, which admitted it.
+	c, ok := nc.(*deadlineConn)
+	if !ok {
+		if c = s.admit(nc); c == nil {
+			// go-rtmp's goroutine fails at once on the closed conn.
+			c = &deadlineConn{Conn: nc, cfg: &s.cfg, guard: newChunkGuard(s.cfg.MaxMessageBytes), onClose: func() {}}
+		}
 	}
-	s.mu.Unlock()
-	_ = nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	log := s.log.With("remote", nc.RemoteAddr().String())
+	h := &publishHandler{srv: s, conn: c, log: log}
+	_ = c.Conn.SetDeadline(c.accepted.Add(min(s.cfg.HandshakeTimeout, s.cfg.PublishTimeout)))
 	return c, &rtmp.ConnConfig{
 		Handler: h,
 		ControlState: rtmp.StreamControlStateConfig{
@@ -165,6 +159,7 @@ func (s *Server) onConnect(nc net.Conn) (io.ReadWriteCloser, *rtmp.ConnConfig) {
 
 func (s *Server) untrack(c *deadlineConn) {
 	s.mu.Lock()
+	s.releaseLocked(c)
 	delete(s.conns, c)
 	s.mu.Unlock()
 	s.wg.Done()
@@ -178,13 +173,20 @@ type backoffListener struct {
 	log   *slog.Logger
 	stop  func()
 	delay time.Duration
+	// admit returns nil for a connection it refused (and closed).
+	admit func(net.Conn) *deadlineConn
 }
 
+// Accept refuses connections over the caps here, so that go-rtmp never
+// starts a goroutine or allocates buffers for them.
 func (l *backoffListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil {
+	for err == nil {
 		l.delay = 0
-		return c, nil
+		if dc := l.admit(c); dc != nil {
+			return dc, nil
+		}
+		c, err = l.Listener.Accept()
 	}
 	if l.ctx.Err() != nil {
 		return nil, err

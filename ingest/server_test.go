@@ -354,7 +354,7 @@ func TestBadClientsDoNotAffectLiveShow(t *testing.T) {
 			t.Fatal("connection with a bad chunk stayed open")
 		}
 		waitFor(t, 3*time.Second, "a log line for the bad chunk", func() bool {
-			return strings.Contains(e.logs.String(), "invalid state")
+			return strings.Contains(e.logs.String(), "malformed rtmp chunk stream")
 		})
 	})
 	t.Run("connect whose argument is not an object", func(t *testing.T) {
@@ -415,11 +415,10 @@ func goroutinesSettle(t *testing.T, base int) {
 	}
 }
 
-func TestMaxConnsRefusesExtraConnections(t *testing.T) {
+func TestMaxConnsRefusesExtraConnectionsWhenAllPublish(t *testing.T) {
 	e := newEnv(t, ingest.Config{MaxConns: 1})
-	first := rtmpHandshake(t, e.srv.Addr)
-	_ = first
-	waitFor(t, 2*time.Second, "first connection tracked", func() bool { return e.srv.Conns() == 1 })
+	ingesttest.Publish(t, e.srv.URL(testKey), ingesttest.Options{})
+	ingesttest.WaitLive(t, e.reg, testGig, 10*time.Second)
 	c, err := net.Dial("tcp", e.srv.Addr)
 	if err != nil {
 		t.Fatal(err)
@@ -432,8 +431,11 @@ func TestMaxConnsRefusesExtraConnections(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "too many rtmp connections") {
 		t.Fatal("no log line for the refused connection")
 	}
-	if c := e.srv.Counters(); c.ConnsRefused != 1 || c.KeysRefused != 0 {
+	if c := e.srv.Counters(); c.ConnsRefused != 1 || c.KeysRefused != 0 || c.Evicted != 0 {
 		t.Fatalf("counters %+v, want 1 connection refused", c)
+	}
+	if _, live := e.reg.Get(testGig); !live {
+		t.Fatal("the publisher lost its gig")
 	}
 }
 
