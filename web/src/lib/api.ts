@@ -3,6 +3,7 @@
 // forms can show the message beside the field it names.
 
 export type GigStatus = 'scheduled' | 'live' | 'ended';
+export type GigAccess = 'open' | 'ticket';
 
 export interface Gig {
   id: string;
@@ -15,6 +16,11 @@ export interface Gig {
   starts_at: string;
   ends_at: string;
   payment_pointer?: string;
+  // access: "ticket" needs a ticket to watch and chat (a price forces it).
+  access?: GigAccess;
+  capacity?: number; // seats; 0 = unlimited
+  tickets_sold?: number;
+  seats_left?: number; // only when capacity > 0
   status: GigStatus;
   viewers: number;
   created_at?: string;
@@ -40,6 +46,8 @@ export interface GigInput {
   starts_at: string;
   ends_at: string;
   payment_pointer?: string;
+  access?: GigAccess;
+  capacity?: number;
 }
 
 export interface GigList {
@@ -84,7 +92,9 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
+// call sends one JSON request. 2xx answers resolve (202 too: callers that
+// care about it look at the body); others throw ApiError.
+export async function call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -126,6 +136,11 @@ function defaultMessage(status: number): string {
     default:
       return `The server answered ${status}.`;
   }
+}
+
+// ticketed says whether watching the gig needs a ticket.
+export function ticketed(g: Pick<Gig, 'access' | 'price_minor'>): boolean {
+  return g.access === 'ticket' || g.price_minor > 0;
 }
 
 export function listGigs(q: Record<string, string | number | undefined>): Promise<GigList> {

@@ -1,5 +1,6 @@
 // WebSocket client for a gig's chat (protocol in chat/doc.go): join with a
-// display name (and the manage token for the creator), history, live
+// display name (and the manage token for the creator, the ticket on
+// ticketed gigs), history, live
 // messages, presence, moderation events and errors. Reconnects by itself
 // with backoff and joins again under the same name.
 
@@ -25,6 +26,9 @@ export type ChatEvent =
 
 export type Status = 'connecting' | 'open' | 'closed' | 'banned';
 
+// The chat's refusals of a ticket (access.Code on the server).
+export const deniedCodes = ['ticket_required', 'invalid_ticket', 'ticket_revoked'];
+
 export interface ChatHandlers {
   onEvent(e: ChatEvent): void;
   onStatus(s: Status): void;
@@ -41,7 +45,7 @@ export class ChatClient {
   constructor(
     private gigId: string,
     private h: ChatHandlers,
-    private opts: { token?: string; watching?: () => boolean } = {},
+    private opts: { token?: string; ticket?: string; watching?: () => boolean } = {},
   ) {}
 
   get joinedName(): string {
@@ -71,6 +75,7 @@ export class ChatClient {
   private sendJoin(): void {
     const j: Record<string, unknown> = { type: 'join', name: this.name };
     if (this.opts.token) j.token = this.opts.token;
+    if (this.opts.ticket) j.ticket = this.opts.ticket;
     if (this.opts.watching?.()) j.watching = true;
     this.send(j);
   }
@@ -94,7 +99,9 @@ export class ChatClient {
         return;
       }
       if (!e || typeof e !== 'object' || typeof (e as any).type !== 'string') return;
-      if (e.type === 'error' && e.code === 'banned') this.banned = true;
+      // Banned, or the ticket does not admit (revoked, invalid): reconnecting
+      // would only be refused again.
+      if (e.type === 'error' && (e.code === 'banned' || deniedCodes.includes(e.code))) this.banned = true;
       if (e.type === 'restarting') this.retry = 0;
       this.h.onEvent(e);
     };

@@ -12,6 +12,10 @@ export type PlayerState = 'idle' | 'connecting' | 'playing' | 'stalled' | 'offli
 export interface PlayerEvents {
   onState(state: PlayerState, detail: string): void;
   onTransport(t: Transport | null, reason: string): void;
+  // onDenied: the server refused the ticket (401/403 with its error code,
+  // e.g. ticket_required, invalid_ticket, ticket_revoked). No fallback is
+  // tried: the page decides what to show.
+  onDenied?(code: string, message: string): void;
 }
 
 export interface PlayerMetrics {
@@ -47,6 +51,8 @@ export class Player {
   private webrtcRefused = false;
   private whepMisses = 0; // consecutive WHEP 404s
   private connectionLost = false;
+  private credential = ''; // ticket (or the creator's manage token) on ticketed gigs
+  private screen = ''; // this page's name for the one-ticket-one-screen rule
 
   constructor(
     private video: HTMLVideoElement,
@@ -70,6 +76,23 @@ export class Player {
     return this.transport === 'webrtc' && this.pc?.connectionState === 'connected';
   }
 
+  // setAccess sets the credential sent with the media requests of ticketed
+  // gigs (WHEP: Authorization: Bearer; HTTP-FLV: ?ticket=) and this page's
+  // screen id (?screen= on both). Takes effect on the next start().
+  setAccess(credential: string, screen: string): void {
+    this.credential = credential;
+    this.screen = screen;
+  }
+
+  // query is the ?screen= (and for FLV ?ticket=) part of a media URL.
+  private query(withTicket: boolean): string {
+    const p = new URLSearchParams();
+    if (withTicket && this.credential) p.set('ticket', this.credential);
+    if (this.screen) p.set('screen', this.screen);
+    const s = p.toString();
+    return s ? `?${s}` : '';
+  }
+
   // start connects, picking the transport. Safe to call again to retry.
   async start(): Promise<void> {
     this.teardown();
@@ -78,7 +101,7 @@ export class Player {
     const useWebRTC = this.pref === 'webrtc' || (this.pref === 'auto' && !this.webrtcRefused && typeof RTCPeerConnection === 'function');
     if (useWebRTC) {
       const outcome = await this.startWebRTC(gen);
-      if (gen !== this.gen || outcome === 'ok' || outcome === 'offline') return;
+      if (gen !== this.gen || outcome === 'ok' || outcome === 'offline' || outcome === 'denied') return;
       if (this.pref === 'webrtc') {
         this.setState('error', 'WebRTC playback failed.');
         return;
@@ -132,7 +155,8 @@ export class Player {
     this.metricsCache = this.emptyMetrics();
   }
 
-  // startWebRTC returns 'ok', 'offline' (not live) or a reason to fall back.
+  // startWebRTC returns 'ok', 'offline' (not live), 'denied' (the ticket was
+  // refused) or a reason to fall back.
   private async startWebRTC(gen: number): Promise<string> {
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     this.pc = pc;
@@ -145,7 +169,7 @@ export class Player {
       this.video.play().catch(() => {});
     };
     try {
-      this.session = await negotiate(pc, `/whep/${encodeURIComponent(this.gigId)}`);
+      this.session = await negotiate(pc, `/whep/${encodeURIComponent(this.gigId)}${this.query(false)}`, this.credential || undefined);
     } catch (err) {
       if (gen !== this.gen) return 'stale';
       pc.close();
@@ -159,6 +183,11 @@ export class Player {
             return 'offline';
           }
           return 'The show is not available over WebRTC.';
+        }
+        if (err.status === 401 || err.status === 403) {
+          this.setState('error', err.message);
+          this.ev.onDenied?.(err.code || 'unauthorized', err.message);
+          return 'denied';
         }
         if ([409, 415, 422, 501].includes(err.status)) {
           // The server says this stream cannot play over WebRTC: stop trying it.
@@ -220,7 +249,7 @@ export class Player {
       return;
     }
     mpegts.LoggingControl.applyConfig({ enableAll: false, enableError: false, enableWarn: false });
-    const url = new URL(`/live/${encodeURIComponent(this.gigId)}.flv`, location.href).href;
+    const url = new URL(`/live/${encodeURIComponent(this.gigId)}.flv${this.query(true)}`, location.href).href;
     const p = mpegts.createPlayer(
       { type: 'flv', isLive: true, url, hasAudio: true, hasVideo: true },
       {

@@ -1,5 +1,5 @@
 // Browse: live shows first, then upcoming ones by day with a countdown.
-import { ApiError, listGigs, type Gig } from '../lib/api';
+import { ApiError, listGigs, ticketed, type Gig } from '../lib/api';
 import { h, icon, icons, replace } from '../lib/dom';
 import { categories, categoryClass, categoryLabel, countdown, dayKey, formatPrice, formatWhen, plural } from '../lib/format';
 import { navigate, type Page } from '../lib/router';
@@ -183,6 +183,7 @@ export function card(g: Gig): HTMLElement {
       g.status === 'scheduled'
         ? h('span', { class: 'badge badge-soon' }, icon(icons.clock), h('span', { 'data-countdown': g.starts_at }, `in ${countdown(g.starts_at)}`))
         : null,
+      seatsBadge(g),
     ),
     h('div', { class: 'card-body' },
       h('h3', { class: 'card-title' }, g.title),
@@ -193,8 +194,18 @@ export function card(g: Gig): HTMLElement {
           : g.status === 'ended'
             ? h('span', { class: 'muted' }, 'Ended')
             : h('time', { datetime: g.starts_at }, formatWhen(g.starts_at)),
-        h('span', { class: 'price' }, formatPrice(g.price_minor, g.currency)),
+        h('span', { class: 'card-price' },
+          ticketed(g) ? h('span', { class: 'tag-ticket', 'data-testid': 'ticketed' }, 'Ticketed') : null,
+          h('span', { class: 'price' }, formatPrice(g.price_minor, g.currency)),
+        ),
       ),
     ),
   );
+}
+
+// seatsBadge: "Sold out" or "12 seats left" on gigs with a capacity.
+function seatsBadge(g: Gig): HTMLElement | null {
+  if (typeof g.seats_left !== 'number' || g.status === 'ended') return null;
+  if (g.seats_left === 0) return h('span', { class: 'badge badge-seats badge-soldout', 'data-testid': 'seats' }, 'Sold out');
+  return h('span', { class: 'badge badge-seats', 'data-testid': 'seats' }, `${plural(g.seats_left, 'seat')} left`);
 }

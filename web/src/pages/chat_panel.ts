@@ -1,6 +1,6 @@
 // The chat panel of the watch page and (with the manage token) the studio.
 // All names and texts are set with textContent: the server sends plain text.
-import { ChatClient, type ChatEvent, type ChatMessage, type Status } from '../lib/chat_client';
+import { ChatClient, deniedCodes, type ChatEvent, type ChatMessage, type Status } from '../lib/chat_client';
 import { h, icon, icons, replace } from '../lib/dom';
 import { plural } from '../lib/format';
 import { chatName, saveChatName } from '../lib/secrets';
@@ -8,8 +8,10 @@ import { chatName, saveChatName } from '../lib/secrets';
 export interface ChatPanelOptions {
   onViewers?: (n: number) => void;
   token?: string; // the creator's manage token: moderation controls
-  name?: string; // join at once under this name (studio)
+  name?: string; // join at once under this name (studio, ticket holders)
+  ticket?: string; // the viewer's ticket on ticketed gigs (the name comes from it)
   watching?: () => boolean;
+  onDenied?: (code: string, message: string) => void; // the ticket was refused
 }
 
 const maxRendered = 300;
@@ -49,7 +51,7 @@ export function chatPanel(host: HTMLElement, gigId: string, opts: ChatPanelOptio
     ),
   );
 
-  const client = new ChatClient(gigId, { onEvent, onStatus }, { token: opts.token, watching: opts.watching });
+  const client = new ChatClient(gigId, { onEvent, onStatus }, { token: opts.token, ticket: opts.ticket, watching: opts.watching });
 
   nameForm.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -168,6 +170,13 @@ export function chatPanel(host: HTMLElement, gigId: string, opts: ChatPanelOptio
   }
 
   function onError(e: Extract<ChatEvent, { type: 'error' }>) {
+    if (deniedCodes.includes(e.code)) {
+      composer.hidden = true;
+      nameForm.hidden = true;
+      showNotice(e.code === 'ticket_revoked' ? 'Your ticket was revoked: the chat is closed for it.' : e.message || 'This chat is for ticket holders.', 0);
+      opts.onDenied?.(e.code, e.message);
+      return;
+    }
     const wait = e.retry_after_ms ? Math.ceil(e.retry_after_ms / 1000) : 0;
     switch (e.code) {
       case 'rate_limited':

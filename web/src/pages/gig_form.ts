@@ -48,6 +48,14 @@ export function gigForm(opts: { gig?: Gig; submitLabel: string; onSubmit: (f: Gi
   if (g && !currencies.includes(g.currency)) curSelect.append(h('option', { value: g.currency }, g.currency));
   curSelect.value = g?.currency || guessCurrency();
 
+  // Access: open, or ticket (book to watch). A price always means ticket.
+  const accessSel = h('select', null,
+    h('option', { value: 'open' }, 'Open: anyone with the link watches'),
+    h('option', { value: 'ticket' }, 'Ticket: viewers book to watch and chat'),
+  );
+  accessSel.value = g?.access === 'ticket' || (g && g.price_minor > 0) ? 'ticket' : 'open';
+  const capacityInput = h('input', { type: 'number', min: 0, step: 1, inputmode: 'numeric', value: String(g?.capacity ?? 0) });
+
   const form = h('form', { class: 'gig-form', novalidate: true },
     h('div', { class: 'form-grid' },
       field('title', 'Show title', h('input', { type: 'text', maxlength: 120, required: true, autocomplete: 'off', value: g?.title || '', placeholder: 'Late night stand-up with…' })),
@@ -58,15 +66,39 @@ export function gigForm(opts: { gig?: Gig; submitLabel: string; onSubmit: (f: Gi
         field('currency', 'Currency', curSelect),
       ),
       h('div', { class: 'field-row' },
+        field('access', 'Access', accessSel, 'Free gigs can be open or need a (free) ticket.'),
+        field('capacity', 'Seats', capacityInput, '0 means unlimited'),
+      ),
+      h('div', { class: 'field-row' },
         field('starts_at', 'Starts', h('input', { type: 'datetime-local', required: true, value: toLocalInput(start) })),
         field('ends_at', 'Ends', h('input', { type: 'datetime-local', required: true, value: toLocalInput(end) })),
       ),
       field('description', 'What is the show about?', h('textarea', { rows: 5, maxlength: 4000, value: g?.description || '', placeholder: 'Tell the audience what to expect.' })),
-      field('payment_pointer', 'Payment pointer (optional)', h('input', { type: 'text', autocomplete: 'off', value: g?.payment_pointer || '', placeholder: '$wallet.example/you' }), 'Where tips and ticket money go (Interledger / Web Monetization).'),
+      field('payment_pointer', 'Payment pointer (optional)', h('input', { type: 'text', autocomplete: 'off', value: g?.payment_pointer || '', placeholder: '$wallet.example/you' }), 'Your wallet address, such as $wallet.example/you: viewers whose browser has Web Monetization tip you while they watch.'),
     ),
     formError,
     h('div', { class: 'form-actions' }, submit),
   );
+
+  // A price forces "ticket" and says why; seats only count on ticketed gigs.
+  const accessHint = form.querySelector<HTMLElement>('#f-access-hint')!;
+  const capacityHint = form.querySelector<HTMLElement>('#f-capacity-hint')!;
+  const priceInput = inputs.get('price_minor') as HTMLInputElement;
+  function syncAccess() {
+    const priced = Number((priceInput.value || '0').replace(',', '.')) > 0;
+    if (priced) accessSel.value = 'ticket';
+    accessSel.disabled = priced;
+    accessHint.textContent = priced
+      ? 'A gig with a price always needs a ticket: viewers book and pay before they watch.'
+      : 'Free gigs can be open or need a (free) ticket.';
+    accessHint.dataset.forced = String(priced);
+    const open = accessSel.value === 'open';
+    capacityInput.disabled = open;
+    capacityHint.textContent = open ? 'Seats count on ticketed gigs only.' : '0 means unlimited';
+  }
+  priceInput.addEventListener('input', syncAccess);
+  accessSel.addEventListener('change', syncAccess);
+  syncAccess();
 
   const api: GigForm = {
     form,
@@ -81,7 +113,11 @@ export function gigForm(opts: { gig?: Gig; submitLabel: string; onSubmit: (f: Gi
         currency: v('currency'),
         starts_at: fromLocalInput(v('starts_at')),
         ends_at: fromLocalInput(v('ends_at')),
+        // A price makes the gig ticketed whatever the (disabled) select says.
+        access: toMinor(v('price_minor') || '0', v('currency')) > 0 ? 'ticket' : (accessSel.value as 'open' | 'ticket'),
+        capacity: 0,
       };
+      if (out.access === 'ticket') out.capacity = Number(v('capacity') || '0');
       const pp = v('payment_pointer');
       if (pp || g?.payment_pointer) out.payment_pointer = pp;
       return out;
@@ -112,6 +148,11 @@ export function gigForm(opts: { gig?: Gig; submitLabel: string; onSubmit: (f: Gi
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     api.clearErrors();
+    const seats = Number(capacityInput.value || '0');
+    if (!capacityInput.disabled && (!Number.isInteger(seats) || seats < 0)) {
+      api.showError(new ApiError(400, 'validation_failed', 'Type a whole number of seats (0 means unlimited).', 'capacity'));
+      return;
+    }
     opts.onSubmit(api);
   });
   return api;

@@ -1,6 +1,6 @@
 // Creator studio: go live from the browser (WHIP), stream health, chat
 // moderation, stream settings, edit, rotate key, delete.
-import { ApiError, deleteGig, getGig, rotateKey, updateGig, type Gig } from '../lib/api';
+import { ApiError, deleteGig, getGig, rotateKey, ticketed, updateGig, type Gig } from '../lib/api';
 import { h, replace } from '../lib/dom';
 import { formatWhen } from '../lib/format';
 import { devices, Publisher, qualities, type PublishState } from '../lib/publisher';
@@ -11,6 +11,7 @@ import { chatPanel } from './chat_panel';
 import { gigForm } from './gig_form';
 import { healthPanel } from './health_panel';
 import { obsSection } from './stream_settings';
+import { ticketsPanel } from './tickets_panel';
 
 export const studioPage: Page = (root, { id }) => {
   document.title = 'Studio · BookMyGig';
@@ -29,13 +30,29 @@ export const studioPage: Page = (root, { id }) => {
   const health = h('section', { class: 'panel' });
   const chatHost = h('aside', { class: 'chat-host', 'aria-label': 'Chat moderation' });
   const manage = h('div', { class: 'manage' });
+  const ticketsHost = h('section', { class: 'panel tickets-panel', 'data-testid': 'tickets-panel', hidden: true });
   root.append(
     h('div', { class: 'studio' },
       head,
       h('div', { class: 'studio-grid' }, h('div', { class: 'studio-main' }, goLive, health), chatHost),
+      ticketsHost,
       manage,
     ),
   );
+
+  // ---- Tickets (ticketed gigs) ----
+  let tickets: { refresh(): void; close(): void } | null = null;
+  cleanups.push(() => tickets?.close());
+  function syncTickets() {
+    const on = !!gig && ticketed(gig);
+    ticketsHost.hidden = !on;
+    if (on && !tickets) tickets = ticketsPanel(ticketsHost, id, token, () => gig);
+    else if (!on && tickets) {
+      tickets.close();
+      tickets = null;
+      replace(ticketsHost);
+    }
+  }
 
   let gig: Gig | null = null;
   async function loadGig() {
@@ -43,6 +60,7 @@ export const studioPage: Page = (root, { id }) => {
       gig = await getGig(id);
       if (stopped) return;
       renderHead(gig);
+      syncTickets();
     } catch (err) {
       if (stopped) return;
       if (err instanceof ApiError && err.status === 404) {
@@ -291,6 +309,8 @@ export const studioPage: Page = (root, { id }) => {
           try {
             gig = await updateGig(id, form.values(), token);
             renderHead(gig);
+            syncTickets();
+            tickets?.refresh();
             saved.textContent = 'Saved.';
           } catch (err) {
             form.showError(err);

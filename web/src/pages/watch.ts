@@ -1,11 +1,15 @@
 // Watch page: the stage (player with countdown / ended / reconnecting
-// states), the show's details and the chat panel.
-import { ApiError, getGig, type Gig } from '../lib/api';
+// states), the show's details and the chat panel. Ticketed gigs go through
+// the gate (watch_gate.ts) first: "Book to watch" until this browser holds
+// a ticket the server accepts.
+import { ApiError, getGig, ticketed, type Gig } from '../lib/api';
 import { h, icon, icons, replace } from '../lib/dom';
 import { categoryClass, categoryLabel, countdown, formatPrice, formatWhen, plural } from '../lib/format';
 import { Player, type PlayerState, type Transport } from '../lib/player';
 import type { Page } from '../lib/router';
+import { newScreenId, saveTicket } from '../lib/tickets';
 import { chatPanel } from './chat_panel';
+import { dropQuery, TicketGate } from './watch_gate';
 
 const pollLiveMs = 15000;
 const pollWaitingMs = 3000;
@@ -18,6 +22,16 @@ export const watchPage: Page = (root, { id }, query) => {
   let playerState: PlayerState = 'idle';
   let pollTimer = 0;
   let stalledSince = 0;
+  let gate: TicketGate | null = null;
+  const screen = newScreenId(); // this page, for the one-ticket-one-screen rule
+
+  // A ticket link (/gig/{id}?ticket=tk_..., e.g. a comp ticket from the
+  // creator) is kept in this browser and taken out of the address bar.
+  const linked = query.get('ticket');
+  if (linked) {
+    saveTicket(id, { token: linked });
+    dropQuery('ticket');
+  }
 
   const video = h('video', { class: 'video', playsinline: true, muted: true, autoplay: true, 'aria-label': 'Live show' });
   const overlay = h('div', { class: 'stage-overlay', 'aria-live': 'polite' });
@@ -39,7 +53,8 @@ export const watchPage: Page = (root, { id }, query) => {
   const info = h('div', { class: 'gig-info' });
   const viewersText = h('span', { class: 'live-text' });
   const chatHost = h('aside', { class: 'chat-host', 'aria-label': 'Chat' });
-  root.append(h('div', { class: 'watch' }, h('div', { class: 'watch-main' }, stage, fallbackNote, info), chatHost));
+  const gateHost = h('section', { class: 'gate', 'aria-live': 'polite', hidden: true });
+  root.append(h('div', { class: 'watch' }, h('div', { class: 'watch-main' }, gateHost, stage, fallbackNote, info), chatHost));
 
   const player = new Player(video, id, pref, {
     onState(s, detail) {
@@ -48,7 +63,13 @@ export const watchPage: Page = (root, { id }, query) => {
       stage.dataset.state = s;
       renderOverlay(detail);
       if (s === 'stalled' || s === 'offline') schedulePoll(pollWaitingMs);
+      // On a ticket, a stop may mean another screen took it over or it was
+      // revoked: the gate asks before the page retries.
+      if (s === 'stalled' || s === 'offline' || s === 'error') gate?.checkPlayback();
       syncMute();
+    },
+    onDenied(code, message) {
+      gate?.denied(code, message);
     },
     onTransport(t, reason) {
       if (!t) {
@@ -114,6 +135,24 @@ export const watchPage: Page = (root, { id }, query) => {
   function renderOverlay(detail = '') {
     if (!gig) return;
     overlay.classList.remove('scrim');
+    if (gate?.state === 'elsewhere' && gig.status !== 'ended') {
+      replace(overlay, h('div', { class: 'poster', 'data-testid': 'elsewhere' },
+        h('p', { class: 'eyebrow' }, 'One ticket, one screen'),
+        h('h2', null, 'This ticket is now watching elsewhere'),
+        h('p', { class: 'muted' }, 'Your ticket started playing on another screen, so it stopped here. The chat keeps working.'),
+        h('button', {
+          class: 'btn btn-primary',
+          type: 'button',
+          'data-testid': 'watch-here',
+          onclick: () => {
+            gate?.resume();
+            player.start();
+          },
+        }, 'Watch here'),
+      ));
+      overlay.hidden = false;
+      return;
+    }
     if (gig.status === 'ended') {
       replace(overlay, h('div', { class: 'poster' },
         h('p', { class: 'eyebrow' }, 'That’s a wrap'),
@@ -175,6 +214,61 @@ export const watchPage: Page = (root, { id }, query) => {
     );
     liveBadge.hidden = g.status !== 'live';
     setViewers(g.viewers || 0, g.status === 'live');
+    monetize(g.payment_pointer);
+  }
+
+  // Web Monetization: browsers that support it pay the creator's wallet
+  // while this page is open.
+  let monetization: HTMLLinkElement | null = null;
+  function monetize(pointer?: string) {
+    const href = pointer && /^https:\/\//.test(pointer) ? pointer : '';
+    if (!href) {
+      monetization?.remove();
+      monetization = null;
+      return;
+    }
+    if (!monetization) {
+      monetization = h('link', { rel: 'monetization', href });
+      document.head.append(monetization);
+    } else if (monetization.getAttribute('href') !== href) monetization.setAttribute('href', href);
+  }
+
+  // mayPlay: open gigs always; ticketed ones once the gate granted.
+  function mayPlay(): boolean {
+    return !gate || gate.state === 'granted';
+  }
+
+  // The gate replaces the stage while it asks for a ticket (an ended show
+  // shows its poster instead).
+  function syncGate() {
+    const show = !!gate && (gate.state === 'checking' || gate.state === 'blocked') && gig?.status !== 'ended';
+    gateHost.hidden = !show;
+    stage.hidden = show;
+  }
+
+  function openGate(g: Gig) {
+    gate = new TicketGate(gateHost, g, screen, query.get('booking'), {
+      grant(credential, name) {
+        player.setAccess(credential, screen);
+        syncGate();
+        startChat(credential, name);
+        fallbackNote.hidden = true;
+        if (gig?.status === 'live') player.start();
+        renderOverlay();
+      },
+      block() {
+        player.stop();
+        closeChat();
+        lockedChat();
+        syncGate();
+      },
+      elsewhere() {
+        player.stop();
+        renderOverlay();
+      },
+    });
+    gate.start();
+    syncGate();
   }
 
   // One number everywhere: the latest of the API's count and chat presence.
@@ -191,7 +285,10 @@ export const watchPage: Page = (root, { id }, query) => {
       if (stopped) return;
       gig = g;
       renderInfo(g);
-      if (g.status === 'live') {
+      if (ticketed(g) && !gate) openGate(g);
+      else gate?.update(g);
+      syncGate();
+      if (g.status === 'live' && mayPlay()) {
         // Live (again): connect, or reconnect after a stall. A stalled WebRTC
         // session that is still connected resumes by itself when the creator
         // is back (the server keeps viewers across a publisher reconnect),
@@ -241,14 +338,32 @@ export const watchPage: Page = (root, { id }, query) => {
 
   // Chat joins once the gig's status is known: a viewer of a live show is
   // already counted by the media session, so the chat must not count them too.
+  // On ticketed gigs it joins with the ticket, under the ticket's name.
   let chat: { close(): void } | null = null;
-  renderOverlay();
-  refresh().finally(() => {
-    if (stopped) return;
+  function startChat(ticket?: string, name?: string) {
+    closeChat();
     chat = chatPanel(chatHost, id, {
+      ticket: ticket || undefined,
+      name: ticket && name ? name.slice(0, 32) : undefined,
       onViewers: (n) => setViewers(n, gig?.status === 'live'),
       watching: () => gig?.status === 'live' || player.current !== null,
+      onDenied: (code, message) => gate?.denied(code, message),
     });
+  }
+  function closeChat() {
+    chat?.close();
+    chat = null;
+  }
+  function lockedChat() {
+    replace(chatHost, h('div', { class: 'chat chat-locked' },
+      h('div', { class: 'chat-head' }, h('h2', null, 'Live chat')),
+      h('p', { class: 'chat-locked-text muted' }, 'The chat is for ticket holders. Book a ticket to join the conversation.'),
+    ));
+  }
+  renderOverlay();
+  refresh().finally(() => {
+    if (stopped || gate) return;
+    startChat();
   });
 
   return () => {
@@ -257,7 +372,9 @@ export const watchPage: Page = (root, { id }, query) => {
     clearInterval(tick);
     document.removeEventListener('keydown', onKey);
     player.stop();
-    chat?.close();
+    gate?.stop();
+    closeChat();
+    monetization?.remove();
     if ((window as any).__bmgPlayer === player) delete (window as any).__bmgPlayer;
   };
 };
