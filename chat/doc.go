@@ -21,15 +21,19 @@
 //	{"type":"join","name":"Ann","token":"<manage>"} join as the creator (moderator); a bad token is an error "unauthorized"
 //	{"type":"join","name":"Ann","watching":true}    "watching": this viewer is already counted by a media session
 //	                                                (WHEP, FLV) of the same page, so the chat connection does not add one
+//	{"type":"join","name":"Ann","ticket":"tk_.."}   join a ticketed gig with its ticket (see Tickets); "name" may be
+//	                                                left out, the ticket's name is used
 //	{"type":"message","text":"hello"}               text is trimmed, 1-500 characters (runes), plain text
 //	{"type":"delete","id":"<message id>"}           creator only: remove a message for everyone, including history
 //	{"type":"mute","user":"<user id>","seconds":60} creator only: the user cannot send for N seconds (0 unmutes)
 //	{"type":"ban","user":"<user id>"}               creator only: disconnect the user; the user and its IP cannot rejoin
+//	                                                (a ticket holder: the ticket cannot rejoin, from any address)
 //	{"type":"slow","seconds":10}                    creator only: one message per N seconds per user (0 turns it off)
 //
 // Server to client:
 //
 //	{"type":"joined","user":"u_3f9a1c2b7d04","name":"Ann","creator":false}  the answer to join; "user" is this connection's id
+//	                                                ("t_..." for a ticket holder: the same for every connection of the ticket)
 //	{"type":"history","messages":[<message>...]}    right after joined: the last 100 messages, oldest first
 //	{"type":"message","id":"..","user":"..","name":"..","text":"..","ts":1712345678901,"creator":true}
 //	                                                ts is Unix milliseconds; "creator" only when true
@@ -46,8 +50,41 @@
 // invalid_text, not_joined, already_joined, rate_limited, slow_mode, muted,
 // banned, forbidden (moderation without the creator's token), unauthorized
 // (wrong token), too_many_connections (per-IP cap), unavailable (moderation
-// disabled or server closing). After banned, too_large and
-// too_many_connections the server closes the connection.
+// disabled, server closing, or the ticket check failing), ticket_required,
+// invalid_ticket, ticket_revoked (see Tickets). After banned, too_large,
+// too_many_connections, the ticket codes and an unavailable ticket check
+// the server closes the connection.
+//
+// # Tickets
+//
+// With Config.Gate set, every join asks the gate (access.Gate, Kind Chat)
+// with the join's "ticket". Gigs the gate leaves open chat exactly as
+// without one. On a ticketed gig:
+//
+//   - No ticket, an unknown or another gig's ticket, or a revoked one: an
+//     error frame, then the connection closes with WebSocket code 4001 (a
+//     page should not reconnect with the same ticket):
+//     {"type":"error","code":"ticket_required","message":"this gig needs a ticket: book a ticket with POST /api/gigs/{id}/tickets ..."}
+//     Codes: ticket_required, invalid_ticket (unknown, forged, another
+//     gig's, payment not confirmed), ticket_revoked. If the gate cannot
+//     answer (its store is down): "unavailable", close 1013 (try later).
+//   - The creator passes with the manage token in "token" (checked by
+//     Config.Authorize, or by the gate when Authorize is nil) or in
+//     "ticket" (the gate admits it as the creator).
+//   - A ticket holder's name is the name on the ticket (cut to 32
+//     characters; the join's "name" is used only when the ticket has none)
+//     and its user id is derived from the ticket (TicketUserID): mute and
+//     ban hold for the ticket across reconnects, devices, addresses and
+//     nodes. Banning a ticket holder bans the ticket, not the address, so
+//     other holders behind the same address (a household, a proxy) stay.
+//   - A ticket may chat on any number of connections at once (only media
+//     is one screen per ticket). When the creator revokes or refunds the
+//     ticket, each of its connections gets
+//     {"type":"error","code":"ticket_revoked","message":"this ticket was revoked by the creator"}
+//     and is closed (4001) at once.
+//
+// The same applies to chat over a data channel (Hub.Attach), which has no
+// close codes: the connection is closed after the error frame.
 //
 // The server never produces HTML: names and texts are plain text and pages
 // must escape them.

@@ -383,6 +383,18 @@ func TestTicketBanIsPerTicket(t *testing.T) {
 				t.Fatalf("ban close code %d", code)
 			}
 		}
+		// Stored by ticket only: no address ban (it is queued before the
+		// ticket's ban, so it would be stored by now).
+		var stored []Restriction
+		waitFor(t, 3*time.Second, "the ban stored", func() bool {
+			stored, _ = cl.a.hub.broker.Restrictions(context.Background(), "g1")
+			return len(stored) > 0
+		})
+		for _, x := range stored {
+			if x.Kind != RestrictBan || x.Target != a.user {
+				t.Fatalf("stored restriction %+v, want only the ban of %s", x, a.user)
+			}
+		}
 		for _, nd := range []*node{cl.a, cl.b} {
 			waitFor(t, 3*time.Second, "the ban on "+nd.hub.NodeID(), func() bool {
 				r := nd.hub.roomOf("g1")
