@@ -23,7 +23,7 @@ func freeIssue(gig string, capacity int) Issue {
 	return Issue{GigID: gig, Capacity: capacity, Holder: ada(), Kind: KindFree, Currency: "USD"}
 }
 
-func mustIssue(t *testing.T, s Store, in Issue) (Ticket, string) {
+func mustIssue(t testing.TB, s Store, in Issue) (Ticket, string) {
 	t.Helper()
 	tk, tok, err := s.Issue(context.Background(), in)
 	if err != nil {
@@ -32,7 +32,7 @@ func mustIssue(t *testing.T, s Store, in Issue) (Ticket, string) {
 	return tk, tok
 }
 
-func wantFieldErr(t *testing.T, err error, field string) {
+func wantFieldErr(t testing.TB, err error, field string) {
 	t.Helper()
 	var fe *FieldError
 	if !errors.As(err, &fe) {
