@@ -2,6 +2,9 @@ package flv
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,17 +76,57 @@ func TestPassWatchStoppedLeavesViewerAlone(t *testing.T) {
 	}
 }
 
+var screenCases = []struct {
+	s  string
+	ok bool
+}{
+	{"", true}, {"tv-1_A", true}, {strings.Repeat("a", 64), true},
+	{strings.Repeat("a", 65), false}, {"a b", false}, {"a/b", false}, {"é", false}, {"a.b", false}, {"a\x00", false},
+}
+
 func TestValidScreen(t *testing.T) {
-	long := string(make([]byte, 65))
-	for _, tc := range []struct {
-		s  string
-		ok bool
-	}{
-		{"", true}, {"tv-1_A", true}, {"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", true},
-		{"a b", false}, {"a/b", false}, {"é", false}, {"a.b", false}, {long, false},
-	} {
+	for _, tc := range screenCases {
 		if got := validScreen(tc.s); got != tc.ok {
-			t.Errorf("validScreen(%q) = %v", tc.s, got)
+			t.Errorf("validScreen(%q) = %v, want %v", tc.s, got, tc.ok)
+		}
+	}
+}
+
+// FuzzValidScreen: whatever a player sends as ?screen=, an accepted value
+// is short and plain enough to store and echo without escaping.
+func FuzzValidScreen(f *testing.F) {
+	for _, tc := range screenCases {
+		f.Add(tc.s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !validScreen(s) {
+			return
+		}
+		if len(s) > maxScreenLen || strings.IndexFunc(s, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+		}) >= 0 {
+			t.Fatalf("accepted %q", s)
+		}
+	})
+}
+
+func TestCredential(t *testing.T) {
+	for _, tc := range []struct {
+		url, auth, want string
+	}{
+		{"/live/g.flv?ticket=tk_q", "", "tk_q"},
+		{"/live/g.flv?ticket=tk_q", "Bearer tk_h", "tk_q"}, // the query wins
+		{"/live/g.flv", "Bearer tk_h", "tk_h"},
+		{"/live/g.flv", "bearer  tk_h ", "tk_h"},
+		{"/live/g.flv", "Basic dTpw", ""},
+		{"/live/g.flv?ticket=", "", ""},
+	} {
+		r := httptest.NewRequest(http.MethodGet, tc.url, nil)
+		if tc.auth != "" {
+			r.Header.Set("Authorization", tc.auth)
+		}
+		if got := credential(r); got != tc.want {
+			t.Errorf("credential(%s, %q) = %q, want %q", tc.url, tc.auth, got, tc.want)
 		}
 	}
 }
