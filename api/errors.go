@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/bookmygig/bookmygig/payment"
 	"github.com/bookmygig/bookmygig/store"
+	"github.com/bookmygig/bookmygig/ticket"
 	"github.com/gin-gonic/gin"
 )
 
@@ -54,10 +56,32 @@ func writeError(c *gin.Context, status int, code, msg, field string) {
 // fail maps a store error to its status code. Messages are fixed strings,
 // never err.Error(), so nothing internal (addresses, keys) reaches clients.
 func (h *handlers) fail(c *gin.Context, err error) {
-	var ve *store.ValidationError
+	var (
+		ve *store.ValidationError
+		fe *ticket.FieldError
+	)
 	switch {
 	case errors.As(err, &ve):
 		writeError(c, http.StatusBadRequest, codeValidation, ve.Message, ve.Field)
+	case errors.As(err, &fe):
+		writeError(c, http.StatusBadRequest, codeValidation, fe.Message, fe.Field)
+	case errors.Is(err, ticket.ErrSoldOut):
+		writeError(c, http.StatusConflict, codeSoldOut, msgSoldOut, "")
+	case errors.Is(err, ticket.ErrNotFound):
+		writeError(c, http.StatusNotFound, codeNotFound, "ticket not found", "")
+	case errors.Is(err, ticket.ErrInvalidToken), errors.Is(err, ticket.ErrPending):
+		writeError(c, http.StatusUnauthorized, codeInvalidTicket, "this ticket is not valid for this gig", "")
+	case errors.Is(err, ticket.ErrConflict):
+		writeError(c, http.StatusConflict, codeConflict, "the ticket is already revoked or refunded", "")
+	case errors.Is(err, payment.ErrNotConfigured):
+		writeError(c, http.StatusServiceUnavailable, codePaymentsOff, msgPaymentsOff, "")
+	case errors.Is(err, payment.ErrBadSignature):
+		writeError(c, http.StatusBadRequest, codeInvalidSig, "the webhook signature does not verify", "")
+	case errors.Is(err, payment.ErrBadEvent):
+		writeError(c, http.StatusBadRequest, codeBadRequest, "the webhook body is not a payment event", "")
+	case errors.Is(err, payment.ErrProvider):
+		h.log.Warn("payment provider failed", "route", c.FullPath(), "err", err)
+		writeError(c, http.StatusBadGateway, codePaymentFailed, "the payment provider did not answer; try again shortly", "")
 	case errors.Is(err, store.ErrNotFound):
 		writeError(c, http.StatusNotFound, codeNotFound, msgNotFound, "")
 	case errors.Is(err, store.ErrConflict):
@@ -66,7 +90,7 @@ func (h *handlers) fail(c *gin.Context, err error) {
 		writeError(c, http.StatusUnauthorized, codeUnauthorized, "send the gig's manage token as Authorization: Bearer <token>", "")
 	case errors.Is(err, store.ErrForbidden):
 		writeError(c, http.StatusForbidden, codeForbidden, "the manage token does not belong to this gig", "")
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, ticket.ErrUnavailable):
 		h.d.Meter.storeDown()
 		h.log.Warn("store unavailable", "route", c.FullPath(), "err", err)
 		writeError(c, http.StatusServiceUnavailable, codeUnavailable, msgUnavailable, "")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -41,11 +42,12 @@ type StreamKeyResponse struct {
 	StreamKey string `json:"stream_key"`
 }
 
-func (h *handlers) withViewers(g store.Gig) store.Gig {
+// decorate fills what the store does not keep: live viewers and seats.
+func (h *handlers) decorate(ctx context.Context, g store.Gig) store.Gig {
 	if h.d.Viewers != nil {
 		g.Viewers = h.d.Viewers.Viewers(g.ID)
 	}
-	return g
+	return h.withSeats(ctx, g)
 }
 
 func (h *handlers) createGig(c *gin.Context) {
@@ -62,7 +64,7 @@ func (h *handlers) createGig(c *gin.Context) {
 	c.Header("Location", "/api/gigs/"+g.ID)
 	c.Header("Cache-Control", "no-store") // the body holds secrets
 	c.JSON(http.StatusCreated, CreateResponse{
-		Gig: h.withViewers(g),
+		Gig: h.decorate(c.Request.Context(), g),
 		Credentials: Credentials{
 			StreamKey:   sec.StreamKey,
 			ManageToken: sec.ManageToken,
@@ -107,7 +109,7 @@ func (h *handlers) listGigs(c *gin.Context) {
 	}
 	out := ListResponse{Gigs: make([]store.Gig, 0, len(p.Gigs)), NextCursor: p.NextCursor}
 	for _, g := range p.Gigs {
-		out.Gigs = append(out.Gigs, h.withViewers(g))
+		out.Gigs = append(out.Gigs, h.decorate(c.Request.Context(), g))
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -149,7 +151,7 @@ func (h *handlers) getGig(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, h.withViewers(g))
+	c.JSON(http.StatusOK, h.decorate(c.Request.Context(), g))
 }
 
 // authorize checks Authorization: Bearer <manage token> for the gig in the
@@ -190,7 +192,7 @@ func (h *handlers) patchGig(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, h.withViewers(g))
+	c.JSON(http.StatusOK, h.decorate(c.Request.Context(), g))
 }
 
 func (h *handlers) deleteGig(c *gin.Context) {
@@ -205,6 +207,13 @@ func (h *handlers) deleteGig(c *gin.Context) {
 	if err != nil {
 		h.fail(c, err)
 		return
+	}
+	if h.d.Tickets != nil {
+		// Tickets live as long as their gig; a failure here leaves keys
+		// nobody can reach (the gig id is never reused), so it only logs.
+		if err := h.d.Tickets.DeleteGig(c.Request.Context(), c.Param("id")); err != nil {
+			h.log.Warn("tickets of a deleted gig not removed", "gig", c.Param("id"), "err", err)
+		}
 	}
 	h.log.Info("gig deleted", "gig", c.Param("id"))
 	c.Status(http.StatusNoContent)

@@ -42,14 +42,15 @@ func logRequests(log *slog.Logger, observe func(method, route string, status int
 	}
 }
 
-// maskSecrets hides path segments that look like a stream key or token.
+// maskSecrets hides path segments that look like a stream key, manage token
+// or ticket.
 func maskSecrets(p string) string {
-	if !strings.Contains(p, "sk_") && !strings.Contains(p, "mt_") {
+	if !strings.Contains(p, "sk_") && !strings.Contains(p, "mt_") && !strings.Contains(p, "tk_") {
 		return p
 	}
 	parts := strings.Split(p, "/")
 	for i, s := range parts {
-		if strings.Contains(s, "sk_") || strings.Contains(s, "mt_") {
+		if strings.Contains(s, "sk_") || strings.Contains(s, "mt_") || strings.Contains(s, "tk_") {
 			parts[i] = "[redacted]"
 		}
 	}

@@ -139,13 +139,17 @@ func schemas() jsonObj {
 			"currency":        jsonObj{"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217 code; required when price_minor > 0"},
 			"starts_at":       dt("RFC 3339; stored in UTC at second precision"),
 			"ends_at":         dt("RFC 3339; after starts_at, at most 7 days later"),
-			"payment_pointer": jsonObj{"type": "string", "maxLength": store.MaxPaymentPointerLen, "description": "Interledger payment pointer ($wallet.example/alice) or https URL; empty removes it"},
+			"payment_pointer": jsonObj{"type": "string", "maxLength": store.MaxPaymentPointerLen, "description": "wallet address: Interledger payment pointer ($wallet.example/alice, stored as https://wallet.example/alice) or https URL; empty removes it"},
+			"access":          jsonObj{"type": "string", "enum": []any{string(store.AccessOpen), string(store.AccessTicket)}, "description": "open: anyone watches and chats; ticket: ticket holders and the creator. A gig with price_minor > 0 is always ticket (the default then)"},
+			"capacity":        jsonObj{"type": "integer", "minimum": 0, "maximum": store.MaxCapacity, "description": "seats; 0 = unlimited"},
 		}
 	}
 	gigProps := inputProps()
 	gigProps["id"] = jsonObj{"type": "string", "readOnly": true}
 	gigProps["status"] = ref("GigStatus")
 	gigProps["viewers"] = jsonObj{"type": "integer", "description": "live viewers now"}
+	gigProps["tickets_sold"] = jsonObj{"type": "integer", "description": "valid tickets of a ticketed gig"}
+	gigProps["seats_left"] = jsonObj{"type": "integer", "description": "present when capacity > 0; 0 = sold out"}
 	gigProps["created_at"] = dt("")
 	gigProps["updated_at"] = dt("")
 	gigProps["started_at"] = dt("when the live show last started; absent before")
@@ -156,7 +160,7 @@ func schemas() jsonObj {
 	}
 	createProps["credentials"] = ref("Credentials")
 	required := []any{"creator_name", "title", "category", "starts_at", "ends_at"}
-	return jsonObj{
+	out := jsonObj{
 		"Category":  jsonObj{"type": "string", "enum": cats, "description": "case-insensitive on input"},
 		"GigStatus": jsonObj{"type": "string", "enum": statuses},
 		"GigInput":  jsonObj{"type": "object", "additionalProperties": false, "required": required, "properties": inputProps()},
@@ -180,16 +184,23 @@ func schemas() jsonObj {
 		"Error": jsonObj{"type": "object", "required": []any{"error"}, "properties": jsonObj{
 			"error": jsonObj{"type": "object", "required": []any{"code", "message"}, "properties": jsonObj{
 				"code": jsonObj{"type": "string", "enum": []any{codeValidation, codeUnauthorized, codeForbidden,
-					codeNotFound, codeConflict, codeTooLarge, codeMediaType, codeUnavailable, codeBadRequest, codeInternal}},
+					codeNotFound, codeConflict, codeTooLarge, codeMediaType, codeUnavailable, codeBadRequest, codeInternal,
+					codeSoldOut, codeNotTicketed, codeGigEnded, codePaymentsOff, codePaymentFailed, codeInvalidSig,
+					codeInvalidTicket, codeTicketRevoked, codeNotPaid, "ticket_required", "watching_elsewhere"}},
 				"message": jsonObj{"type": "string"},
 				"field":   jsonObj{"type": "string", "description": "the input field at fault, for validation_failed"},
 			}},
 		}},
 	}
+	for k, v := range ticketSchemas() {
+		out[k] = v
+	}
+	return out
 }
 
-// buildOpenAPI renders the document for the core routes and the mounts.
-func buildOpenAPI(mounts []Mount) []byte {
+// buildOpenAPI renders the document for the core routes, the booking routes
+// when served, and the mounts.
+func buildOpenAPI(mounts []Mount, booking bool) []byte {
 	paths := jsonObj{}
 	add := func(method, path string, op jsonObj) {
 		p, names := openAPIPath(path)
@@ -207,7 +218,11 @@ func buildOpenAPI(mounts []Mount) []byte {
 		}
 		item[strings.ToLower(method)] = op
 	}
-	for _, o := range coreOperations() {
+	ops := coreOperations()
+	if booking {
+		ops = append(ops, ticketOperations()...)
+	}
+	for _, o := range ops {
 		add(o.method, o.path, o.op)
 	}
 	for _, m := range mounts {
@@ -225,8 +240,10 @@ func buildOpenAPI(mounts []Mount) []byte {
 		"paths": paths,
 		"components": jsonObj{
 			"schemas": schemas(),
-			"securitySchemes": jsonObj{"manageToken": jsonObj{"type": "http", "scheme": "bearer",
-				"description": "the gig's manage token from its create response"}},
+			"securitySchemes": jsonObj{
+				"manageToken": jsonObj{"type": "http", "scheme": "bearer", "description": "the gig's manage token from its create response"},
+				"ticket":      jsonObj{"type": "http", "scheme": "bearer", "description": "a ticket token (tk_...) from booking"},
+			},
 		},
 	}
 	b, err := json.Marshal(doc)

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bookmygig/bookmygig/payment"
 	"github.com/bookmygig/bookmygig/store"
+	"github.com/bookmygig/bookmygig/ticket"
 	"github.com/gin-gonic/gin"
 )
 
@@ -72,6 +74,17 @@ type Deps struct {
 	// Meter, when set, counts requests refused for an unreachable store
 	// or an oversized body.
 	Meter *Meter
+	// Tickets and Gate enable booking (the /tickets routes); nil leaves
+	// every gig bookable by nobody (the routes are not served).
+	Tickets ticket.Store
+	Gate    TicketGate
+	// Payments takes paid bookings; nil or payment.Disabled answers paid
+	// booking with 503 payments_unavailable (comp tickets still work).
+	Payments payment.Provider
+	// PublicURL is the scheme and host browsers reach the server on
+	// ("https://gigs.example.com"), for checkout return URLs; empty derives
+	// it from each request.
+	PublicURL string
 }
 
 // NewRouter builds the HTTP router. Call gin.SetMode(gin.ReleaseMode) in cmd
@@ -100,13 +113,22 @@ func NewRouter(d Deps) *gin.Engine {
 	r.DELETE("/api/gigs/:id", h.deleteGig)
 	r.POST("/api/gigs/:id/stream-key", h.rotateStreamKey)
 	r.GET("/api/gigs/:id/stream", h.streamInfo)
+	if d.Tickets != nil && d.Gate != nil {
+		r.POST("/api/gigs/:id/tickets", h.bookTicket)
+		r.GET("/api/gigs/:id/tickets", h.listTickets)
+		r.GET("/api/gigs/:id/tickets/me", h.myTicket)
+		r.POST("/api/gigs/:id/tickets/comp", h.compTicket)
+		r.POST("/api/gigs/:id/tickets/:ticket/revoke", h.revokeTicket)
+		r.POST("/api/gigs/:id/tickets/:ticket/refund", h.refundTicket)
+		r.POST("/api/payments/stripe/webhook", h.stripeWebhook)
+	}
 	for _, m := range d.Mounts {
 		r.Handle(m.Method, m.Path, mountHandler(m.Handler))
 	}
 	r.NoRoute(h.noRoute)
 
 	// Built once; a test checks it against r.Routes().
-	h.openapi = buildOpenAPI(d.Mounts)
+	h.openapi = buildOpenAPI(d.Mounts, d.Tickets != nil && d.Gate != nil)
 	return r
 }
 

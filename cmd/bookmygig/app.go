@@ -19,8 +19,10 @@ import (
 	"github.com/bookmygig/bookmygig/flv"
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/media"
+	"github.com/bookmygig/bookmygig/payment"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/bookmygig/bookmygig/store"
+	"github.com/bookmygig/bookmygig/ticket"
 	"github.com/bookmygig/bookmygig/transcode"
 	"github.com/bookmygig/bookmygig/web"
 	"github.com/gin-gonic/gin"
@@ -48,10 +50,15 @@ type app struct {
 	status  *statusSync
 	leases  *leaseKeeper // nil on the embedded engine
 	hub     *chat.Hub
-	sfu     *sfu.SFU
-	flv     *flv.Handler
-	rtmp    *ingest.Server
-	httpSrv *http.Server
+	// Booking: tickets, the gate media and chat ask, and payments.
+	tickets   ticket.Store
+	ticketBus ticket.Bus
+	gate      *ticket.Gate
+	payments  payment.Provider
+	sfu       *sfu.SFU
+	flv       *flv.Handler
+	rtmp      *ingest.Server
+	httpSrv   *http.Server
 	// meters and the /metrics registry (metrics.go).
 	meters meters
 
@@ -77,6 +84,12 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err = a.openEngine(ctx); err != nil {
 		return nil, err
 	}
+	if err = a.openTickets(ctx); err != nil {
+		return nil, err
+	}
+	if a.payments, err = paymentProvider(cfg, log); err != nil {
+		return nil, err
+	}
 	a.reg = media.NewRegistry(media.RegistryConfig{}, log.With("component", "media"))
 	a.status = newStatusSync(a.store, log.With("component", "status"))
 	if l, ok := a.store.(liveLeaser); ok {
@@ -100,6 +113,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Authorize: func(ctx context.Context, gigID, token string) error {
 			return a.store.CheckManageToken(ctx, gigID, token)
 		},
+		Gate: a.gate,
 	}, a.broker, log)
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
@@ -111,7 +125,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webrtc (--webrtc-port %d): %w", cfg.WebRTCPort, err)
 	}
-	a.flv = flv.NewHandler(flv.Config{AllowOrigin: allowOrigin(cfg.CORSOrigins)}, a.reg, log)
+	a.flv = flv.NewHandler(flv.Config{AllowOrigin: allowOrigin(cfg.CORSOrigins), Gate: a.gate}, a.reg, log)
 
 	if cfg.RTMPAddr != "" {
 		a.rtmp, err = ingest.New(ingest.Config{
@@ -142,6 +156,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		RTMPURL:      a.rtmpURL(),
 		RTMPPort:     a.rtmpPort(),
+		Tickets:      a.tickets,
+		Gate:         a.gate,
+		Payments:     a.payments,
+		PublicURL:    cfg.PublicURL,
 	}))
 	a.httpSrv = &http.Server{
 		Handler:           router,
@@ -202,6 +220,7 @@ func (a *app) sfuConfig() sfu.Config {
 		MaxSDPBytes: a.cfg.MaxSDPBytes,
 		CORSOrigins: a.cfg.CORSOrigins,
 		Keys:        keyResolver{a.store, sfu.ErrUnknownKey},
+		Gate:        a.gate,
 		OnDataChannel: func(gigID, remoteIP string, dc *webrtc.DataChannel) {
 			attachDataChannel(a.hub, gigID, remoteIP, dc, a.log)
 		},
@@ -385,6 +404,7 @@ func (a *app) shutdown() {
 		if a.status != nil {
 			a.status.close(ctx)
 		}
+		a.closeTickets()
 		if c, ok := a.broker.(interface{ Close() error }); ok {
 			_ = c.Close()
 		}

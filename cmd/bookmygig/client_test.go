@@ -67,16 +67,28 @@ func (n *node) do(t *testing.T, method, path, token string, body, out any) int {
 	return resp.StatusCode
 }
 
-// createGig lists a gig starting in an hour and returns it with its secrets.
+// createGig lists a free, open gig starting in an hour and returns it with
+// its secrets.
 func (n *node) createGig(t *testing.T, title string) gigCreated {
 	t.Helper()
+	return n.createGigWith(t, title, nil)
+}
+
+// createGigWith lists a gig with extra fields (price_minor, access,
+// capacity...) over the free, open defaults.
+func (n *node) createGigWith(t *testing.T, title string, extra map[string]any) gigCreated {
+	t.Helper()
 	start := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
-	var g gigCreated
-	code := n.do(t, http.MethodPost, "/api/gigs", "", map[string]any{
+	in := map[string]any{
 		"creator_name": "Asha", "title": title, "description": "A test show",
-		"category": "Comedy", "price_minor": 500, "currency": "USD",
+		"category": "Comedy", "price_minor": 0,
 		"starts_at": start.Format(time.RFC3339), "ends_at": start.Add(90 * time.Minute).Format(time.RFC3339),
-	}, &g)
+	}
+	for k, v := range extra {
+		in[k] = v
+	}
+	var g gigCreated
+	code := n.do(t, http.MethodPost, "/api/gigs", "", in, &g)
 	if code != http.StatusCreated || g.ID == "" || g.Credentials.StreamKey == "" {
 		t.Fatalf("create gig: %d %+v", code, g)
 	}

@@ -31,6 +31,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	NodeID          string
 	Pprof           bool
+	PublicURL       string
+
+	// Payments (Stripe Checkout); empty keys leave paid booking off.
+	StripeSecretKey     string
+	StripeWebhookSecret string
+	StripeAPIBase       string
 
 	// Limits on what comes from outside.
 	MaxBodyBytes         int64
@@ -88,6 +94,14 @@ func options() []option {
 			check: durationRange(time.Second, time.Minute), set: func(c *Config, v string) { c.ShutdownTimeout, _ = time.ParseDuration(v) }},
 		{name: "node-id", env: "BMG_NODE_ID", def: "", usage: "this node's name in a Redis cluster of nodes (default: hostname-pid)",
 			check: func(string) error { return nil }, set: func(c *Config, v string) { c.NodeID = v }},
+		{name: "public-url", env: "BMG_PUBLIC_URL", def: "", usage: "scheme and host browsers reach the server on (https://gigs.example.com), for payment return URLs (default: from each request)",
+			check: checkPublicURL, set: func(c *Config, v string) { c.PublicURL = v }},
+		{name: "stripe-secret-key", env: "BMG_STRIPE_SECRET_KEY", def: "", usage: "Stripe secret key (sk_live_..., sk_test_... or rk_...) for paid booking through Stripe Checkout; empty turns paid booking off",
+			check: checkPrefixed("sk_", "rk_"), set: func(c *Config, v string) { c.StripeSecretKey = v }, secret: true},
+		{name: "stripe-webhook-secret", env: "BMG_STRIPE_WEBHOOK_SECRET", def: "", usage: "signing secret (whsec_...) of the Stripe webhook endpoint registered for /api/payments/stripe/webhook",
+			check: checkPrefixed("whsec_"), set: func(c *Config, v string) { c.StripeWebhookSecret = v }, secret: true},
+		{name: "stripe-api-base", env: "BMG_STRIPE_API_BASE", def: "", usage: "Stripe API base URL (default: Stripe's; tests point it at stripe-mock)",
+			check: checkOptionalHTTPURL, set: func(c *Config, v string) { c.StripeAPIBase = v }},
 		{name: "pprof", env: "BMG_PPROF", def: "false", usage: "serve net/http/pprof under /debug/pprof/",
 			check: checkBool, set: func(c *Config, v string) { c.Pprof, _ = strconv.ParseBool(v) }},
 
@@ -195,7 +209,8 @@ func (c Config) redacted() []any {
 		"webrtc_port", c.WebRTCPort, "webrtc_public_ip", strings.Join(c.WebRTCPublicIPs, ","),
 		"ice_servers", strings.Join(ice, ","), "max_viewers", c.MaxViewers, "opus_bitrate", c.OpusBitrate, "opus_complexity", c.OpusComplexity,
 		"cors_origins", strings.Join(c.CORSOrigins, ","), "shutdown_timeout", c.ShutdownTimeout.String(),
-		"node_id", c.NodeID, "pprof", c.Pprof,
+		"node_id", c.NodeID, "pprof", c.Pprof, "public_url", c.PublicURL,
+		"paid_booking", c.StripeSecretKey != "" && c.StripeWebhookSecret != "", "stripe_api_base", c.StripeAPIBase,
 		"max_body_bytes", c.MaxBodyBytes, "max_sdp_bytes", c.MaxSDPBytes,
 		"http_header_timeout", c.HTTPHeaderTimeout.String(), "http_idle_timeout", c.HTTPIdleTimeout.String(),
 		"rtmp_max_conns", c.RTMPMaxConns, "rtmp_handshake_timeout", c.RTMPHandshakeTimeout.String(),
@@ -286,6 +301,43 @@ func durationRange(lo, hi time.Duration) func(string) error {
 		}
 		return nil
 	}
+}
+
+// checkPrefixed wants an empty value or one with a known prefix. It never
+// repeats the value: these options are secrets.
+func checkPrefixed(prefixes ...string) func(string) error {
+	return func(v string) error {
+		if v == "" {
+			return nil
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(v, p) && len(v) > len(p) {
+				return nil
+			}
+		}
+		return fmt.Errorf("want a value starting with %s", strings.Join(prefixes, " or "))
+	}
+}
+
+func checkOptionalHTTPURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return errors.New("want an http(s)://host[:port] URL")
+	}
+	return nil
+}
+
+func checkPublicURL(v string) error {
+	if err := checkOptionalHTTPURL(v); err != nil {
+		return err
+	}
+	if u, _ := url.Parse(v); v != "" && strings.Trim(u.Path, "/") != "" {
+		return errors.New("want only scheme and host, e.g. https://gigs.example.com")
+	}
+	return nil
 }
 
 func checkBool(v string) error {

@@ -31,6 +31,17 @@ type whepViewer struct {
 
 func (n *node) watchWHEP(t *testing.T, gigID string) *whepViewer {
 	t.Helper()
+	v, code, body := n.offerWHEP(t, gigID, "")
+	if code != http.StatusCreated {
+		t.Fatalf("WHEP POST: %d %s", code, body)
+	}
+	return v
+}
+
+// offerWHEP opens a viewer with an optional Bearer credential (ticket or
+// manage token) and returns the answer's status and, on refusal, its body.
+func (n *node) offerWHEP(t *testing.T, gigID, bearer string) (*whepViewer, int, string) {
+	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -103,19 +114,30 @@ func (n *node) watchWHEP(t *testing.T, gigID string) *whepViewer {
 		t.Fatal(err)
 	}
 	<-gathered
-	resp, err := http.Post(n.HTTP+"/whep/"+gigID, "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
+	req, err := http.NewRequest(http.MethodPost, n.HTTP+"/whep/"+gigID, strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	answer, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Location") == "" {
-		t.Fatalf("WHEP POST: %d %s", resp.StatusCode, answer)
+	if resp.StatusCode != http.StatusCreated {
+		return nil, resp.StatusCode, string(answer)
+	}
+	if resp.Header.Get("Location") == "" {
+		t.Fatalf("WHEP POST: 201 without Location")
 	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
 		t.Fatal(err)
 	}
-	return v
+	return v, resp.StatusCode, ""
 }
 
 func (v *whepViewer) send(t *testing.T, f map[string]any) {
