@@ -96,7 +96,9 @@ func NewRedisStore(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*Red
 	if op <= 0 {
 		op = DefaultRedisOpTimeout
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = dial, io, io, io
+	// Waiting for a pooled connection may use the whole op budget: a burst
+	// of bookings queues for connections rather than failing early.
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = dial, io, io, op
 	// A dead Redis stays dead for the length of a request; retries would
 	// only stretch the 503 past a second.
 	opt.MaxRetries = -1
