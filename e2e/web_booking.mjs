@@ -41,6 +41,17 @@ await run(artifacts, async ({ newPage, shot }) => {
     return route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Checkout (test)</title><h1>Checkout</h1>' });
   });
 
+  // The booking's answer, read on its way to the page (a paid booking's
+  // page leaves for the checkout before its body could be read later).
+  let booking = null;
+  await page.route(`${base}/api/gigs/${encodeURIComponent(gigId)}/tickets`, async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    const r = await route.fetch();
+    const text = await r.text();
+    booking = { status: r.status(), text };
+    return route.fulfill({ response: r, body: text });
+  });
+
   await page.goto(watchURL);
   const gate = await page.waitForSelector('[data-testid=gate][data-view=book]', { timeout: timeoutMs });
   out.sawBookToWatch = /Book to watch/.test((await gate.textContent()) || '');
@@ -51,17 +62,23 @@ await run(artifacts, async ({ newPage, shot }) => {
   await page.evaluate(() => (window.__bmgNoReload = true));
   await page.fill('#book-name', holder);
   await page.fill('#book-email', email);
-  const booked = page.waitForResponse((r) => r.url().endsWith(`/api/gigs/${encodeURIComponent(gigId)}/tickets`) && r.request().method() === 'POST');
   await page.click('[data-testid=book]');
-  const res = await booked;
-  const body = await res.json().catch(() => ({}));
-  if (res.status() !== 201) throw new Error(`booking answered ${res.status()}: ${JSON.stringify(body)}`);
+  await waitFor('the booking answer', () => booking, 15000, 100);
+  let body = {};
+  try {
+    body = JSON.parse(booking.text);
+  } catch {
+    /* checked below */
+  }
+  if (booking.status !== 201) throw new Error(`booking answered ${booking.status}: ${booking.text.slice(0, 300)}`);
   out.booked = true;
 
   if (mode === 'paid') {
     if (!body.checkout_url || !body.booking_id || !body.ticket_token) throw new Error(`paid booking without checkout_url/booking_id/ticket_token: ${JSON.stringify(Object.keys(body))}`);
     out.bookingID = body.booking_id;
     await waitFor('the page to go to the checkout', () => checkoutURL, 15000);
+    await page.waitForURL((u) => !u.href.startsWith(base), { timeout: 15000 });
+    await shot(page, 'booking-paid-checkout');
     out.checkoutURL = checkoutURL;
     if (checkoutURL !== body.checkout_url) throw new Error(`went to ${checkoutURL}, want ${body.checkout_url}`);
 

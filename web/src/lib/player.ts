@@ -16,6 +16,9 @@ export interface PlayerEvents {
   // e.g. ticket_required, invalid_ticket, ticket_revoked). No fallback is
   // tried: the page decides what to show.
   onDenied?(code: string, message: string): void;
+  // onQuiet: no new frame for a moment while playing (before 'stalled'): a
+  // ticketed page asks whether its ticket moved to another screen.
+  onQuiet?(): void;
 }
 
 export interface PlayerMetrics {
@@ -32,6 +35,7 @@ export interface PlayerMetrics {
 
 const firstFrameTimeoutMs = 8000;
 const stallMs = 4000;
+const quietMs = 1500;
 
 export class Player {
   private pc: RTCPeerConnection | null = null;
@@ -306,6 +310,7 @@ export class Player {
 
   // watch notices frozen playback (the creator's encoder dropped).
   private watch(gen: number): void {
+    let quiet = false;
     const t = window.setInterval(async () => {
       if (gen !== this.gen) return clearInterval(t);
       const m = await this.collect();
@@ -313,9 +318,13 @@ export class Player {
       if (m.framesDecoded !== this.lastFrames) {
         this.lastFrames = m.framesDecoded;
         this.lastFrameAt = now;
+        quiet = false;
         if (this.state === 'stalled' && !this.connectionLost) this.setState('playing', '');
       } else if (this.state === 'playing' && this.lastFrameAt && now - this.lastFrameAt > stallMs) {
         this.setState('stalled', 'The creator’s stream paused. It resumes here by itself.');
+      } else if (!quiet && this.state === 'playing' && this.lastFrameAt && now - this.lastFrameAt > quietMs) {
+        quiet = true;
+        this.ev.onQuiet?.();
       }
     }, 1000);
     this.timers.push(t);

@@ -71,6 +71,9 @@ export const watchPage: Page = (root, { id }, query) => {
     onDenied(code, message) {
       gate?.denied(code, message);
     },
+    onQuiet() {
+      gate?.checkPlayback();
+    },
     onTransport(t, reason) {
       if (!t) {
         showTransport(null, reason);
