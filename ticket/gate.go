@@ -199,14 +199,14 @@ func (g *Gate) admitMedia(ctx context.Context, t Ticket, screen string) (*access
 // passes on this node.
 func (g *Gate) register(t Ticket, screen string, media bool, adm string) (*access.Pass, error) {
 	key := passKey(t.GigID, t.ID)
-	var p *access.Pass
-	p = access.NewPass(t.ID, t.Name, false, screen, func() { g.forget(key, p) })
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	// The store said valid, but a revocation may have been heard since.
 	if _, ok := g.revoked[key]; ok {
 		return nil, access.ErrTicketRevoked
 	}
+	var p *access.Pass
+	p = access.NewPass(t.ID, t.Name, false, screen, func() { g.forget(key, p) })
 	ps := g.passes[key]
 	if ps == nil {
 		ps = make(map[*access.Pass]*entry)
