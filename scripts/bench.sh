@@ -11,6 +11,8 @@
 #   whep       bench/whep.sh                    WebRTC (WHEP) fan-out, ffmpeg publisher, whepload viewers
 #   whip       WHEP_BENCH_SOURCE=whip bench/whep.sh   WHIP -> WHEP fan-out, pion publisher, whepload viewers,
 #                                               then viewer PLI -> first keyframe over joining viewers
+#   tickets    go test -bench TicketCheck ./cmd/bookmygig/   what a ticket adds to FLV connect and WHEP setup
+#                                               (memory and Redis engines), and the gate's ticket check alone
 #   floor      bench/floor.sh                   the kernel's own cost of the FLV and WebRTC send patterns
 #                                               (no server code): what the fan-out CPU goals are weighed against
 #
@@ -26,7 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-runs=${BENCH_RUNS:-api transcode chat flv whep whip floor}
+runs=${BENCH_RUNS:-api transcode chat tickets flv whep whip floor}
 api_benchtime=${API_BENCHTIME:-3000x}
 transcode_benchtime=${TRANSCODE_BENCHTIME:-5x}
 chat_benchtime=${CHAT_BENCHTIME:-1x}
@@ -49,6 +51,9 @@ run_transcode() {
 }
 run_chat() {
 	go test -count=1 -timeout 10m -run='^$' -bench='^BenchmarkChat1000Clients$' -benchtime="$chat_benchtime" ./chat/
+}
+run_tickets() {
+	go test -count=1 -timeout 10m -run='^$' -bench='^BenchmarkTicketCheck$' -benchtime=1x ./cmd/bookmygig/
 }
 run_flv() {
 	bash bench/flv.sh
@@ -78,6 +83,7 @@ describe() {
 	api) echo "API: gig create/list over real HTTP, memory and Redis engines (-benchtime $api_benchtime)" ;;
 	transcode) echo "Transcode: AAC -> Opus, CPU per stream-second (-benchtime $transcode_benchtime)" ;;
 	chat) echo "Chat: 1,000 WebSocket clients over 2 node processes on 1 Redis, 100 msg/s for 10 s" ;;
+	tickets) echo "Tickets: added FLV connect and WHEP setup time with a ticket vs an open gig, and the gate's check (goal p99 < 1 ms memory, < 3 ms Redis)" ;;
 	flv) echo "FLV fan-out: N=${FLV_BENCH_N:-1,100,500,1000} readers, window ${FLV_BENCH_WINDOW:-10s} (bench/flv.sh)" ;;
 	whep) echo "WebRTC fan-out: N=${WHEP_BENCH_N:-1,50,100,200,300} viewers, window ${WHEP_BENCH_WINDOW:-10s} (bench/whep.sh)" ;;
 	floor) echo "Kernel floor: the FLV (1,000 TCP readers) and WebRTC (200 UDP viewers) send patterns with no server code (bench/floor.sh)" ;;
@@ -93,7 +99,7 @@ declare -a summary=()
 status=0
 for r in $runs; do
 	if ! declare -F "run_$r" >/dev/null; then
-		echo "bench: unknown run '$r' (known: api transcode chat flv whep whip floor)" >&2
+		echo "bench: unknown run '$r' (known: api transcode chat tickets flv whep whip floor)" >&2
 		exit 2
 	fi
 	echo

@@ -16,8 +16,9 @@ import (
 // engine as the gigs, then the gate itself.
 func (a *app) openTickets(ctx context.Context) error {
 	if a.cfg.Redis == "" {
-		a.tickets = ticket.NewMemoryStore()
-		a.ticketBus = ticket.NewMemoryBus()
+		bus := ticket.NewMemoryBus()
+		a.tickets = memoryTickets{ticket.NewMemoryStore(), bus}
+		a.ticketBus = bus
 	} else {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -53,6 +54,18 @@ func (a *app) closeTickets() {
 	if c, ok := a.tickets.(interface{ Close() error }); ok {
 		_ = c.Close()
 	}
+}
+
+// memoryTickets drops a deleted gig's screens from the in-process bus with
+// its tickets (on Redis the store's DeleteGig removes both).
+type memoryTickets struct {
+	*ticket.MemoryStore
+	bus *ticket.MemoryBus
+}
+
+func (m memoryTickets) DeleteGig(ctx context.Context, gigID string) error {
+	m.bus.Forget(gigID)
+	return m.MemoryStore.DeleteGig(ctx, gigID)
 }
 
 // paymentProvider is Stripe when both Stripe secrets are given, otherwise

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,6 +23,12 @@ var binPath string
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(attackerEnv); spec != "" {
 		os.Exit(runAttacker(spec))
+	}
+	flag.Parse()
+	if r := flag.Lookup("test.run"); r != nil && r.Value.String() == "^$" {
+		// Benchmarks only (make bench): they run the server in process,
+		// without the race-built binary the process tests need.
+		os.Exit(m.Run())
 	}
 	dir, err := os.MkdirTemp("", "bookmygig-test-")
 	if err != nil {
