@@ -50,8 +50,8 @@ export function gigForm(opts: { gig?: Gig; submitLabel: string; onSubmit: (f: Gi
 
   // Access: open, or ticket (book to watch). A price always means ticket.
   const accessSel = h('select', null,
-    h('option', { value: 'open' }, 'Open: anyone with the link watches'),
-    h('option', { value: 'ticket' }, 'Ticket: viewers book to watch and chat'),
+    h('option', { value: 'open' }, 'Open: anyone can watch'),
+    h('option', { value: 'ticket' }, 'Ticket: book to watch'),
   );
   accessSel.value = g?.access === 'ticket' || (g && g.price_minor > 0) ? 'ticket' : 'open';
   const capacityInput = h('input', { type: 'number', min: 0, step: 1, inputmode: 'numeric', value: String(g?.capacity ?? 0) });

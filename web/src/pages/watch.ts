@@ -267,6 +267,8 @@ export const watchPage: Page = (root, { id }, query) => {
       },
       elsewhere() {
         player.stop();
+        showTransport(null, '');
+        latencyBadge.hidden = true;
         renderOverlay();
       },
     });

@@ -110,13 +110,13 @@ export class TicketGate {
 
   // denied handles a refusal of the credential by the media server, the
   // chat or the API: the stored ticket is dropped and the form comes back.
-  denied(code: string, message: string): void {
+  denied(code: string, _message: string): void {
     if (this.stopped || this.state === 'blocked') return;
     if (!this.viaManage) forgetTicket(this.gig.id);
     this.credential = '';
     this.viaManage = false;
     if (code === 'ticket_revoked') {
-      this.showBook({ tone: 'revoked', title: 'Your ticket was revoked', text: message || 'The creator revoked or refunded your ticket. You can book again.' });
+      this.showBook({ tone: 'revoked', title: 'Your ticket was revoked', text: 'The creator revoked (or refunded) your ticket, so it no longer plays here. You can book again.' });
     } else if (code === 'invalid_ticket') {
       this.showBook({ tone: 'error', title: 'This ticket does not work here', text: 'The ticket in this browser is not valid for this show. Book to get one.' });
     } else {
