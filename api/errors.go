@@ -53,8 +53,36 @@ func writeError(c *gin.Context, status int, code, msg, field string) {
 	c.AbortWithStatusJSON(status, errorBody{errorDetail{Code: code, Message: msg, Field: field}})
 }
 
-// fail maps a store error to its status code. Messages are fixed strings,
-// never err.Error(), so nothing internal (addresses, keys) reaches clients.
+// answer is the fixed response to one sentinel error.
+type answer struct {
+	err          error
+	status       int
+	code, msg    string
+	logAsWarning bool
+}
+
+// answers maps the sentinel errors of the store, ticket and payment packages
+// to their responses, first match wins.
+func answers() []answer {
+	return []answer{
+		{ticket.ErrSoldOut, http.StatusConflict, codeSoldOut, msgSoldOut, false},
+		{ticket.ErrNotFound, http.StatusNotFound, codeNotFound, "ticket not found", false},
+		{ticket.ErrInvalidToken, http.StatusUnauthorized, codeInvalidTicket, "this ticket is not valid for this gig", false},
+		{ticket.ErrPending, http.StatusUnauthorized, codeInvalidTicket, "this ticket is not valid for this gig", false},
+		{ticket.ErrConflict, http.StatusConflict, codeConflict, "the ticket is already revoked or refunded", false},
+		{payment.ErrNotConfigured, http.StatusServiceUnavailable, codePaymentsOff, msgPaymentsOff, false},
+		{payment.ErrBadSignature, http.StatusBadRequest, codeInvalidSig, "the webhook signature does not verify", false},
+		{payment.ErrBadEvent, http.StatusBadRequest, codeBadRequest, "the webhook body is not a payment event", false},
+		{payment.ErrProvider, http.StatusBadGateway, codePaymentFailed, "the payment provider did not answer; try again shortly", true},
+		{store.ErrNotFound, http.StatusNotFound, codeNotFound, msgNotFound, false},
+		{store.ErrConflict, http.StatusConflict, codeConflict, msgConflictDefault, false},
+		{store.ErrUnauthorized, http.StatusUnauthorized, codeUnauthorized, "send the gig's manage token as Authorization: Bearer <token>", false},
+		{store.ErrForbidden, http.StatusForbidden, codeForbidden, "the manage token does not belong to this gig", false},
+	}
+}
+
+// fail maps an error to its status code. Messages are fixed strings, never
+// err.Error(), so nothing internal (addresses, keys) reaches clients.
 func (h *handlers) fail(c *gin.Context, err error) {
 	var (
 		ve *store.ValidationError
@@ -63,42 +91,29 @@ func (h *handlers) fail(c *gin.Context, err error) {
 	switch {
 	case errors.As(err, &ve):
 		writeError(c, http.StatusBadRequest, codeValidation, ve.Message, ve.Field)
+		return
 	case errors.As(err, &fe):
 		writeError(c, http.StatusBadRequest, codeValidation, fe.Message, fe.Field)
-	case errors.Is(err, ticket.ErrSoldOut):
-		writeError(c, http.StatusConflict, codeSoldOut, msgSoldOut, "")
-	case errors.Is(err, ticket.ErrNotFound):
-		writeError(c, http.StatusNotFound, codeNotFound, "ticket not found", "")
-	case errors.Is(err, ticket.ErrInvalidToken), errors.Is(err, ticket.ErrPending):
-		writeError(c, http.StatusUnauthorized, codeInvalidTicket, "this ticket is not valid for this gig", "")
-	case errors.Is(err, ticket.ErrConflict):
-		writeError(c, http.StatusConflict, codeConflict, "the ticket is already revoked or refunded", "")
-	case errors.Is(err, payment.ErrNotConfigured):
-		writeError(c, http.StatusServiceUnavailable, codePaymentsOff, msgPaymentsOff, "")
-	case errors.Is(err, payment.ErrBadSignature):
-		writeError(c, http.StatusBadRequest, codeInvalidSig, "the webhook signature does not verify", "")
-	case errors.Is(err, payment.ErrBadEvent):
-		writeError(c, http.StatusBadRequest, codeBadRequest, "the webhook body is not a payment event", "")
-	case errors.Is(err, payment.ErrProvider):
-		h.log.Warn("payment provider failed", "route", c.FullPath(), "err", err)
-		writeError(c, http.StatusBadGateway, codePaymentFailed, "the payment provider did not answer; try again shortly", "")
-	case errors.Is(err, store.ErrNotFound):
-		writeError(c, http.StatusNotFound, codeNotFound, msgNotFound, "")
-	case errors.Is(err, store.ErrConflict):
-		writeError(c, http.StatusConflict, codeConflict, msgConflictDefault, "")
-	case errors.Is(err, store.ErrUnauthorized):
-		writeError(c, http.StatusUnauthorized, codeUnauthorized, "send the gig's manage token as Authorization: Bearer <token>", "")
-	case errors.Is(err, store.ErrForbidden):
-		writeError(c, http.StatusForbidden, codeForbidden, "the manage token does not belong to this gig", "")
+		return
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, ticket.ErrUnavailable):
 		h.d.Meter.storeDown()
 		h.log.Warn("store unavailable", "route", c.FullPath(), "err", err)
 		writeError(c, http.StatusServiceUnavailable, codeUnavailable, msgUnavailable, "")
+		return
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		// The client went away or its deadline passed; nobody reads this.
 		writeError(c, http.StatusServiceUnavailable, codeUnavailable, "request cancelled", "")
-	default:
-		h.log.Error("request failed", "route", c.FullPath(), "err", err)
-		writeError(c, http.StatusInternalServerError, codeInternal, msgInternal, "")
+		return
 	}
+	for _, a := range answers() {
+		if errors.Is(err, a.err) {
+			if a.logAsWarning {
+				h.log.Warn("request failed", "route", c.FullPath(), "err", err)
+			}
+			writeError(c, a.status, a.code, a.msg, "")
+			return
+		}
+	}
+	h.log.Error("request failed", "route", c.FullPath(), "err", err)
+	writeError(c, http.StatusInternalServerError, codeInternal, msgInternal, "")
 }

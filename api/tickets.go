@@ -50,11 +50,26 @@ type BookRequest struct {
 	Email string `json:"email"`
 }
 
+func (b *BookRequest) holder() ticket.Holder { return ticket.Holder{Name: b.Name, Email: b.Email} }
+
 // CompRequest is the body of POST /api/gigs/{id}/tickets/comp.
 type CompRequest struct {
-	Name       string `json:"name"`
-	Email      string `json:"email"`
-	PriceMinor int64  `json:"price_minor"`
+	BookRequest
+	PriceMinor int64 `json:"price_minor"`
+}
+
+// decodeHolder reads a booking body into in and validates its holder,
+// answering 4xx itself when it cannot.
+func (h *handlers) decodeHolder(c *gin.Context, in interface{ holder() ticket.Holder }) (ticket.Holder, bool) {
+	if !h.decodeJSON(c, in) {
+		return ticket.Holder{}, false
+	}
+	holder, err := ticket.ValidateHolder(in.holder())
+	if err != nil {
+		h.fail(c, err)
+		return ticket.Holder{}, false
+	}
+	return holder, true
 }
 
 // TicketResponse is a new ticket with its token, shown this once.
@@ -133,12 +148,8 @@ func (h *handlers) bookableGig(c *gin.Context) (store.Gig, bool) {
 
 func (h *handlers) bookTicket(c *gin.Context) {
 	var in BookRequest
-	if !h.decodeJSON(c, &in) {
-		return
-	}
-	holder, err := ticket.ValidateHolder(ticket.Holder{Name: in.Name, Email: in.Email})
-	if err != nil {
-		h.fail(c, err)
+	holder, ok := h.decodeHolder(c, &in)
+	if !ok {
 		return
 	}
 	g, ok := h.bookableGig(c)
@@ -289,12 +300,8 @@ func (h *handlers) compTicket(c *gin.Context) {
 		return
 	}
 	var in CompRequest
-	if !h.decodeJSON(c, &in) {
-		return
-	}
-	holder, err := ticket.ValidateHolder(ticket.Holder{Name: in.Name, Email: in.Email})
-	if err != nil {
-		h.fail(c, err)
+	holder, ok := h.decodeHolder(c, &in)
+	if !ok {
 		return
 	}
 	if in.PriceMinor < 0 || in.PriceMinor > store.MaxPriceMinor {
