@@ -131,8 +131,8 @@ func guardInput(t testing.TB) []byte {
 	b = append(b, 0x06, 0xff, 0xff, 0xff, 0, 0x10, 0, 9, 1, 0, 0, 0, 0, 0, 0, 1)
 	b = append(b, make([]byte, 4096)...)
 	b = append(b, 0x46, 0, 0, 33, 0, 0, 5, 8, 1, 2, 3, 4, 5) // fmt 1, audio
-	b = append(b, 0x86, 0, 0, 33, 1, 2, 3, 4, 5)            // fmt 2
-	b = append(b, 0xc6, 1, 2, 3, 4, 5)                      // fmt 3
+	b = append(b, 0x86, 0, 0, 33, 1, 2, 3, 4, 5)             // fmt 2
+	b = append(b, 0xc6, 1, 2, 3, 4, 5)                       // fmt 3
 	b = append(b, 0x00, 10, 0, 0, 0, 0, 0, 2, 8, 1, 0, 0, 0, 7, 7)
 	return b
 }
