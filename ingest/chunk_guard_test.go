@@ -114,7 +114,7 @@ func FuzzCheckAMF0(f *testing.F) {
 	})
 }
 
-// guardStream is a publisher's chunk stream: a chunk-size change, a connect
+// guardInput is a publisher's chunk stream: a chunk-size change, a connect
 // split over 128-byte chunks, audio/video with fmt 1-3 headers, an
 // extended timestamp and a two-byte chunk stream id.
 func guardInput(t testing.TB) []byte {
