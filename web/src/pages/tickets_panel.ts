@@ -28,12 +28,13 @@ export function ticketsPanel(host: HTMLElement, gigId: string, token: string, gi
   const cEmail = h('input', { id: 'comp-email', type: 'email', maxlength: 254, autocomplete: 'off' });
   const cPrice = h('input', { id: 'comp-price', type: 'number', min: 0, step: 'any', inputmode: 'decimal', value: '0' });
   const cErr = h('div', { class: 'form-error', role: 'alert' });
+  const priceLabel = h('label', { for: 'comp-price' }, 'Price');
   const cBtn = h('button', { class: 'btn btn-primary', type: 'submit', 'data-testid': 'comp-issue' }, 'Issue comp ticket');
   const compForm = h('form', { class: 'comp-form', novalidate: true },
     h('div', { class: 'comp-grid' },
       h('div', { class: 'field' }, h('label', { for: 'comp-name' }, 'Name'), cName),
       h('div', { class: 'field' }, h('label', { for: 'comp-email' }, 'Email'), cEmail),
-      h('div', { class: 'field' }, h('label', { for: 'comp-price' }, 'Price'), cPrice),
+      h('div', { class: 'field' }, priceLabel, cPrice),
     ),
     cErr,
     h('div', { class: 'form-actions' }, cBtn, h('span', { class: 'muted small' }, 'For guests, press and prizes: no payment is taken; the price only counts in revenue.')),
@@ -92,6 +93,7 @@ export function ticketsPanel(host: HTMLElement, gigId: string, token: string, gi
   function render(d: TicketList) {
     const g = gig();
     const cur = d.currency || g?.currency || 'USD';
+    priceLabel.textContent = `Price (${cur})`;
     const seats = d.capacity ? `${d.sold} / ${plural(d.capacity, 'seat')} sold` : `${plural(d.sold, 'ticket')} sold`;
     summary.textContent = `${seats} · ${formatMoney(d.revenue_minor, cur)} revenue`;
     const priced = (g?.price_minor || 0) > 0;
