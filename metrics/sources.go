@@ -39,6 +39,8 @@ const (
 	LimitWebRTCViewerCap = "webrtc_viewer_cap"
 	LimitBodyTooLarge    = "body_too_large"
 	LimitRTMPMaxConns    = "rtmp_max_conns"
+	LimitRTMPPerIP       = "rtmp_per_ip"
+	LimitRTMPPrePublish  = "rtmp_pre_publish"
 	LimitSDPTooLarge     = "sdp_too_large"
 )
 

@@ -132,6 +132,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			MaxConns:         cfg.RTMPMaxConns,
 			HandshakeTimeout: cfg.RTMPHandshakeTimeout,
 			ReadTimeout:      cfg.RTMPReadTimeout,
+			PublishTimeout:   cfg.RTMPPublishTimeout,
+			MaxConnsPerIP:    cfg.RTMPMaxConnsPerIP,
 		}, keyResolver{a.store, ingest.ErrUnknownKey}, a.reg, log)
 		if err != nil {
 			return nil, fmt.Errorf("rtmp: %w", err)

@@ -46,6 +46,8 @@ type Config struct {
 	RTMPMaxConns         int
 	RTMPHandshakeTimeout time.Duration
 	RTMPReadTimeout      time.Duration
+	RTMPPublishTimeout   time.Duration
+	RTMPMaxConnsPerIP    int
 	ChatMaxConnsPerIP    int
 	ChatRateBurst        int
 	ChatCoalesce         time.Duration
@@ -117,6 +119,10 @@ func options() []option {
 			check: intRange(1, 100_000), set: func(c *Config, v string) { c.RTMPMaxConns, _ = strconv.Atoi(v) }},
 		{name: "rtmp-handshake-timeout", env: "BMG_RTMP_HANDSHAKE_TIMEOUT", def: "5s", usage: "time an RTMP client has to finish the handshake",
 			check: durationRange(100*time.Millisecond, time.Minute), set: func(c *Config, v string) { c.RTMPHandshakeTimeout, _ = time.ParseDuration(v) }},
+		{name: "rtmp-publish-timeout", env: "BMG_RTMP_PUBLISH_TIMEOUT", def: "5s", usage: "time from connecting to publishing before an RTMP connection is closed (idle connections cannot hold the slots)",
+			check: durationRange(time.Second, time.Minute), set: func(c *Config, v string) { c.RTMPPublishTimeout, _ = time.ParseDuration(v) }},
+		{name: "rtmp-max-conns-per-ip", env: "BMG_RTMP_MAX_CONNS_PER_IP", def: "8", usage: "concurrent RTMP connections from one client address (IPv6: one /64)",
+			check: intRange(1, 100_000), set: func(c *Config, v string) { c.RTMPMaxConnsPerIP, _ = strconv.Atoi(v) }},
 		{name: "rtmp-read-timeout", env: "BMG_RTMP_READ_TIMEOUT", def: "10s", usage: "silence after which an RTMP publisher counts as gone and the show ends",
 			check: durationRange(time.Second, 5*time.Minute), set: func(c *Config, v string) { c.RTMPReadTimeout, _ = time.ParseDuration(v) }},
 		{name: "chat-max-conns-per-ip", env: "BMG_CHAT_MAX_CONNS_PER_IP", def: "20", usage: "chat connections allowed from one client address on this node",
@@ -214,7 +220,7 @@ func (c Config) redacted() []any {
 		"max_body_bytes", c.MaxBodyBytes, "max_sdp_bytes", c.MaxSDPBytes,
 		"http_header_timeout", c.HTTPHeaderTimeout.String(), "http_idle_timeout", c.HTTPIdleTimeout.String(),
 		"rtmp_max_conns", c.RTMPMaxConns, "rtmp_handshake_timeout", c.RTMPHandshakeTimeout.String(),
-		"rtmp_read_timeout", c.RTMPReadTimeout.String(), "chat_max_conns_per_ip", c.ChatMaxConnsPerIP,
+		"rtmp_read_timeout", c.RTMPReadTimeout.String(), "rtmp_publish_timeout", c.RTMPPublishTimeout.String(), "rtmp_max_conns_per_ip", c.RTMPMaxConnsPerIP, "chat_max_conns_per_ip", c.ChatMaxConnsPerIP,
 		"chat_rate", strconv.Itoa(c.ChatRateBurst) + "/" + c.ChatRateWindow.String(), "chat_rate_timeout", c.ChatRateTimeout.String(),
 		"chat_max_text_chars", c.ChatMaxTextChars,
 	}

@@ -100,7 +100,12 @@ func (a *app) metricsSources() metrics.Sources {
 				metrics.LimitRTMPMaxConns:    0,
 			}
 			if a.rtmp != nil {
-				out[metrics.LimitRTMPMaxConns] = a.rtmp.Counters().ConnsRefused
+				rc := a.rtmp.Counters()
+				out[metrics.LimitRTMPMaxConns] = rc.ConnsRefused
+				out[metrics.LimitRTMPPerIP] = rc.IPConnsRefused
+				// Connections closed before publishing: deadline, byte
+				// budget, malformed chunks, or evicted for a newcomer.
+				out[metrics.LimitRTMPPrePublish] = rc.PrePublishClosed + rc.Evicted
 			}
 			return out
 		},
