@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/access/accesstest"
 	"github.com/bookmygig/bookmygig/flv"
 )
 
@@ -57,7 +58,7 @@ func playsFLV(t *testing.T, body io.Reader) {
 }
 
 func TestTicketGate(t *testing.T) {
-	g := newTestGate(testGig)
+	g := accesstest.NewGate(testGig)
 	e := newEnv(t, flv.Config{Gate: g})
 	e.publish(t)
 	var want flv.Counters // the gate's counters the subtests that ran expect
@@ -116,8 +117,8 @@ func TestTicketGate(t *testing.T) {
 
 	t.Run("gate failure is 503", func(t *testing.T) {
 		want.GateFailures++
-		g.setFail(errStoreDown)
-		defer g.setFail(nil)
+		g.SetFail(accesstest.ErrStoreDown)
+		defer g.SetFail(nil)
 		resp := get(t, e.url(testGig)+"?ticket=tk_good", nil)
 		var body apiError
 		_ = json.NewDecoder(resp.Body).Decode(&body)
@@ -139,12 +140,12 @@ func TestTicketGate(t *testing.T) {
 				t.Fatalf("%s: status %d", c.name, resp.StatusCode)
 			}
 			playsFLV(t, bufio.NewReader(resp.Body))
-			pass, req := g.last()
+			pass, req := g.Last()
 			if req.GigID != testGig || req.Credential != "tk_good" || req.Kind != access.Media || req.Screen != "tv-1_A" {
 				t.Fatalf("%s: gate asked %+v", c.name, req)
 			}
 			resp.Body.Close()
-			waitFor(t, 3*time.Second, c.name+": pass released", func() bool { return g.releases(pass) == 1 && e.flv.Viewers() == 0 })
+			waitFor(t, 3*time.Second, c.name+": pass released", func() bool { return g.Releases(pass) == 1 && e.flv.Viewers() == 0 })
 		}
 
 		c, _, err := websocket.DefaultDialer.Dial(e.wsURL("?ticket=tk_good"), nil)
@@ -155,12 +156,12 @@ func TestTicketGate(t *testing.T) {
 		if _, _, err := c.ReadMessage(); err != nil {
 			t.Fatal(err)
 		}
-		pass, _ := g.last()
+		pass, _ := g.Last()
 		c.Close()
-		waitFor(t, 3*time.Second, "ws pass released", func() bool { return g.releases(pass) == 1 && e.flv.Viewers() == 0 })
+		waitFor(t, 3*time.Second, "ws pass released", func() bool { return g.Releases(pass) == 1 && e.flv.Viewers() == 0 })
 		time.Sleep(100 * time.Millisecond)
-		if g.releases(pass) != 1 {
-			t.Fatalf("released %d times", g.releases(pass))
+		if g.Releases(pass) != 1 {
+			t.Fatalf("released %d times", g.Releases(pass))
 		}
 	})
 
@@ -171,9 +172,9 @@ func TestTicketGate(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		pass, _ := g.last()
-		if resp.StatusCode != http.StatusOK || g.releases(pass) != 1 {
-			t.Fatalf("HEAD %d, released %d times", resp.StatusCode, g.releases(pass))
+		pass, _ := g.Last()
+		if resp.StatusCode != http.StatusOK || g.Releases(pass) != 1 {
+			t.Fatalf("HEAD %d, released %d times", resp.StatusCode, g.Releases(pass))
 		}
 		resp, err = http.Head(e.url(testGig))
 		if err != nil {
@@ -191,7 +192,7 @@ func TestTicketGate(t *testing.T) {
 			resp := get(t, e.url(testGig)+"?ticket=tk_good", nil)
 			body := bufio.NewReader(resp.Body)
 			playsFLV(t, body)
-			pass, _ := g.last()
+			pass, _ := g.Last()
 			start := time.Now()
 			pass.End(cause)
 			done := make(chan struct{})
@@ -202,7 +203,7 @@ func TestTicketGate(t *testing.T) {
 			case <-time.After(2 * time.Second):
 				t.Fatal("HTTP-FLV response still open 2 s after the pass ended")
 			}
-			waitFor(t, time.Second, "viewer gone, pass released", func() bool { return e.flv.Viewers() == 0 && g.releases(pass) == 1 })
+			waitFor(t, time.Second, "viewer gone, pass released", func() bool { return e.flv.Viewers() == 0 && g.Releases(pass) == 1 })
 		})
 	}
 
@@ -219,7 +220,7 @@ func TestTicketGate(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		pass, _ := g.last()
+		pass, _ := g.Last()
 		start := time.Now()
 		pass.End(access.ErrTicketRevoked)
 		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
@@ -235,7 +236,7 @@ func TestTicketGate(t *testing.T) {
 			break
 		}
 		t.Logf("close frame %v after the pass ended", time.Since(start).Round(time.Millisecond))
-		waitFor(t, 2*time.Second, "viewer gone, pass released", func() bool { return e.flv.Viewers() == 0 && g.releases(pass) == 1 })
+		waitFor(t, 2*time.Second, "viewer gone, pass released", func() bool { return e.flv.Viewers() == 0 && g.Releases(pass) == 1 })
 	})
 
 	// (The kernel's send buffer may still take the stream's first second:
@@ -244,18 +245,18 @@ func TestTicketGate(t *testing.T) {
 		want.TicketEnded++
 		stalledReader(t, e.url(testGig)+"?ticket=tk_good")
 		waitFor(t, 3*time.Second, "stalled viewer connected", func() bool { return e.flv.Viewers() == 1 })
-		pass, _ := g.last()
+		pass, _ := g.Last()
 		time.Sleep(time.Second) // its socket fills and the write blocks
 		start := time.Now()
 		pass.End(access.ErrWatchingElsewhere)
 		waitFor(t, 2*time.Second, "stalled viewer gone", func() bool { return e.flv.Viewers() == 0 })
 		t.Logf("stalled viewer gone %v after the pass ended", time.Since(start).Round(time.Millisecond))
-		waitFor(t, time.Second, "pass released", func() bool { return g.releases(pass) == 1 })
+		waitFor(t, time.Second, "pass released", func() bool { return g.Releases(pass) == 1 })
 	})
 
 	t.Run("open gig plays without a ticket", func(t *testing.T) {
-		g.setTicketed(testGig, false)
-		defer g.setTicketed(testGig, true)
+		g.SetTicketed(testGig, false)
+		defer g.SetTicketed(testGig, true)
 		resp := get(t, e.url(testGig), nil)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d", resp.StatusCode)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/access/accesstest"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
@@ -21,7 +22,7 @@ func bearer(tok string) map[string]string { return map[string]string{"Authorizat
 // TestWHEPTicketGate: refusals, a gate failure, a ticket that plays, the
 // viewer cap in front of the gate, and sessions that end with their pass.
 func TestWHEPTicketGate(t *testing.T) {
-	g := newTestGate("gig1")
+	g := accesstest.NewGate("gig1")
 	r := newRig(t, sfu.Config{Gate: g, MaxViewers: 1, CORSOrigins: []string{"*"}})
 	r.publish(t, ingesttest.Options{})
 	good := offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{})
@@ -50,7 +51,7 @@ func TestWHEPTicketGate(t *testing.T) {
 			for k, v := range tc.hdr {
 				hdr[k] = v
 			}
-			before := g.admitCount()
+			before := g.Admits()
 			resp, body := doRequest(t, http.MethodPost, r.srv.URL+tc.path, "application/sdp", good, hdr)
 			var e apiError
 			_ = json.Unmarshal([]byte(body), &e)
@@ -63,7 +64,7 @@ func TestWHEPTicketGate(t *testing.T) {
 			if resp.Header.Get("Access-Control-Allow-Origin") == "" {
 				t.Fatal("a refusal without CORS headers: a player on another origin cannot read why")
 			}
-			if tc.status == 400 && g.admitCount() != before {
+			if tc.status == 400 && g.Admits() != before {
 				t.Fatal("an invalid screen reached the gate")
 			}
 			if r.sfu.Viewers() != 0 {
@@ -74,8 +75,8 @@ func TestWHEPTicketGate(t *testing.T) {
 
 	t.Run("gate failure is 503", func(t *testing.T) {
 		want.GateFailures++
-		g.setFail(errStoreDown)
-		defer g.setFail(nil)
+		g.SetFail(accesstest.ErrStoreDown)
+		defer g.SetFail(nil)
 		resp, body := doRequest(t, http.MethodPost, r.srv.URL+"/whep/gig1", "application/sdp", good, bearer("tk_good"))
 		var e apiError
 		_ = json.Unmarshal([]byte(body), &e)
@@ -92,7 +93,7 @@ func TestWHEPTicketGate(t *testing.T) {
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("POST with a ticket = %d %s", resp.StatusCode, body)
 		}
-		pass, req := g.last()
+		pass, req := g.Last()
 		if req.GigID != "gig1" || req.Credential != "tk_good" || req.Kind != access.Media || req.Screen != "tv-1_A" {
 			t.Fatalf("gate asked %+v", req)
 		}
@@ -102,21 +103,21 @@ func TestWHEPTicketGate(t *testing.T) {
 		})
 		// At the cap the second ticket is turned away before the gate, so
 		// the gate's one-screen rule never ends a screen for nothing.
-		n := g.admitCount()
+		n := g.Admits()
 		resp, body = doRequest(t, http.MethodPost, r.srv.URL+"/whep/gig1", "application/sdp", good, bearer("tk_other"))
 		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "viewer_cap") {
 			t.Fatalf("POST over the cap = %d %s, want 503 viewer_cap", resp.StatusCode, body)
 		}
-		if g.admitCount() != n || pass.Err() != nil {
+		if g.Admits() != n || pass.Err() != nil {
 			t.Fatal("an offer refused by the cap was admitted by the gate")
 		}
 		if resp, _ := doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil); resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("DELETE = %d", resp.StatusCode)
 		}
-		waitFor(t, 2*time.Second, "pass released", func() bool { return g.releases(pass) == 1 })
+		waitFor(t, 2*time.Second, "pass released", func() bool { return g.Releases(pass) == 1 })
 		time.Sleep(100 * time.Millisecond)
-		if g.releases(pass) != 1 || r.sfu.Viewers() != 0 {
-			t.Fatalf("after DELETE: released %d times, %d sessions", g.releases(pass), r.sfu.Viewers())
+		if g.Releases(pass) != 1 || r.sfu.Viewers() != 0 {
+			t.Fatalf("after DELETE: released %d times, %d sessions", g.Releases(pass), r.sfu.Viewers())
 		}
 	})
 
@@ -128,7 +129,7 @@ func TestWHEPTicketGate(t *testing.T) {
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("POST with a ticket = %d %s", resp.StatusCode, body)
 			}
-			pass, _ := g.last()
+			pass, _ := g.Last()
 			waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 20 })
 			start := time.Now()
 			pass.End(cause)
@@ -139,8 +140,8 @@ func TestWHEPTicketGate(t *testing.T) {
 			if after, _ := v.snapshot(); len(after) != len(video) {
 				t.Fatalf("%d video packets arrived after the session closed", len(after)-len(video))
 			}
-			if g.releases(pass) != 1 {
-				t.Fatalf("pass released %d times, want 1", g.releases(pass))
+			if g.Releases(pass) != 1 {
+				t.Fatalf("pass released %d times, want 1", g.Releases(pass))
 			}
 			if resp, _ := doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil); resp.StatusCode != http.StatusNotFound {
 				t.Fatalf("DELETE of the ended session = %d, want 404", resp.StatusCode)
@@ -149,8 +150,8 @@ func TestWHEPTicketGate(t *testing.T) {
 	}
 
 	t.Run("open gig plays without a ticket", func(t *testing.T) {
-		g.setTicketed("gig1", false)
-		defer g.setTicketed("gig1", true)
+		g.SetTicketed("gig1", false)
+		defer g.SetTicketed("gig1", true)
 		waitFor(t, 3*time.Second, "free slot", func() bool { return r.sfu.Viewers() == 0 })
 		v := r.watch(t, viewerOpts{})
 		waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 0 })
@@ -173,7 +174,7 @@ func TestWHEPPassEndsSessionWithoutLeaks(t *testing.T) {
 	if err := reg.Publish(st); err != nil {
 		t.Fatal(err)
 	}
-	g := newTestGate("gig1")
+	g := accesstest.NewGate("gig1")
 	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0", Gate: g}, reg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -188,14 +189,14 @@ func TestWHEPPassEndsSessionWithoutLeaks(t *testing.T) {
 		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 			t.Fatal(err)
 		}
-		p, _ := g.last()
+		p, _ := g.Last()
 		return pc, p
 	}
 	pc1, p1 := connect()
 	waitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
 	p1.End(access.ErrWatchingElsewhere)
 	waitFor(t, 2*time.Second, "session closed by its pass", func() bool { return s.Viewers() == 0 && st.Viewers() == 0 })
-	waitFor(t, time.Second, "pass released", func() bool { return g.releases(p1) == 1 })
+	waitFor(t, time.Second, "pass released", func() bool { return g.Releases(p1) == 1 })
 	waitFor(t, 10*time.Second, "viewer sees the close", func() bool {
 		s := pc1.ConnectionState()
 		return s == webrtc.PeerConnectionStateClosed || s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateDisconnected
@@ -206,8 +207,8 @@ func TestWHEPPassEndsSessionWithoutLeaks(t *testing.T) {
 	pc2, p2 := connect()
 	waitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
 	s.Close()
-	if g.releases(p2) != 1 || g.releases(p1) != 1 {
-		t.Fatalf("after Close: passes released %d and %d times, want 1 each", g.releases(p1), g.releases(p2))
+	if g.Releases(p2) != 1 || g.Releases(p1) != 1 {
+		t.Fatalf("after Close: passes released %d and %d times, want 1 each", g.Releases(p1), g.Releases(p2))
 	}
 	srv.Close()
 	_ = pc2.Close()
