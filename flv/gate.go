@@ -3,16 +3,11 @@ package flv
 import (
 	"context"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
 )
-
-// maxScreenLen bounds ?screen=, a player's name for itself that the gate
-// stores with the ticket's current screen.
-const maxScreenLen = 64
 
 // passKillAfter is how long a viewer whose pass ended gets to finish (the
 // WS close frame) before its connection is cut, so it is gone within 2 s
@@ -23,32 +18,13 @@ const passKillAfter = 1500 * time.Millisecond
 // ended (4000-4999 are the application's); the reason is access.Code.
 const closeTicketEnded = 4001
 
-// validScreen reports whether s is a usable ?screen= value: empty, or up to
-// 64 of [A-Za-z0-9_-].
-func validScreen(s string) bool {
-	if len(s) > maxScreenLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // credential is the ticket a player sent: ?ticket= (flv.js and mpegts.js
 // cannot set headers), else Authorization: Bearer.
 func credential(r *http.Request) string {
 	if t := r.URL.Query().Get("ticket"); t != "" {
 		return t
 	}
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	return strings.TrimSpace(tok)
+	return access.BearerToken(r)
 }
 
 // admit asks the Gate whether the request may watch gigID; without a Gate

@@ -94,7 +94,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	screen := r.URL.Query().Get("screen")
-	if !validScreen(screen) {
+	if !access.ValidScreen(screen) {
 		writeError(w, http.StatusBadRequest, "validation_failed", "screen must be at most 64 letters, digits, '-' or '_'.")
 		return
 	}

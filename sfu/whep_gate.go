@@ -6,25 +6,6 @@ import (
 	"github.com/bookmygig/bookmygig/access"
 )
 
-// maxScreenLen bounds ?screen=, a player's name for itself that the gate
-// stores with the ticket's current screen.
-const maxScreenLen = 64
-
-// validScreen reports whether s is a usable ?screen= value: empty, or up to
-// 64 of [A-Za-z0-9_-].
-func validScreen(s string) bool {
-	if len(s) > maxScreenLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // admitViewer asks the Gate whether the request may watch gigID; without a
 // Gate every gig is open. On a refusal it has answered the request and
 // returns nil. The credential is never logged.
@@ -32,7 +13,7 @@ func (s *SFU) admitViewer(w http.ResponseWriter, r *http.Request, gigID, screen 
 	if s.cfg.Gate == nil {
 		return access.Open()
 	}
-	cred, _ := bearerToken(r)
+	cred := access.BearerToken(r)
 	pass, err := s.cfg.Gate.Admit(r.Context(), access.Request{GigID: gigID, Credential: cred, Kind: access.Media, Screen: screen})
 	switch {
 	case err == nil && pass != nil:

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/bookmygig/bookmygig/access"
 )
 
 const (
@@ -142,7 +144,7 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	screen := r.URL.Query().Get("screen")
-	if !validScreen(screen) {
+	if !access.ValidScreen(screen) {
 		writeError(w, http.StatusBadRequest, "validation_failed", "screen must be at most 64 letters, digits, '-' or '_'")
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/webrtc/v4"
 )
@@ -17,16 +18,6 @@ import (
 // creator's encoder reconnecting after a network change, before the
 // silence watchdog noticed. A publisher still sending gets 409.
 const takeoverIdle = time.Second
-
-// bearerToken returns the token of an "Authorization: Bearer" header.
-func bearerToken(r *http.Request) (string, bool) {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
-}
 
 // servePublish is POST /whip/{id}: RFC 9725 publish.
 func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
@@ -40,8 +31,8 @@ func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
 		return
 	}
-	key, ok := bearerToken(r)
-	if !ok {
+	key := access.BearerToken(r)
+	if key == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="whip"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "send the gig's stream key as Authorization: Bearer <stream key>")
 		return

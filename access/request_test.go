@@ -1,4 +1,4 @@
-package sfu
+package access
 
 import (
 	"net/http"
@@ -16,23 +16,23 @@ var screenCases = []struct {
 
 func TestValidScreen(t *testing.T) {
 	for _, tc := range screenCases {
-		if got := validScreen(tc.s); got != tc.ok {
-			t.Errorf("validScreen(%q) = %v, want %v", tc.s, got, tc.ok)
+		if got := ValidScreen(tc.s); got != tc.ok {
+			t.Errorf("ValidScreen(%q) = %v, want %v", tc.s, got, tc.ok)
 		}
 	}
 }
 
-// FuzzValidScreen: whatever a client sends as ?screen=, an accepted value
+// FuzzValidScreen: whatever a player sends as ?screen=, an accepted value
 // is short and plain enough to store and echo without escaping.
 func FuzzValidScreen(f *testing.F) {
 	for _, tc := range screenCases {
 		f.Add(tc.s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if !validScreen(s) {
+		if !ValidScreen(s) {
 			return
 		}
-		if len(s) > maxScreenLen || strings.IndexFunc(s, func(r rune) bool {
+		if len(s) > MaxScreenLen || strings.IndexFunc(s, func(r rune) bool {
 			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
 		}) >= 0 {
 			t.Fatalf("accepted %q", s)
@@ -48,8 +48,8 @@ func TestBearerToken(t *testing.T) {
 	} {
 		r, _ := http.NewRequest(http.MethodPost, "/whep/g", nil)
 		r.Header.Set("Authorization", tc.hdr)
-		if got, _ := bearerToken(r); got != tc.tok {
-			t.Errorf("bearerToken(%q) = %q, want %q", tc.hdr, got, tc.tok)
+		if got := BearerToken(r); got != tc.tok {
+			t.Errorf("BearerToken(%q) = %q, want %q", tc.hdr, got, tc.tok)
 		}
 	}
 }
