@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 // position is a gig's place in list order: live gigs first (phase 0), then
@@ -54,7 +56,7 @@ func decodeCursor(s string) (position, error) {
 		return position{}, bad
 	}
 	parts := strings.Split(string(raw), "|")
-	if len(parts) != 4 || parts[0] != cursorVersion || !validID(parts[3]) {
+	if len(parts) != 4 || parts[0] != cursorVersion || !secret.ValidID(parts[3]) {
 		return position{}, bad
 	}
 	phase, err := strconv.Atoi(parts[1])

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 // newStoreFunc returns a fresh, empty store for one subtest.
@@ -97,7 +99,7 @@ func runContract(t *testing.T, newStore newStoreFunc) {
 	t.Run("create and get", func(t *testing.T) {
 		s := newStore(t)
 		g, sec := mustCreate(t, s, validInput())
-		if !validID(g.ID) || g.Status != StatusScheduled || g.Currency != "USD" || g.Category != CategoryComedy {
+		if !secret.ValidID(g.ID) || g.Status != StatusScheduled || g.Currency != "USD" || g.Category != CategoryComedy {
 			t.Fatalf("unexpected created gig: %+v", g)
 		}
 		if g.CreatedAt.IsZero() || !g.UpdatedAt.Equal(g.CreatedAt) || !g.StartedAt.IsZero() {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 var _ Store = (*MemoryStore)(nil)
@@ -42,9 +44,9 @@ func (s *MemoryStore) Create(ctx context.Context, in GigInput) (Gig, Secrets, er
 		return Gig{}, Secrets{}, err
 	}
 	now := s.now().UTC()
-	g.ID, g.Status, g.CreatedAt, g.UpdatedAt = newID(), StatusScheduled, now, now
+	g.ID, g.Status, g.CreatedAt, g.UpdatedAt = secret.NewID(), StatusScheduled, now, now
 	sec := newSecrets()
-	rec := &memoryRecord{gig: g, manageHash: hashSecret(sec.ManageToken), streamKeyHash: hashSecret(sec.StreamKey)}
+	rec := &memoryRecord{gig: g, manageHash: secret.Hash(sec.ManageToken), streamKeyHash: secret.Hash(sec.StreamKey)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gigs[g.ID] = rec
@@ -154,9 +156,9 @@ func (s *MemoryStore) RotateStreamKey(ctx context.Context, id string) (string, e
 	if !ok {
 		return "", ErrNotFound
 	}
-	key := newSecret(StreamKeyPrefix)
+	key := secret.New(StreamKeyPrefix)
 	delete(s.keys, rec.streamKeyHash)
-	rec.streamKeyHash = hashSecret(key)
+	rec.streamKeyHash = secret.Hash(key)
 	s.keys[rec.streamKeyHash] = id
 	rec.gig.UpdatedAt = s.now().UTC()
 	return key, nil
@@ -183,7 +185,7 @@ func checkToken(wantHash, token string) error {
 	if token == "" {
 		return ErrUnauthorized
 	}
-	if subtle.ConstantTimeCompare([]byte(hashSecret(token)), []byte(wantHash)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(secret.Hash(token)), []byte(wantHash)) != 1 {
 		return ErrForbidden
 	}
 	return nil
@@ -197,7 +199,7 @@ func (s *MemoryStore) ResolveStreamKey(ctx context.Context, key string) (string,
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	id, ok := s.keys[hashSecret(key)]
+	id, ok := s.keys[secret.Hash(key)]
 	if !ok {
 		return "", ErrUnknownKey
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 // Redis keys. Every gig is a hash; sorted sets index gigs by start time
@@ -178,10 +180,10 @@ func (s *RedisStore) Create(ctx context.Context, in GigInput) (Gig, Secrets, err
 		return Gig{}, Secrets{}, err
 	}
 	now := s.now().UTC()
-	g.ID, g.Status, g.CreatedAt, g.UpdatedAt = newID(), StatusScheduled, now, now
+	g.ID, g.Status, g.CreatedAt, g.UpdatedAt = secret.NewID(), StatusScheduled, now, now
 	sec := newSecrets()
-	skh := hashSecret(sec.StreamKey)
-	fields := append(gigFields(g), fieldManageHash, hashSecret(sec.ManageToken), fieldStreamKeyHash, skh)
+	skh := secret.Hash(sec.StreamKey)
+	fields := append(gigFields(g), fieldManageHash, secret.Hash(sec.ManageToken), fieldStreamKeyHash, skh)
 	score := float64(g.StartsAt.Unix())
 
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
@@ -207,7 +209,7 @@ func (s *RedisStore) Get(ctx context.Context, id string) (Gig, error) {
 }
 
 func (s *RedisStore) load(ctx context.Context, id string) (redisGig, error) {
-	if !validID(id) {
+	if !secret.ValidID(id) {
 		return redisGig{}, ErrNotFound
 	}
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
@@ -228,7 +230,7 @@ func (s *RedisStore) load(ctx context.Context, id string) (redisGig, error) {
 // concurrent change to the gig aborts EXEC and the whole step is retried, so
 // fn never acts on stale data.
 func (s *RedisStore) modify(ctx context.Context, op, id string, fn func(cur redisGig) (func(p redis.Pipeliner), error)) error {
-	if !validID(id) {
+	if !secret.ValidID(id) {
 		return ErrNotFound
 	}
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
@@ -312,8 +314,8 @@ func (s *RedisStore) Delete(ctx context.Context, id string) error {
 // RotateStreamKey implements Credentials: the old lookup disappears in the
 // same transaction that adds the new one.
 func (s *RedisStore) RotateStreamKey(ctx context.Context, id string) (string, error) {
-	key := newSecret(StreamKeyPrefix)
-	h := hashSecret(key)
+	key := secret.New(StreamKeyPrefix)
+	h := secret.Hash(key)
 	err := s.modify(ctx, "rotate stream key", id, func(cur redisGig) (func(redis.Pipeliner), error) {
 		now := formatTime(s.now())
 		return func(pl redis.Pipeliner) {
@@ -330,7 +332,7 @@ func (s *RedisStore) RotateStreamKey(ctx context.Context, id string) (string, er
 
 // CheckManageToken implements Credentials.
 func (s *RedisStore) CheckManageToken(ctx context.Context, id, token string) error {
-	if !validID(id) {
+	if !secret.ValidID(id) {
 		return ErrNotFound
 	}
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
@@ -354,7 +356,7 @@ func (s *RedisStore) ResolveStreamKey(ctx context.Context, key string) (string, 
 	}
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
-	id, err := s.rdb.Get(octx, streamKeyKey(hashSecret(key))).Result()
+	id, err := s.rdb.Get(octx, streamKeyKey(secret.Hash(key))).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", ErrUnknownKey
 	}

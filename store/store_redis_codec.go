@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 // Fields of the gig hash (bmg:gig:{id}). The two *_sha256 fields are never
@@ -150,7 +152,7 @@ func decodeGigWith(m func(field string) string) (redisGig, error) {
 			return rg, fmt.Errorf("%w %q: %s: %v", errCorrupt, g.ID, tf.field, err)
 		}
 	}
-	if !validID(g.ID) || !g.Status.Valid() || g.StartsAt.IsZero() {
+	if !secret.ValidID(g.ID) || !g.Status.Valid() || g.StartsAt.IsZero() {
 		return rg, fmt.Errorf("%w %q", errCorrupt, g.ID)
 	}
 	return rg, nil

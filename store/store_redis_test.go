@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/internal/redistest"
+	"github.com/bookmygig/bookmygig/internal/secret"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -140,10 +141,10 @@ func TestRedisKeyLayoutHoldsNoSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := admin.HGetAll(ctx, "bmg:gig:"+g.ID).Result()
-	if m["title"] != g.Title || m["manage_token_sha256"] != hashSecret(sec.ManageToken) {
+	if m["title"] != g.Title || m["manage_token_sha256"] != secret.Hash(sec.ManageToken) {
 		t.Fatalf("gig hash: %v", m)
 	}
-	if id, _ := admin.Get(ctx, "bmg:streamkey:"+hashSecret(sec.StreamKey)).Result(); id != g.ID {
+	if id, _ := admin.Get(ctx, "bmg:streamkey:"+secret.Hash(sec.StreamKey)).Result(); id != g.ID {
 		t.Fatalf("stream-key lookup holds %q", id)
 	}
 	for _, key := range []string{"bmg:gigs:by_start", "bmg:gigs:status:scheduled"} {

@@ -11,14 +11,12 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 // ManageTokenPrefix starts the gig store's manage tokens; only credentials
 // with it are checked against the gig store.
 const ManageTokenPrefix = "mt_"
-
-// maxScreenLen bounds a client-chosen screen id; longer ones are replaced.
-const maxScreenLen = 64
 
 // announceGrace: a media pass whose own screen event has not come back
 // over the bus yet is newer than any event it sees, so those events do not
@@ -95,7 +93,7 @@ func NewGate(cfg GateConfig, log *slog.Logger) (*Gate, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.NodeID == "" {
-		cfg.NodeID = newID()
+		cfg.NodeID = secret.NewID()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &Gate{
@@ -135,8 +133,8 @@ func (g *Gate) Admit(ctx context.Context, req access.Request) (*access.Pass, err
 		return access.Open(), nil
 	}
 	screen := req.Screen
-	if screen == "" || len(screen) > maxScreenLen {
-		screen = newID()
+	if screen == "" || len(screen) > access.MaxScreenLen { // longer ones are replaced
+		screen = secret.NewID()
 	}
 	cred := strings.TrimSpace(req.Credential)
 	switch {
@@ -176,7 +174,7 @@ func (g *Gate) admitMedia(ctx context.Context, t Ticket, screen string) (*access
 	lk := g.stripe(key)
 	lk.Lock()
 	defer lk.Unlock()
-	adm := newID()
+	adm := secret.NewID()
 	p, err := g.register(t, screen, true, adm)
 	if err != nil {
 		return nil, err

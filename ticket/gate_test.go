@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 func TestGateAdmit(t *testing.T) {
@@ -37,7 +38,7 @@ func TestGateAdmit(t *testing.T) {
 		{"blank credential", gigA, "  ", access.Chat, access.ErrTicketRequired, "", false},
 		{"garbage", gigA, "hello", access.Media, access.ErrInvalidTicket, "", false},
 		{"stream key", gigA, "sk_abc", access.Media, access.ErrInvalidTicket, "", false},
-		{"unknown ticket", gigA, newToken(), access.Media, access.ErrInvalidTicket, "", false},
+		{"unknown ticket", gigA, secret.New(TokenPrefix), access.Media, access.ErrInvalidTicket, "", false},
 		{"another gig's ticket", gigA, tokOther, access.Media, access.ErrInvalidTicket, "", false},
 		{"pending payment", gigA, pending, access.Media, access.ErrInvalidTicket, "", false},
 		{"revoked", gigA, tokRevoked, access.Chat, access.ErrTicketRevoked, "", false},
@@ -174,7 +175,7 @@ func TestGateRevoke(t *testing.T) {
 	if _, err := g.Revoke(ctx, gigA, tk.ID, StatusRefunded); !errors.Is(err, ErrConflict) {
 		t.Fatalf("second revoke: %v", err)
 	}
-	if _, err := g.Revoke(ctx, gigA, newID(), StatusRevoked); !errors.Is(err, ErrNotFound) {
+	if _, err := g.Revoke(ctx, gigA, secret.NewID(), StatusRevoked); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("revoke unknown: %v", err)
 	}
 	if t2, err := g.Revoke(ctx, gigA, tk2.ID, StatusRefunded); err != nil || t2.Status != StatusRefunded {

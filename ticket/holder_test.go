@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 var holderCases = []struct {
@@ -83,22 +85,22 @@ func FuzzValidateHolder(f *testing.F) {
 func TestTokensAndIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
-		tok, id := newToken(), newID()
-		if !plausibleToken(tok) || !validID(id) || seen[tok] || seen[id] {
+		tok, id := secret.New(TokenPrefix), secret.NewID()
+		if !plausibleToken(tok) || !secret.ValidID(id) || seen[tok] || seen[id] {
 			t.Fatalf("token %q id %q", tok, id)
 		}
 		seen[tok], seen[id] = true, true
-		if h := hashToken(tok); len(h) != 64 || strings.Contains(h, tok) {
+		if h := secret.Hash(tok); len(h) != 64 || strings.Contains(h, tok) {
 			t.Fatalf("hash %q", h)
 		}
 	}
-	for _, bad := range []string{"", "tk_", "tk_short", "sk_" + newToken()[3:], newToken() + "x"} {
+	for _, bad := range []string{"", "tk_", "tk_short", "sk_" + secret.New(TokenPrefix)[3:], secret.New(TokenPrefix) + "x"} {
 		if plausibleToken(bad) {
 			t.Fatalf("%q accepted as a token", bad)
 		}
 	}
 	for _, bad := range []string{"", "AAAAAAAAAAAAAAAA", "aaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaa", "../aaaaaaaaaaaaa"} {
-		if validID(bad) {
+		if secret.ValidID(bad) {
 			t.Fatalf("%q accepted as an id", bad)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 // record is a ticket as both engines keep it: the immutable part. Status
@@ -122,7 +124,7 @@ func checkEnd(gigID, ticketID string, to Status) error {
 	if to != StatusRevoked && to != StatusRefunded {
 		return fieldErr("status", "must be revoked or refunded")
 	}
-	if !validGigID(gigID) || !validID(ticketID) {
+	if !validGigID(gigID) || !secret.ValidID(ticketID) {
 		return ErrNotFound
 	}
 	return nil

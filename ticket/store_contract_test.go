@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 // nodesFunc returns two handles on one fresh, empty store: on Redis, two
@@ -49,7 +51,7 @@ func runContract(t *testing.T, nodes nodesFunc) {
 	t.Run("IssueAuthenticateGetList", func(t *testing.T) {
 		s, _ := nodes(t)
 		tk, tok := mustIssue(t, s, Issue{GigID: gigA, Holder: Holder{Name: "  Ada  ", Email: " ada@example.com "}, Kind: KindFree, Currency: "usd"})
-		if !strings.HasPrefix(tok, TokenPrefix) || len(tok) != 46 || !validID(tk.ID) {
+		if !strings.HasPrefix(tok, TokenPrefix) || len(tok) != 46 || !secret.ValidID(tk.ID) {
 			t.Fatalf("token %d chars, id %q", len(tok), tk.ID)
 		}
 		if tk.Name != "Ada" || tk.Email != "ada@example.com" || tk.Status != StatusValid || tk.Kind != KindFree ||
@@ -71,7 +73,7 @@ func runContract(t *testing.T, nodes nodesFunc) {
 		}
 		for name, c := range map[string]struct{ gig, tok string }{
 			"other gig":   {gigB, tok},
-			"unknown":     {gigA, newToken()},
+			"unknown":     {gigA, secret.New(TokenPrefix)},
 			"garbage":     {gigA, "hello"},
 			"empty":       {gigA, ""},
 			"forged":      {gigA, forge(tok)},
@@ -195,7 +197,7 @@ func runContract(t *testing.T, nodes nodesFunc) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b.AmountMinor != 2500 || b.Currency != "EUR" || b.Holder != ada() || b.GigID != gigA || !validID(b.ID) {
+		if b.AmountMinor != 2500 || b.Currency != "EUR" || b.Holder != ada() || b.GigID != gigA || !secret.ValidID(b.ID) {
 			t.Fatalf("booking %+v", b)
 		}
 		if !strings.HasPrefix(tok, TokenPrefix) {
@@ -265,7 +267,7 @@ func runContract(t *testing.T, nodes nodesFunc) {
 
 	t.Run("ConfirmErrors", func(t *testing.T) {
 		s, _ := nodes(t)
-		if _, _, err := s.Confirm(ctx, gigA, newID(), 0, ""); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.Confirm(ctx, gigA, secret.NewID(), 0, ""); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("unknown booking: %v", err)
 		}
 		if _, _, err := s.Confirm(ctx, gigA, "../../x", 0, ""); !errors.Is(err, ErrNotFound) {
@@ -319,7 +321,7 @@ func runContract(t *testing.T, nodes nodesFunc) {
 		if _, err := s.End(ctx, gigA, t1.ID, StatusRefunded); !errors.Is(err, ErrConflict) {
 			t.Fatalf("ending twice: %v", err)
 		}
-		if _, err := s.End(ctx, gigA, newID(), StatusRevoked); !errors.Is(err, ErrNotFound) {
+		if _, err := s.End(ctx, gigA, secret.NewID(), StatusRevoked); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("ending unknown: %v", err)
 		}
 		if _, err := s.End(ctx, gigB, t1.ID, StatusRevoked); !errors.Is(err, ErrNotFound) {
@@ -419,7 +421,7 @@ func runContract(t *testing.T, nodes nodesFunc) {
 		data, _ := json.Marshal(map[string]any{"tickets": l, "booking": b})
 		text := string(data) + fmt.Sprintf("%+v %v", l, b)
 		for _, tok := range toks {
-			if strings.Contains(text, tok) || strings.Contains(text, hashToken(tok)) {
+			if strings.Contains(text, tok) || strings.Contains(text, secret.Hash(tok)) {
 				t.Fatalf("a token or its hash appears in list output: %s", text)
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 var _ Store = (*MemoryStore)(nil)
@@ -50,9 +52,9 @@ func (s *MemoryStore) Issue(ctx context.Context, in Issue) (Ticket, string, erro
 	if err != nil {
 		return Ticket{}, "", err
 	}
-	tok := newToken()
-	rec := record{ID: newID(), GigID: in.GigID, Name: in.Holder.Name, Email: in.Holder.Email, Kind: in.Kind,
-		PaidMinor: in.PaidMinor, Currency: in.Currency, CreatedAt: s.now().UTC(), TokenHash: hashToken(tok)}
+	tok := secret.New(TokenPrefix)
+	rec := record{ID: secret.NewID(), GigID: in.GigID, Name: in.Holder.Name, Email: in.Holder.Email, Kind: in.Kind,
+		PaidMinor: in.PaidMinor, Currency: in.Currency, CreatedAt: s.now().UTC(), TokenHash: secret.Hash(tok)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.gig(in.GigID)
@@ -95,14 +97,14 @@ func newBooking(gigID string, h Holder, amountMinor int64, currency string, now 
 	if currency, err = normalizeCurrency(currency); err != nil {
 		return bookingRecord{}, "", err
 	}
-	tok := newToken()
-	return bookingRecord{ID: newID(), GigID: gigID, Name: h.Name, Email: h.Email, AmountMinor: amountMinor,
-		Currency: currency, CreatedAt: now.UTC(), TokenHash: hashToken(tok)}, tok, nil
+	tok := secret.New(TokenPrefix)
+	return bookingRecord{ID: secret.NewID(), GigID: gigID, Name: h.Name, Email: h.Email, AmountMinor: amountMinor,
+		Currency: currency, CreatedAt: now.UTC(), TokenHash: secret.Hash(tok)}, tok, nil
 }
 
 // Confirm implements Store.
 func (s *MemoryStore) Confirm(ctx context.Context, gigID, bookingID string, capacity int, paymentRef string) (Ticket, bool, error) {
-	if !validGigID(gigID) || !validID(bookingID) {
+	if !validGigID(gigID) || !secret.ValidID(bookingID) {
 		return Ticket{}, false, ErrNotFound
 	}
 	now := s.now().UTC()
@@ -134,7 +136,7 @@ func (s *MemoryStore) Authenticate(ctx context.Context, gigID, token string) (Ti
 	if !plausibleToken(token) {
 		return Ticket{}, ErrInvalidToken
 	}
-	h := hashToken(token)
+	h := secret.Hash(token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ref, ok := s.tokens[h]

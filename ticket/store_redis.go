@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
 // Redis keys. A gig's tickets live in a few hashes next to the gig's own
@@ -185,9 +187,9 @@ func (s *RedisStore) Issue(ctx context.Context, in Issue) (Ticket, string, error
 	if err != nil {
 		return Ticket{}, "", err
 	}
-	tok := newToken()
-	rec := record{ID: newID(), GigID: in.GigID, Name: in.Holder.Name, Email: in.Holder.Email, Kind: in.Kind,
-		PaidMinor: in.PaidMinor, Currency: in.Currency, CreatedAt: s.now().UTC(), TokenHash: hashToken(tok)}
+	tok := secret.New(TokenPrefix)
+	rec := record{ID: secret.NewID(), GigID: in.GigID, Name: in.Holder.Name, Email: in.Holder.Email, Kind: in.Kind,
+		PaidMinor: in.PaidMinor, Currency: in.Currency, CreatedAt: s.now().UTC(), TokenHash: secret.Hash(tok)}
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return Ticket{}, "", fmt.Errorf("issue: %w", err)
@@ -232,7 +234,7 @@ func (s *RedisStore) Reserve(ctx context.Context, gigID string, h Holder, amount
 // Confirm implements Store: one read for the booking, then one script that
 // re-checks everything and converts it.
 func (s *RedisStore) Confirm(ctx context.Context, gigID, bookingID string, capacity int, paymentRef string) (Ticket, bool, error) {
-	if !validGigID(gigID) || !validID(bookingID) {
+	if !validGigID(gigID) || !secret.ValidID(bookingID) {
 		return Ticket{}, false, ErrNotFound
 	}
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
@@ -295,7 +297,7 @@ func (s *RedisStore) Authenticate(ctx context.Context, gigID, token string) (Tic
 		return Ticket{}, ErrInvalidToken
 	}
 	g := gigID
-	res, err := s.run(ctx, "authenticate", s.sc.auth, []string{tokenKey(hashToken(token)), ticketsKey(g), stateKey(g), bookingsKey(g)}, g)
+	res, err := s.run(ctx, "authenticate", s.sc.auth, []string{tokenKey(secret.Hash(token)), ticketsKey(g), stateKey(g), bookingsKey(g)}, g)
 	if err != nil {
 		return Ticket{}, err
 	}
@@ -310,7 +312,7 @@ func (s *RedisStore) Authenticate(ctx context.Context, gigID, token string) (Tic
 
 // Get implements Store.
 func (s *RedisStore) Get(ctx context.Context, gigID, ticketID string) (Ticket, error) {
-	if !validGigID(gigID) || !validID(ticketID) {
+	if !validGigID(gigID) || !secret.ValidID(ticketID) {
 		return Ticket{}, ErrNotFound
 	}
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
