@@ -135,5 +135,25 @@ func TestWebBooking(t *testing.T) {
 		}
 		t.Logf("one screen: the first page said 'watching elsewhere' %.0f ms after the second played", r.ElsewhereAfterMs)
 	})
+
+	t.Run("studio", func(t *testing.T) {
+		var r struct {
+			OK             bool    `json:"ok"`
+			Error          string  `json:"error"`
+			Summary        string  `json:"summary"`
+			PaymentsOff    string  `json:"paymentsOff"`
+			CompToken      string  `json:"compToken"`
+			GuestFrames    int     `json:"guestFrames"`
+			Revoked        string  `json:"revoked"`
+			RevokedAfterMs float64 `json:"revokedAfterMs"`
+			Listed         bool    `json:"listed"`
+		}
+		browser(t, 180*time.Second, &r, "web_studio_tickets.mjs", n.HTTP, art, g.ID, g.Credentials.ManageToken)
+		if !r.OK || !strings.Contains(r.Summary, "seats sold") || !strings.HasPrefix(r.CompToken, "tk_") || r.GuestFrames <= 0 ||
+			!strings.Contains(r.Revoked, "revoked") || r.RevokedAfterMs <= 0 || r.RevokedAfterMs > 3000 || !r.Listed || r.PaymentsOff != "" {
+			t.Fatalf("studio tickets panel: %+v", r)
+		}
+		t.Logf("studio: %q; the revoked guest saw it %.0f ms after Revoke", r.Summary, r.RevokedAfterMs)
+	})
 	n.assertLogsFree(t, g.Credentials.ManageToken, testStripeKey, testWebhookSecret)
 }
