@@ -13,15 +13,15 @@ var _ Bus = (*MemoryBus)(nil)
 type MemoryBus struct {
 	deliver sync.Mutex // serializes deliveries: one total order
 
+	subs subscribers
+
 	mu      sync.Mutex
-	nextID  uint64
-	subs    map[uint64]func(Event)
 	screens map[string]map[string]string // gig -> ticket -> screen
 }
 
 // NewMemoryBus returns a bus with no subscribers.
 func NewMemoryBus() *MemoryBus {
-	return &MemoryBus{subs: make(map[uint64]func(Event)), screens: make(map[string]map[string]string)}
+	return &MemoryBus{screens: make(map[string]map[string]string)}
 }
 
 // Publish implements Bus.
@@ -35,30 +35,13 @@ func (b *MemoryBus) Publish(ctx context.Context, ev Event) error {
 		}
 		b.screens[ev.GigID][ev.TicketID] = ev.Screen
 	}
-	hs := make([]func(Event), 0, len(b.subs))
-	for _, h := range b.subs {
-		hs = append(hs, h)
-	}
 	b.mu.Unlock()
-	for _, h := range hs {
-		h(ev)
-	}
+	b.subs.deliver(ev)
 	return nil
 }
 
 // Subscribe implements Bus.
-func (b *MemoryBus) Subscribe(h func(Event)) func() {
-	b.mu.Lock()
-	b.nextID++
-	id := b.nextID
-	b.subs[id] = h
-	b.mu.Unlock()
-	return func() {
-		b.mu.Lock()
-		delete(b.subs, id)
-		b.mu.Unlock()
-	}
-}
+func (b *MemoryBus) Subscribe(h func(Event)) func() { return b.subs.add(h) }
 
 // CurrentScreen implements Bus.
 func (b *MemoryBus) CurrentScreen(ctx context.Context, gigID, ticketID string) (string, error) {

@@ -55,10 +55,7 @@ type RedisBus struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
-
-	mu     sync.Mutex
-	nextID uint64
-	subs   map[uint64]func(Event)
+	subs      subscribers
 }
 
 // NewRedisBus subscribes to the events channel and waits (bounded by ctx
@@ -87,7 +84,6 @@ func NewRedisBus(ctx context.Context, cfg RedisBusConfig, log *slog.Logger) (*Re
 		ready:     make(chan struct{}),
 		ctx:       bctx,
 		cancel:    cancel,
-		subs:      make(map[uint64]func(Event)),
 	}
 	// go-redis remembers the channel and resubscribes after every reconnect.
 	b.ps = b.rdb.Subscribe(bctx, keyEventsChannel)
@@ -136,18 +132,7 @@ func (b *RedisBus) Publish(ctx context.Context, ev Event) error {
 }
 
 // Subscribe implements Bus.
-func (b *RedisBus) Subscribe(h func(Event)) func() {
-	b.mu.Lock()
-	b.nextID++
-	id := b.nextID
-	b.subs[id] = h
-	b.mu.Unlock()
-	return func() {
-		b.mu.Lock()
-		delete(b.subs, id)
-		b.mu.Unlock()
-	}
-}
+func (b *RedisBus) Subscribe(h func(Event)) func() { return b.subs.add(h) }
 
 // CurrentScreen implements Bus.
 func (b *RedisBus) CurrentScreen(ctx context.Context, gigID, ticketID string) (string, error) {
@@ -164,18 +149,6 @@ func (b *RedisBus) CurrentScreen(ctx context.Context, gigID, ticketID string) (s
 		return "", fmt.Errorf("current screen: %w: %v", ErrUnavailable, err)
 	}
 	return s, nil
-}
-
-func (b *RedisBus) dispatch(ev Event) {
-	b.mu.Lock()
-	hs := make([]func(Event), 0, len(b.subs))
-	for _, h := range b.subs {
-		hs = append(hs, h)
-	}
-	b.mu.Unlock()
-	for _, h := range hs {
-		h(ev)
-	}
 }
 
 // receive reads the subscription until Close, reconnecting with backoff
@@ -228,7 +201,7 @@ func (b *RedisBus) receive() {
 			if ev.Type == EventResync {
 				continue // local only
 			}
-			b.dispatch(ev)
+			b.subs.deliver(ev)
 		case *redis.Subscription:
 			if m.Kind != "subscribe" {
 				continue
@@ -238,7 +211,7 @@ func (b *RedisBus) receive() {
 			if !first {
 				// Resubscribed after a lost connection: whatever was
 				// published meanwhile is gone.
-				b.dispatch(Event{Type: EventResync})
+				b.subs.deliver(Event{Type: EventResync})
 			}
 		}
 	}
