@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -69,6 +70,8 @@ func writeDecodeError(c *gin.Context, err error, limit int64) {
 	switch {
 	case errors.As(err, &tooBig):
 		writeError(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLargeMsg(limit), "")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		writeError(c, http.StatusRequestTimeout, codeTimeout, "the request body did not arrive in time", "")
 	case errors.Is(err, io.EOF):
 		writeError(c, http.StatusBadRequest, codeBadRequest, "request body is empty; send a JSON object", "")
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -23,6 +23,7 @@ const (
 	codeUnavailable    = "unavailable"
 	codeBadRequest     = "bad_request"
 	codeInternal       = "internal"
+	codeTimeout        = "request_timeout"
 	msgUnavailable     = "storage is unavailable, try again shortly"
 	msgInternal        = "internal error"
 	msgNotFound        = "gig not found"

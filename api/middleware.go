@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -55,6 +56,45 @@ func maskSecrets(p string) string {
 		}
 	}
 	return strings.Join(parts, "/")
+}
+
+// bodyDeadline bounds the time a client may take to send a request body
+// (JSON, SDP, webhooks), on every route: a body dribbled a byte at a time
+// otherwise holds a goroutine and a connection forever (ReadHeaderTimeout
+// covers only the headers). The deadline is lifted once the body has been
+// read to its end, so it never cuts a long-lived connection (WebSocket,
+// FLV) or a slow handler.
+func bodyDeadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		r := c.Request
+		if d <= 0 || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+			c.Next()
+			return
+		}
+		rc := http.NewResponseController(c.Writer)
+		if err := rc.SetReadDeadline(time.Now().Add(d)); err != nil {
+			c.Next() // a writer without deadlines (tests' recorders)
+			return
+		}
+		r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		c.Next()
+	}
+}
+
+// deadlineBody lifts the read deadline when the body has been read whole.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // recoverPanics turns a handler panic into a logged 500 JSON error instead

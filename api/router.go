@@ -58,6 +58,9 @@ type Deps struct {
 	Web http.Handler
 	// MaxBodyBytes caps JSON bodies (413 above it); 0 means 64 KiB.
 	MaxBodyBytes int64
+	// BodyTimeout bounds how long any request body may take to arrive
+	// (JSON, SDP, webhooks; 408 or a refused body after it); 0 means none.
+	BodyTimeout time.Duration
 	// CORSOrigins may call the API from a browser on another origin; "*"
 	// allows any origin. Empty means same-origin only.
 	CORSOrigins []string
@@ -81,6 +84,10 @@ type Deps struct {
 	// Payments takes paid bookings; nil or payment.Disabled answers paid
 	// booking with 503 payments_unavailable (comp tickets still work).
 	Payments payment.Provider
+	// Shows ends live shows on every node (POST /api/gigs/:id/end and key
+	// rotation); nil answers /end with 503 and rotates keys without
+	// disconnecting a live publisher.
+	Shows ShowEnder
 	// PublicURL is the scheme and host browsers reach the server on
 	// ("https://gigs.example.com"), for checkout return URLs; empty derives
 	// it from each request.
@@ -101,7 +108,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	r := gin.New()
 	r.ContextWithFallback = true
-	r.Use(logRequests(log, d.ObserveRequest), recoverPanics(log), cors(d.CORSOrigins))
+	r.Use(logRequests(log, d.ObserveRequest), recoverPanics(log), cors(d.CORSOrigins), bodyDeadline(d.BodyTimeout))
 
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
@@ -112,6 +119,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.PATCH("/api/gigs/:id", h.patchGig)
 	r.DELETE("/api/gigs/:id", h.deleteGig)
 	r.POST("/api/gigs/:id/stream-key", h.rotateStreamKey)
+	r.POST("/api/gigs/:id/end", h.endShow)
 	r.GET("/api/gigs/:id/stream", h.streamInfo)
 	if d.Tickets != nil && d.Gate != nil {
 		r.POST("/api/gigs/:id/tickets", h.bookTicket)

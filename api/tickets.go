@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -445,6 +446,10 @@ func readLimited(c *gin.Context, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
 		writeError(c, http.StatusRequestEntityTooLarge, codeTooLarge, tooLargeMsg(limit), "")
+		return nil, err
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		writeError(c, http.StatusRequestTimeout, codeTimeout, "the request body did not arrive in time", "")
 		return nil, err
 	}
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"github.com/bookmygig/bookmygig/chat"
 	"github.com/bookmygig/bookmygig/flv"
 	"github.com/bookmygig/bookmygig/ingest"
+	"github.com/bookmygig/bookmygig/internal/clientip"
+	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/payment"
 	"github.com/bookmygig/bookmygig/sfu"
@@ -42,6 +44,8 @@ type gigStore interface {
 type app struct {
 	cfg Config
 	log *slog.Logger
+	// clients finds the client address behind the trusted proxies.
+	clients *clientip.Resolver
 
 	store   gigStore
 	chatRDB *redis.Client // nil on the embedded engine
@@ -49,6 +53,7 @@ type app struct {
 	reg     *media.Registry
 	status  *statusSync
 	leases  *leaseKeeper // nil on the embedded engine
+	shows   *showCtl
 	hub     *chat.Hub
 	// Booking: tickets, the gate media and chat ask, and payments.
 	tickets   ticket.Store
@@ -73,14 +78,17 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if cfg.NodeID == "" {
 		cfg.NodeID = defaultNodeID()
 	}
-	a := &app{cfg: cfg, log: log}
+	clients, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	a := &app{cfg: cfg, log: log, clients: clients}
 	ok := false
 	defer func() {
 		if !ok {
 			a.shutdown()
 		}
 	}()
-	var err error
 	if err = a.openEngine(ctx); err != nil {
 		return nil, err
 	}
@@ -96,6 +104,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		a.leases = newLeaseKeeper(l, a.reg, a.status, log.With("component", "leases"))
 	}
 	a.reg.OnEvent(a.onStreamEvent)
+	if a.shows, err = newShowCtl(ctx, a.reg, a.store, a.chatRDB, log.With("component", "shows")); err != nil {
+		return nil, fmt.Errorf("--redis: end-show requests: %w", err)
+	}
 
 	if a.broker, err = a.chatBroker(); err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
@@ -156,11 +167,13 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Web:          web.Handler(),
 		CORSOrigins:  cfg.CORSOrigins,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		BodyTimeout:  cfg.HTTPBodyTimeout,
 		RTMPURL:      a.rtmpURL(),
 		RTMPPort:     a.rtmpPort(),
 		Tickets:      a.tickets,
 		Gate:         a.gate,
 		Payments:     a.payments,
+		Shows:        a.shows,
 		PublicURL:    cfg.PublicURL,
 	}))
 	a.httpSrv = &http.Server{
@@ -223,6 +236,7 @@ func (a *app) sfuConfig() sfu.Config {
 		CORSOrigins: a.cfg.CORSOrigins,
 		Keys:        keyResolver{a.store, sfu.ErrUnknownKey},
 		Gate:        a.gate,
+		ClientIP:    a.clients.String,
 		OnDataChannel: func(gigID, remoteIP string, dc *webrtc.DataChannel) {
 			attachDataChannel(a.hub, gigID, remoteIP, dc, a.log)
 		},
@@ -241,18 +255,33 @@ func (a *app) mounts() []api.Mount {
 	}
 	out = append(out,
 		api.Mount{Method: http.MethodGet, Path: "/live/:file", Summary: "HTTP-FLV and WebSocket-FLV playback ({gigID}.flv)", Handler: a.flv},
-		api.Mount{Method: http.MethodGet, Path: "/api/gigs/:id/chat", Summary: "chat WebSocket (protocol in chat/doc.go)", Handler: http.HandlerFunc(a.hub.ServeWS)},
+		api.Mount{Method: http.MethodGet, Path: "/api/gigs/:id/chat", Summary: "chat WebSocket (protocol in chat/doc.go)", Handler: http.HandlerFunc(a.serveChat)},
 	)
 	if a.cfg.Pprof {
 		mux := http.NewServeMux()
+		// No /debug/pprof/cmdline: the command line carries the Redis and
+		// TURN passwords (pprof.Index answers it 404 as an unknown profile).
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		out = append(out, api.Mount{Method: http.MethodGet, Path: "/debug/pprof/*path", Summary: "Go profiling (--pprof)", Handler: mux})
 	}
 	return out
+}
+
+// serveChat refuses chat for gigs that do not exist before the WebSocket
+// upgrade, so nobody can make rooms and history for made-up ids.
+func (a *app) serveChat(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.store.Get(r.Context(), r.PathValue("id")); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			httperr.Write(w, http.StatusNotFound, "not_found", "gig not found")
+			return
+		}
+		httperr.Write(w, http.StatusServiceUnavailable, "unavailable", "storage is unavailable, try again shortly")
+		return
+	}
+	a.hub.ServeWS(w, r)
 }
 
 // ginPath turns a ServeMux pattern ("/whep/{id}") into gin syntax ("/whep/:id").
@@ -400,6 +429,9 @@ func (a *app) shutdown() {
 			a.reg.CloseAll()
 		}
 		<-httpDone
+		if a.shows != nil {
+			a.shows.close()
+		}
 		if a.leases != nil {
 			a.leases.close()
 		}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/clientip"
 )
 
 // Config is the whole server configuration, filled from flags with
@@ -32,6 +34,7 @@ type Config struct {
 	NodeID          string
 	Pprof           bool
 	PublicURL       string
+	TrustedProxies  []string
 
 	// Payments (Stripe Checkout); empty keys leave paid booking off.
 	StripeSecretKey     string
@@ -43,6 +46,7 @@ type Config struct {
 	MaxSDPBytes          int64
 	HTTPHeaderTimeout    time.Duration
 	HTTPIdleTimeout      time.Duration
+	HTTPBodyTimeout      time.Duration
 	RTMPMaxConns         int
 	RTMPHandshakeTimeout time.Duration
 	RTMPReadTimeout      time.Duration
@@ -96,6 +100,8 @@ func options() []option {
 			check: durationRange(time.Second, time.Minute), set: func(c *Config, v string) { c.ShutdownTimeout, _ = time.ParseDuration(v) }},
 		{name: "node-id", env: "BMG_NODE_ID", def: "", usage: "this node's name in a Redis cluster of nodes (default: hostname-pid)",
 			check: func(string) error { return nil }, set: func(c *Config, v string) { c.NodeID = v }},
+		{name: "trusted-proxies", env: "BMG_TRUSTED_PROXIES", def: "", usage: "comma-separated CIDRs or addresses of reverse proxies and load balancers whose X-Forwarded-For / Forwarded names the client; from anyone else those headers are ignored",
+			check: checkCIDRList, set: func(c *Config, v string) { c.TrustedProxies = splitList(v) }},
 		{name: "public-url", env: "BMG_PUBLIC_URL", def: "", usage: "scheme and host browsers reach the server on (https://gigs.example.com), for payment return URLs (default: from each request)",
 			check: checkPublicURL, set: func(c *Config, v string) { c.PublicURL = v }},
 		{name: "stripe-secret-key", env: "BMG_STRIPE_SECRET_KEY", def: "", usage: "Stripe secret key (sk_live_..., sk_test_... or rk_...) for paid booking through Stripe Checkout; empty turns paid booking off",
@@ -113,6 +119,8 @@ func options() []option {
 			check: intRange(1024, 1<<20), set: func(c *Config, v string) { c.MaxSDPBytes, _ = strconv.ParseInt(v, 10, 64) }},
 		{name: "http-header-timeout", env: "BMG_HTTP_HEADER_TIMEOUT", def: "10s", usage: "time a client has to send its request headers (slowloris guard)",
 			check: durationRange(time.Second, 5*time.Minute), set: func(c *Config, v string) { c.HTTPHeaderTimeout, _ = time.ParseDuration(v) }},
+		{name: "http-body-timeout", env: "BMG_HTTP_BODY_TIMEOUT", def: "10s", usage: "time a client has to send a request body (JSON, SDP, webhooks): slow-body guard (408 after it)",
+			check: durationRange(time.Second, 5*time.Minute), set: func(c *Config, v string) { c.HTTPBodyTimeout, _ = time.ParseDuration(v) }},
 		{name: "http-idle-timeout", env: "BMG_HTTP_IDLE_TIMEOUT", def: "2m", usage: "how long an idle keep-alive HTTP connection stays open",
 			check: durationRange(time.Second, time.Hour), set: func(c *Config, v string) { c.HTTPIdleTimeout, _ = time.ParseDuration(v) }},
 		{name: "rtmp-max-conns", env: "BMG_RTMP_MAX_CONNS", def: "256", usage: "concurrent RTMP connections accepted (publishers and half-open clients)",
@@ -215,10 +223,10 @@ func (c Config) redacted() []any {
 		"webrtc_port", c.WebRTCPort, "webrtc_public_ip", strings.Join(c.WebRTCPublicIPs, ","),
 		"ice_servers", strings.Join(ice, ","), "max_viewers", c.MaxViewers, "opus_bitrate", c.OpusBitrate, "opus_complexity", c.OpusComplexity,
 		"cors_origins", strings.Join(c.CORSOrigins, ","), "shutdown_timeout", c.ShutdownTimeout.String(),
-		"node_id", c.NodeID, "pprof", c.Pprof, "public_url", c.PublicURL,
+		"node_id", c.NodeID, "pprof", c.Pprof, "public_url", c.PublicURL, "trusted_proxies", strings.Join(c.TrustedProxies, ","),
 		"paid_booking", c.StripeSecretKey != "" && c.StripeWebhookSecret != "", "stripe_api_base", c.StripeAPIBase,
 		"max_body_bytes", c.MaxBodyBytes, "max_sdp_bytes", c.MaxSDPBytes,
-		"http_header_timeout", c.HTTPHeaderTimeout.String(), "http_idle_timeout", c.HTTPIdleTimeout.String(),
+		"http_header_timeout", c.HTTPHeaderTimeout.String(), "http_idle_timeout", c.HTTPIdleTimeout.String(), "http_body_timeout", c.HTTPBodyTimeout.String(),
 		"rtmp_max_conns", c.RTMPMaxConns, "rtmp_handshake_timeout", c.RTMPHandshakeTimeout.String(),
 		"rtmp_read_timeout", c.RTMPReadTimeout.String(), "rtmp_publish_timeout", c.RTMPPublishTimeout.String(), "rtmp_max_conns_per_ip", c.RTMPMaxConnsPerIP, "chat_max_conns_per_ip", c.ChatMaxConnsPerIP,
 		"chat_rate", strconv.Itoa(c.ChatRateBurst) + "/" + c.ChatRateWindow.String(), "chat_rate_timeout", c.ChatRateTimeout.String(),
@@ -360,6 +368,11 @@ func checkIPList(v string) error {
 		}
 	}
 	return nil
+}
+
+func checkCIDRList(v string) error {
+	_, err := clientip.New(splitList(v))
+	return err
 }
 
 func checkICEList(v string) error {
