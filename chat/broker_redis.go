@@ -3,15 +3,14 @@ package chat
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/redissub"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -170,46 +169,10 @@ func (b *RedisBroker) Subscribe(ctx context.Context, gigID string, h func([]byte
 	}
 }
 
-// receive reads the subscription connection until Close, reconnecting with
-// backoff and logging an outage once when it starts and once when it ends.
+// receive reads the subscription connection until Close.
 func (b *RedisBroker) receive() {
 	defer b.wg.Done()
-	failing := false
-	backoff := 50 * time.Millisecond
-	for b.ctx.Err() == nil {
-		msg, err := b.ps.ReceiveTimeout(b.ctx, 5*time.Second)
-		if err != nil {
-			if b.ctx.Err() != nil || errors.Is(err, redis.ErrClosed) {
-				return
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// A quiet connection may be a dead one: a ping either
-				// answers through ReceiveTimeout or marks it bad.
-				pctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
-				err = b.ps.Ping(pctx)
-				cancel()
-				if err == nil {
-					continue
-				}
-			}
-			if !failing {
-				b.log.Warn("chat relay subscription lost, reconnecting", "err", err)
-				failing = true
-			}
-			select {
-			case <-b.ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 2*time.Second)
-			continue
-		}
-		if failing {
-			b.log.Info("chat relay subscription restored")
-			failing = false
-		}
-		backoff = 50 * time.Millisecond
+	redissub.Receive(b.ctx, b.ps, b.log, redissub.Config{Name: "chat relay subscription", MaxBackoff: 2 * time.Second}, func(msg any) {
 		switch m := msg.(type) {
 		case *redis.Message:
 			b.mu.Lock()
@@ -231,7 +194,7 @@ func (b *RedisBroker) receive() {
 				b.mu.Unlock()
 			}
 		}
-	}
+	})
 }
 
 // AppendHistory pushes m and trims the list to limit in one transaction.

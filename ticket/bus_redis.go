@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/redissub"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -151,60 +151,24 @@ func (b *RedisBus) CurrentScreen(ctx context.Context, gigID, ticketID string) (s
 	return s, nil
 }
 
-// receive reads the subscription until Close, reconnecting with backoff
-// and logging an outage once when it starts and once when it ends.
+// receive reads the subscription until Close.
 func (b *RedisBus) receive() {
 	defer b.wg.Done()
-	failing := false
-	backoff := 50 * time.Millisecond
-	for b.ctx.Err() == nil {
-		msg, err := b.ps.ReceiveTimeout(b.ctx, 5*time.Second)
-		if err != nil {
-			if b.ctx.Err() != nil || errors.Is(err, redis.ErrClosed) {
-				return
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// A quiet connection may be a dead one: a ping either
-				// answers through ReceiveTimeout or marks it bad.
-				pctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
-				err = b.ps.Ping(pctx)
-				cancel()
-				if err == nil {
-					continue
-				}
-			}
-			if !failing {
-				b.log.Warn("ticket event subscription lost, reconnecting", "err", err)
-				failing = true
-			}
-			select {
-			case <-b.ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, time.Second)
-			continue
-		}
-		if failing {
-			b.log.Info("ticket event subscription restored")
-			failing = false
-		}
-		backoff = 50 * time.Millisecond
+	redissub.Receive(b.ctx, b.ps, b.log, redissub.Config{Name: "ticket event subscription", MaxBackoff: time.Second}, func(msg any) {
 		switch m := msg.(type) {
 		case *redis.Message:
 			var ev Event
 			if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil {
 				b.log.Warn("bad ticket event", "err", err)
-				continue
+				return
 			}
 			if ev.Type == EventResync {
-				continue // local only
+				return // local only
 			}
 			b.subs.deliver(ev)
 		case *redis.Subscription:
 			if m.Kind != "subscribe" {
-				continue
+				return
 			}
 			first := false
 			b.readyOnce.Do(func() { first = true; close(b.ready) })
@@ -214,5 +178,5 @@ func (b *RedisBus) receive() {
 				b.subs.deliver(Event{Type: EventResync})
 			}
 		}
-	}
+	})
 }
