@@ -201,7 +201,7 @@ func (h *handlers) deleteGig(c *gin.Context) {
 	}
 	err := h.d.Store.Delete(c.Request.Context(), c.Param("id"))
 	if errors.Is(err, store.ErrConflict) {
-		writeError(c, http.StatusConflict, codeConflict, "the gig is live; end the show before deleting it", "")
+		writeError(c, http.StatusConflict, codeConflict, "the gig is live; end the show first (POST /api/gigs/{id}/end), then delete it", "")
 		return
 	}
 	if err != nil {
@@ -229,6 +229,16 @@ func (h *handlers) rotateStreamKey(c *gin.Context) {
 		return
 	}
 	h.log.Info("stream key rotated", "gig", c.Param("id"))
+	// Whoever publishes with the old key (a leaked key's hijacker) is cut
+	// off now, on every node, and cannot come back with it.
+	if h.d.Shows != nil {
+		if err := h.d.Shows.EndShow(c.Request.Context(), c.Param("id"), EndReasonKeyRotated); err != nil {
+			h.log.Warn("stream key rotated but the live publisher was not stopped", "gig", c.Param("id"), "err", err)
+			writeError(c, http.StatusServiceUnavailable, codeUnavailable,
+				"the stream key was replaced but the live stream could not be stopped: rotate the key again", "")
+			return
+		}
+	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, StreamKeyResponse{StreamKey: key})
 }

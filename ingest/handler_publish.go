@@ -140,7 +140,29 @@ func (h *publishHandler) OnPublish(sc *rtmp.StreamContext, ts uint32, cmd *messa
 	}
 	h.stream, h.gigID, h.started = s, gigID, time.Now()
 	h.log.Info("publisher live")
+	h.closeWhenEnded(s, h.log)
 	return nil
+}
+
+// closeWhenEnded closes the connection as soon as s ends without this
+// publisher ending it: the creator ended the show or rotated the key
+// (Registry.Kick), a newer publisher replaced a stale one, or the server is
+// shutting down. Failing the next write instead would leave a paused
+// encoder connected, and an encoder only shows it was stopped when its
+// connection closes. s always ends when the connection does (OnClose), so
+// the goroutine always exits.
+func (h *publishHandler) closeWhenEnded(s *media.Stream, log *slog.Logger) {
+	h.srv.wg.Add(1)
+	go func() {
+		defer h.srv.wg.Done()
+		<-s.Done()
+		if err := s.Err(); errors.Is(err, media.ErrKicked) {
+			h.reported.Store(true)
+			log.Info("stream ended from outside, disconnecting the publisher", "err", err)
+		}
+		// Unblocks go-rtmp's read; its goroutine then runs OnClose.
+		_ = h.conn.Conn.Close()
+	}()
 }
 
 func (h *publishHandler) resolve(key string) (string, error) {

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -117,6 +118,28 @@ func (r *Registry) Unpublish(s *Stream) {
 	if current {
 		r.emit(Event{Type: Unpublished, GigID: s.GigID(), Stream: s})
 	}
+}
+
+// Kick ends the gig's live stream from outside its publisher (the show was
+// ended or its stream key rotated): the stream is unpublished and closed
+// with a cause wrapping ErrKicked, and its publisher, which watches Done,
+// disconnects. It reports whether the gig had a live stream here.
+func (r *Registry) Kick(gigID string, cause error) bool {
+	r.mu.Lock()
+	s := r.streams[gigID]
+	r.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	if cause == nil {
+		cause = ErrKicked
+	} else if !errors.Is(cause, ErrKicked) {
+		cause = fmt.Errorf("%w: %w", ErrKicked, cause)
+	}
+	s.CloseWithCause(cause)
+	r.Unpublish(s)
+	r.log.Info("stream ended from outside its publisher", "gig", gigID, "reason", cause)
+	return true
 }
 
 // Get returns the gig's live stream.

@@ -46,6 +46,8 @@ type Stream struct {
 	readers []Reader
 	gop     gopCache
 	closed  bool
+	// cause is why the stream ended (Err), set before done is closed.
+	cause error
 
 	done      chan struct{}
 	lastWrite atomic.Int64
@@ -230,16 +232,33 @@ func (s *Stream) GOP() []*Frame {
 
 // Close ends the stream: Done is closed and readers are dropped. It is
 // idempotent.
-func (s *Stream) Close() {
+func (s *Stream) Close() { s.CloseWithCause(ErrStreamClosed) }
+
+// CloseWithCause is Close recording why the stream ended, for its publisher
+// to read with Err. The first call wins.
+func (s *Stream) CloseWithCause(cause error) {
+	if cause == nil {
+		cause = ErrStreamClosed
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
 	s.closed = true
+	s.cause = cause
 	s.readers = nil
 	s.gop.reset()
 	close(s.done)
+}
+
+// Err is nil while the stream is open, then why it ended: ErrStreamClosed
+// for an ordinary end, or the cause given to CloseWithCause (Registry.Kick
+// gives one wrapping ErrKicked).
+func (s *Stream) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cause
 }
 
 // Closed reports whether Close was called.

@@ -154,7 +154,8 @@ func (p *publisher) onConnectionState(s webrtc.PeerConnectionState) {
 }
 
 // watch ends the broadcast when the publisher never connects or stops
-// sending: ICE notices a vanished peer only after seconds, silence sooner.
+// sending (ICE notices a vanished peer only after seconds, silence sooner),
+// and when its stream is ended from outside (media.Registry.Kick).
 func (p *publisher) watch() {
 	defer p.wg.Done()
 	t := time.NewTicker(250 * time.Millisecond)
@@ -162,6 +163,12 @@ func (p *publisher) watch() {
 	for {
 		select {
 		case <-p.ctx.Done():
+			return
+		case <-p.stream.Done():
+			// Ended from outside (show ended, key rotated, replaced, or
+			// shutdown): the session goes with it.
+			p.log.Info("stream ended, closing the whip session", "err", p.stream.Err())
+			go p.close("stream ended")
 			return
 		case <-t.C:
 		}
