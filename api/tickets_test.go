@@ -404,9 +404,9 @@ func TestCreatorTicketRoutes(t *testing.T) {
 			t.Fatalf("list %s", lr.body)
 		}
 
-		// Comp tickets: recorded at any price, nothing charged. Counts sums
-		// paid_minor of every valid ticket, so a comp's recorded price is
-		// counted in revenue_minor while it is valid.
+		// Comp tickets: recorded at any price, nothing charged, so a comp's
+		// recorded price is not revenue: revenue_minor counts money taken
+		// (valid paid tickets) only.
 		compIn := map[string]any{"name": "Guest Star", "email": "guest@example.com", "price_minor": 1500}
 		r := env.do("POST", base+"/comp", compIn, bearer(mt)...)
 		wantStatus(t, r, http.StatusCreated)
@@ -420,7 +420,7 @@ func TestCreatorTicketRoutes(t *testing.T) {
 		if m := myTicket(t, env.me(g.ID, comp.TicketToken)); m.Ticket.Kind != ticket.KindComp {
 			t.Fatalf("comp tickets/me %+v", m)
 		}
-		if l, _ := env.list(g); l.Sold != 2 || l.RevenueMinor != 1500 || len(l.Tickets) != 2 || l.Tickets[1].ID != comp.Ticket.ID {
+		if l, _ := env.list(g); l.Sold != 2 || l.RevenueMinor != 0 || len(l.Tickets) != 2 || l.Tickets[1].ID != comp.Ticket.ID {
 			t.Fatalf("list after comp %+v", l)
 		}
 		zero := env.do("POST", base+"/comp", holder("Free Guest"), bearer(mt)...)

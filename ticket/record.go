@@ -140,13 +140,20 @@ func sortTickets(ts []Ticket) {
 	})
 }
 
-func countOf(ts []Ticket) Counts {
-	var c Counts
-	for _, t := range ts {
-		if t.Status == StatusValid {
-			c.Sold++
-			c.RevenueMinor += t.PaidMinor
-		}
+// revenue is what a valid ticket adds to the gig's revenue: money actually
+// taken, so paid tickets only (a comp ticket records a price nobody was
+// charged). The Redis scripts apply the same rule (revenueLua).
+func (r record) revenue() int64 {
+	if r.Kind == KindPaid {
+		return r.PaidMinor
 	}
-	return c
+	return 0
+}
+
+// endedState is st as stored: both engines keep nanoseconds since the
+// epoch, so round-tripping through the encoding gives them the same
+// precision.
+func endedState(to Status, at time.Time) state {
+	st, _ := decodeState(state{status: to, endedAt: at}.encode())
+	return st
 }

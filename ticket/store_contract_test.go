@@ -165,13 +165,13 @@ func runContract(t *testing.T, nodes nodesFunc) {
 				if i%2 == 1 {
 					s = n2
 				}
-				_, c, err := s.Confirm(ctx, gigA, id, seats, "pi_"+id)
+				tk, c, err := s.Confirm(ctx, gigA, id, seats, "pi_"+id)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
-				case err == nil && c:
+				case err == nil && c && tk.Status == StatusValid:
 					created++
-				case errors.Is(err, ErrSoldOut):
+				case errors.Is(err, ErrSoldOut) && c && tk.Status == StatusRefunded && tk.PaymentRef == "pi_"+id:
 					sold++
 				default:
 					t.Errorf("confirm: created=%v err=%v", c, err)
@@ -185,6 +185,10 @@ func runContract(t *testing.T, nodes nodesFunc) {
 		c, _ := n1.Counts(ctx, gigA)
 		if c.Sold != seats || c.RevenueMinor != seats*1500 {
 			t.Fatalf("counts %+v", c)
+		}
+		// Every payment is accounted for: a seat or a refunded ticket.
+		if l, _ := n2.List(ctx, gigA); len(l) != buyers {
+			t.Fatalf("list has %d tickets, want %d", len(l), buyers)
 		}
 		if _, _, err := n2.Issue(ctx, freeIssue(gigA, seats)); !errors.Is(err, ErrSoldOut) {
 			t.Fatalf("issue after a sold-out confirm run: %v", err)
@@ -277,20 +281,157 @@ func runContract(t *testing.T, nodes nodesFunc) {
 		if _, _, err := s.Confirm(ctx, gigB, b.ID, 0, ""); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("booking confirmed on another gig: %v", err)
 		}
-		mustIssue(t, s, freeIssue(gigA, 1))
-		if _, _, err := s.Confirm(ctx, gigA, b.ID, 1, "pi"); !errors.Is(err, ErrSoldOut) {
-			t.Fatalf("confirm on a full gig: %v, want ErrSoldOut", err)
-		}
-		// The booking stays pending (the caller refunds); a later delivery
-		// with a free seat confirms it.
 		if _, err := s.Authenticate(ctx, gigA, tok); !errors.Is(err, ErrPending) {
-			t.Fatalf("after sold-out confirm: %v", err)
-		}
-		if _, c, err := s.Confirm(ctx, gigA, b.ID, 2, "pi"); err != nil || !c {
-			t.Fatalf("confirm with a seat: %v", err)
+			t.Fatalf("pending token: %v", err)
 		}
 		if _, _, err := s.Reserve(ctx, gigA, ada(), 0, "USD"); err == nil {
 			t.Fatal("a zero-amount booking was accepted")
+		}
+	})
+
+	// A buyer who pays for the last seat while someone else takes it is
+	// refunded, and their booking becomes a refunded ticket in the same
+	// step: the token answers "refunded" at once, and no later delivery of
+	// the webhook (even with seats free again) turns it into a seat.
+	t.Run("SoldOutConfirmRefunds", func(t *testing.T) {
+		n1, n2 := nodes(t)
+		b, tok, err := n1.Reserve(ctx, gigA, ada(), 2500, "EUR")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seat, _ := mustIssue(t, n1, freeIssue(gigA, 1))
+		tk, created, err := n2.Confirm(ctx, gigA, b.ID, 1, "pi_b")
+		if !errors.Is(err, ErrSoldOut) || !created {
+			t.Fatalf("confirm on a full gig: created=%v %v, want created and ErrSoldOut", created, err)
+		}
+		if tk.ID != b.ID || tk.GigID != gigA || tk.Status != StatusRefunded || tk.Kind != KindPaid || tk.PaidMinor != 2500 ||
+			tk.Currency != "EUR" || tk.PaymentRef != "pi_b" || tk.EndedAt.IsZero() || tk.CreatedAt.IsZero() || tk.Name != ada().Name {
+			t.Fatalf("sold-out confirm returned %+v", tk)
+		}
+		got, err := n1.Authenticate(ctx, gigA, tok)
+		if err != nil || got.ID != b.ID || got.Status != StatusRefunded || !got.EndedAt.Equal(tk.EndedAt) {
+			t.Fatalf("token of a refunded booking: %+v %v, want the refunded ticket", got, err)
+		}
+		if g, err := n2.Get(ctx, gigA, b.ID); err != nil || g.Status != StatusRefunded || g.PaymentRef != "pi_b" {
+			t.Fatalf("get: %+v %v", g, err)
+		}
+		if l, _ := n1.List(ctx, gigA); len(l) != 2 {
+			t.Fatalf("list %+v, want the free ticket and the refunded one", l)
+		}
+		if c, _ := n2.Counts(ctx, gigA); c != (Counts{Sold: 1}) {
+			t.Fatalf("counts %+v: a refunded booking is neither a seat nor revenue", c)
+		}
+		if _, err := n1.End(ctx, gigA, b.ID, StatusRevoked); !errors.Is(err, ErrConflict) {
+			t.Fatalf("ending the refunded ticket: %v", err)
+		}
+		// The seat frees up; the webhook is delivered again, on both nodes
+		// at once: still refunded, nothing created, no error.
+		if _, err := n1.End(ctx, gigA, seat.ID, StatusRevoked); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := n1
+				if i%2 == 1 {
+					s = n2
+				}
+				again, c, err := s.Confirm(ctx, gigA, b.ID, 1, "pi_other")
+				if err != nil || c || again.Status != StatusRefunded || again.PaymentRef != "pi_b" ||
+					!again.EndedAt.Equal(tk.EndedAt) || !again.CreatedAt.Equal(tk.CreatedAt) {
+					t.Errorf("redelivery after a seat freed: %+v created=%v %v", again, c, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if got, err := n2.Authenticate(ctx, gigA, tok); err != nil || got.Status != StatusRefunded {
+			t.Fatalf("token after redelivery: %+v %v", got, err)
+		}
+		if c, _ := n1.Counts(ctx, gigA); c != (Counts{}) {
+			t.Fatalf("counts after redelivery %+v", c)
+		}
+		if _, _, err := n2.Issue(ctx, freeIssue(gigA, 1)); err != nil {
+			t.Fatalf("the freed seat went to the refunded buyer: %v", err)
+		}
+	})
+
+	// Concurrent deliveries of one webhook on a full gig: one refunds
+	// (created, ErrSoldOut), the others find the refunded ticket.
+	t.Run("SoldOutConfirmOnce", func(t *testing.T) {
+		n1, n2 := nodes(t)
+		b, _, _ := n1.Reserve(ctx, gigA, ada(), 900, "USD")
+		mustIssue(t, n1, freeIssue(gigA, 1))
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		refunds := 0
+		for i := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := n1
+				if i%2 == 1 {
+					s = n2
+				}
+				tk, c, err := s.Confirm(ctx, gigA, b.ID, 1, "pi_1")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case c && errors.Is(err, ErrSoldOut):
+					refunds++
+				case !c && err == nil:
+				default:
+					t.Errorf("confirm: created=%v %v", c, err)
+				}
+				if tk.ID != b.ID || tk.Status != StatusRefunded {
+					t.Errorf("confirm returned %+v", tk)
+				}
+			}()
+		}
+		wg.Wait()
+		if refunds != 1 {
+			t.Fatalf("%d deliveries reported a fresh refund, want 1", refunds)
+		}
+	})
+
+	// Revenue is money taken: valid paid tickets only. Comp tickets record
+	// a price nobody was charged; free ones are 0.
+	t.Run("CountsRevenue", func(t *testing.T) {
+		n1, n2 := nodes(t)
+		if c, err := n1.Counts(ctx, gigA); err != nil || c != (Counts{}) {
+			t.Fatalf("counts of a gig without tickets: %+v %v", c, err)
+		}
+		mustIssue(t, n1, freeIssue(gigA, 0))
+		comp, _ := mustIssue(t, n2, Issue{GigID: gigA, Holder: ada(), Kind: KindComp, PaidMinor: 700, Currency: "USD"})
+		paid, _ := mustIssue(t, n1, Issue{GigID: gigA, Holder: ada(), Kind: KindPaid, PaidMinor: 900, Currency: "USD"})
+		b, _, _ := n2.Reserve(ctx, gigA, ada(), 2500, "USD")
+		if _, _, err := n1.Confirm(ctx, gigA, b.ID, 0, "pi"); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []struct {
+			end   string
+			to    Status
+			count Counts
+		}{
+			{"", "", Counts{Sold: 4, RevenueMinor: 3400}},
+			{comp.ID, StatusRevoked, Counts{Sold: 3, RevenueMinor: 3400}},
+			{paid.ID, StatusRefunded, Counts{Sold: 2, RevenueMinor: 2500}},
+			{b.ID, StatusRevoked, Counts{Sold: 1}},
+		} {
+			if want.end != "" {
+				if _, err := n2.End(ctx, gigA, want.end, want.to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, s := range []Store{n1, n2} {
+				if c, err := s.Counts(ctx, gigA); err != nil || c != want.count {
+					t.Fatalf("after ending %q: counts %+v %v, want %+v", want.end, c, err, want.count)
+				}
+			}
+		}
+		if c, _ := n1.Counts(ctx, gigB); c != (Counts{}) {
+			t.Fatalf("another gig's counts %+v", c)
 		}
 	})
 
@@ -301,8 +442,8 @@ func runContract(t *testing.T, nodes nodesFunc) {
 		if _, _, err := s.Issue(ctx, freeIssue(gigA, 2)); !errors.Is(err, ErrSoldOut) {
 			t.Fatalf("third seat of two: %v", err)
 		}
-		if c, _ := s.Counts(ctx, gigA); c.Sold != 2 || c.RevenueMinor != 700 {
-			t.Fatalf("counts %+v", c)
+		if c, _ := s.Counts(ctx, gigA); c.Sold != 2 || c.RevenueMinor != 0 {
+			t.Fatalf("counts %+v (a comp ticket's price is not revenue)", c)
 		}
 		ended, err := s.End(ctx, gigA, t1.ID, StatusRevoked)
 		if err != nil || ended.Status != StatusRevoked || ended.EndedAt.IsZero() || ended.Name != t1.Name {

@@ -22,7 +22,8 @@ type MemoryStore struct {
 type memGig struct {
 	tickets  map[string]*memTicket
 	bookings map[string]bookingRecord
-	sold     int // valid tickets
+	sold     int   // valid tickets
+	revenue  int64 // PaidMinor of valid paid tickets (record.revenue)
 }
 
 type memTicket struct {
@@ -64,6 +65,7 @@ func (s *MemoryStore) Issue(ctx context.Context, in Issue) (Ticket, string, erro
 	t := &memTicket{rec: rec, st: state{status: StatusValid}}
 	g.tickets[rec.ID] = t
 	g.sold++
+	g.revenue += rec.revenue()
 	s.tokens[rec.TokenHash] = tokenRef{in.GigID, rec.ID}
 	return rec.ticket(t.st), tok, nil
 }
@@ -121,13 +123,18 @@ func (s *MemoryStore) Confirm(ctx context.Context, gigID, bookingID string, capa
 	if !ok {
 		return Ticket{}, false, ErrNotFound
 	}
-	if capacity > 0 && g.sold >= capacity {
-		return Ticket{}, false, ErrSoldOut
-	}
 	t := &memTicket{rec: b.paidRecord(now, paymentRef), st: state{status: StatusValid}}
-	g.tickets[bookingID] = t
-	g.sold++
 	delete(g.bookings, bookingID)
+	g.tickets[bookingID] = t
+	if capacity > 0 && g.sold >= capacity {
+		// No seat: the payment becomes a refunded ticket (the caller
+		// refunds), so the token answers "refunded" and no later delivery
+		// can turn it into a seat.
+		t.st = endedState(StatusRefunded, now)
+		return t.rec.ticket(t.st), true, ErrSoldOut
+	}
+	g.sold++
+	g.revenue += t.rec.revenue()
 	return t.rec.ticket(t.st), true, nil
 }
 
@@ -203,20 +210,21 @@ func (s *MemoryStore) End(ctx context.Context, gigID, ticketID string, to Status
 	if t.st.status != StatusValid {
 		return Ticket{}, ErrConflict
 	}
-	// Round-trip through the encoding so both engines keep the same
-	// precision.
-	t.st, _ = decodeState(state{status: to, endedAt: now}.encode())
+	t.st = endedState(to, now)
 	g.sold--
+	g.revenue -= t.rec.revenue()
 	return t.rec.ticket(t.st), nil
 }
 
-// Counts implements Store.
+// Counts implements Store from the gig's counters.
 func (s *MemoryStore) Counts(ctx context.Context, gigID string) (Counts, error) {
-	ts, err := s.List(ctx, gigID)
-	if err != nil {
-		return Counts{}, err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.gigs[gigID]
+	if g == nil {
+		return Counts{}, nil
 	}
-	return countOf(ts), nil
+	return Counts{Sold: g.sold, RevenueMinor: g.revenue}, nil
 }
 
 // DeleteGig implements Store.

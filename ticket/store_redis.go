@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,7 +23,7 @@ const (
 	keyGigPrefix      = "bmg:gig:"
 	keyTicketsSuffix  = ":tickets"          // hash ticket id -> record JSON
 	keyStateSuffix    = ":ticket_state"     // hash ticket id -> "valid" | "<status> <unix ns>"
-	keyCountsSuffix   = ":ticket_counts"    // hash "sold" -> number of valid tickets
+	keyCountsSuffix   = ":ticket_counts"    // hash "sold" -> valid tickets, "revenue" -> their paid minor units
 	keyBookingsSuffix = ":bookings"         // hash booking id -> pending booking JSON
 	keyScreensSuffix  = ":screens"          // hash ticket id -> current screen (RedisBus)
 	keyTokenPrefix    = "bmg:ticket_token:" // + sha256 hex of token -> "gigID id"
@@ -196,7 +197,7 @@ func (s *RedisStore) Issue(ctx context.Context, in Issue) (Ticket, string, error
 	}
 	g := in.GigID
 	res, err := s.run(ctx, "issue", s.sc.issue, []string{ticketsKey(g), stateKey(g), countsKey(g), tokenKey(rec.TokenHash)},
-		in.Capacity, rec.ID, data, tokenRefValue(g, rec.ID))
+		in.Capacity, rec.ID, data, tokenRefValue(g, rec.ID), rec.revenue())
 	if err != nil {
 		return Ticket{}, "", err
 	}
@@ -232,15 +233,21 @@ func (s *RedisStore) Reserve(ctx context.Context, gigID string, h Holder, amount
 }
 
 // Confirm implements Store: one read for the booking, then one script that
-// re-checks everything and converts it.
+// re-checks everything and converts it (into a valid ticket, or a refunded
+// one when no seat is left).
 func (s *RedisStore) Confirm(ctx context.Context, gigID, bookingID string, capacity int, paymentRef string) (Ticket, bool, error) {
 	if !validGigID(gigID) || !secret.ValidID(bookingID) {
 		return Ticket{}, false, ErrNotFound
 	}
+	now := s.now().UTC()
+	refunded := endedState(StatusRefunded, now)
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	raw, err := s.rdb.HGet(octx, bookingsKey(gigID), bookingID).Result()
 	cancel()
-	var data []byte
+	var (
+		rec  record
+		data []byte
+	)
 	switch {
 	case errors.Is(err, redis.Nil):
 		// Maybe confirmed already: the script returns the ticket.
@@ -251,26 +258,25 @@ func (s *RedisStore) Confirm(ctx context.Context, gigID, bookingID string, capac
 		if err := json.Unmarshal([]byte(raw), &b); err != nil {
 			return Ticket{}, false, fmt.Errorf("confirm: corrupt booking %s: %w", bookingID, err)
 		}
-		if data, err = json.Marshal(b.paidRecord(s.now().UTC(), paymentRef)); err != nil {
+		rec = b.paidRecord(now, paymentRef)
+		if data, err = json.Marshal(rec); err != nil {
 			return Ticket{}, false, fmt.Errorf("confirm: %w", err)
 		}
 	}
 	g := gigID
 	res, err := s.run(ctx, "confirm", s.sc.confirm, []string{ticketsKey(g), stateKey(g), countsKey(g), bookingsKey(g)},
-		capacity, bookingID, string(data))
+		capacity, bookingID, string(data), rec.revenue(), refunded.encode())
 	if err != nil {
 		return Ticket{}, false, err
 	}
 	switch res[0] {
 	case "ok":
-		var rec record
-		_ = json.Unmarshal(data, &rec)
 		return rec.ticket(state{status: StatusValid}), true, nil
 	case "exists":
 		t, err := decodeTicket(res[1:])
 		return t, false, err
 	case "sold_out":
-		return Ticket{}, false, ErrSoldOut
+		return rec.ticket(refunded), true, ErrSoldOut
 	}
 	return Ticket{}, false, ErrNotFound
 }
@@ -368,7 +374,7 @@ func (s *RedisStore) End(ctx context.Context, gigID, ticketID string, to Status)
 	if err := checkEnd(gigID, ticketID, to); err != nil {
 		return Ticket{}, err
 	}
-	st, _ := decodeState(state{status: to, endedAt: s.now().UTC()}.encode())
+	st := endedState(to, s.now().UTC())
 	g := gigID
 	res, err := s.run(ctx, "end", s.sc.end, []string{ticketsKey(g), stateKey(g), countsKey(g)}, ticketID, st.encode())
 	if err != nil {
@@ -386,13 +392,27 @@ func (s *RedisStore) End(ctx context.Context, gigID, ticketID string, to Status)
 	return Ticket{}, ErrNotFound
 }
 
-// Counts implements Store.
+// Counts implements Store in one round trip that reads the gig's counters
+// (the scripts that issue, confirm and end tickets keep them), never the
+// tickets: browse pages ask it for every ticketed gig.
 func (s *RedisStore) Counts(ctx context.Context, gigID string) (Counts, error) {
-	ts, err := s.List(ctx, gigID)
+	if !validGigID(gigID) {
+		return Counts{}, nil
+	}
+	g := gigID
+	res, err := s.run(ctx, "counts", s.sc.counts, []string{ticketsKey(g), stateKey(g), countsKey(g)})
 	if err != nil {
 		return Counts{}, err
 	}
-	return countOf(ts), nil
+	if len(res) != 2 {
+		return Counts{}, fmt.Errorf("counts: corrupt script reply")
+	}
+	sold, err1 := strconv.Atoi(res[0])
+	rev, err2 := strconv.ParseInt(res[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return Counts{}, fmt.Errorf("counts gig %s: corrupt counters %q", gigID, res)
+	}
+	return Counts{Sold: sold, RevenueMinor: rev}, nil
 }
 
 // DeleteGig implements Store: tickets, bookings, token lookups and screens

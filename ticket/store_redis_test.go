@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -84,6 +85,12 @@ func checkRedisConsistent(t *testing.T, admin *redis.Client) {
 		if sold != valid {
 			t.Errorf("gig %s: sold counter %d, valid tickets %d", gig, sold, valid)
 		}
+		if want := revenueOf(t, recs, states); len(recs) > 0 {
+			rev, err := admin.HGet(ctx, countsKey(gig), "revenue").Int64()
+			if err != nil || rev != want {
+				t.Errorf("gig %s: revenue counter %d (%v), valid paid tickets sum to %d", gig, rev, err, want)
+			}
+		}
 		for id := range recs {
 			if _, ok := states[id]; !ok {
 				t.Errorf("ticket %s without state", id)
@@ -98,6 +105,119 @@ func checkRedisConsistent(t *testing.T, admin *redis.Client) {
 			}
 		}
 	}
+}
+
+// revenueOf sums the valid paid tickets of a gig's raw hashes, the rule
+// the revenue counter keeps.
+func revenueOf(t *testing.T, recs, states map[string]string) int64 {
+	t.Helper()
+	var sum int64
+	for id, raw := range recs {
+		var r record
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			t.Fatalf("record %s: %v", id, err)
+		}
+		if states[id] == stateValid && r.Kind == KindPaid {
+			sum += r.PaidMinor
+		}
+	}
+	return sum
+}
+
+// TestRedisCountsMigratesRevenue: data written before the revenue counter
+// existed (a counts hash with "sold" only) gets its revenue computed once
+// from the tickets, by whichever comes first: a read or a write; after
+// that Counts reads the counters only.
+func TestRedisCountsMigratesRevenue(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := adminClient(t, srv.Addr)
+	s := newRedisStore(t, srv.URL())
+	ctx := context.Background()
+	setup := func(t *testing.T) (paid, comp Ticket) {
+		t.Helper()
+		if err := admin.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { checkRedisConsistent(t, admin) })
+		mustIssue(t, s, freeIssue(gigA, 0))
+		comp, _ = mustIssue(t, s, Issue{GigID: gigA, Holder: ada(), Kind: KindComp, PaidMinor: 700, Currency: "USD"})
+		b, _, _ := s.Reserve(ctx, gigA, ada(), 2500, "USD")
+		paid, _, err := s.Confirm(ctx, gigA, b.ID, 0, "pi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended, _ := mustIssue(t, s, Issue{GigID: gigA, Holder: ada(), Kind: KindPaid, PaidMinor: 400, Currency: "USD"})
+		if _, err := s.End(ctx, gigA, ended.ID, StatusRefunded); err != nil {
+			t.Fatal(err)
+		}
+		// Back to the old layout.
+		if err := admin.HDel(ctx, countsKey(gigA), "revenue").Err(); err != nil {
+			t.Fatal(err)
+		}
+		return paid, comp
+	}
+	want := func(t *testing.T, c Counts) {
+		t.Helper()
+		if got, err := s.Counts(ctx, gigA); err != nil || got != c {
+			t.Fatalf("counts %+v %v, want %+v", got, err, c)
+		}
+	}
+	t.Run("read", func(t *testing.T) {
+		setup(t)
+		want(t, Counts{Sold: 3, RevenueMinor: 2500})
+		if v := admin.HGet(ctx, countsKey(gigA), "revenue").Val(); v != "2500" {
+			t.Fatalf("revenue not stored by the read: %q", v)
+		}
+		// Once migrated, Counts reads two fields and never scans tickets.
+		if err := admin.ConfigResetStat(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		for range 5 {
+			want(t, Counts{Sold: 3, RevenueMinor: 2500})
+		}
+		stats := admin.Info(ctx, "commandstats").Val()
+		for _, scan := range []string{"cmdstat_hgetall", "cmdstat_hvals", "cmdstat_hscan", "cmdstat_hkeys"} {
+			if strings.Contains(stats, scan+":") {
+				t.Fatalf("Counts scanned the tickets (%s):\n%s", scan, stats)
+			}
+		}
+	})
+	t.Run("end", func(t *testing.T) {
+		paid, _ := setup(t)
+		if _, err := s.End(ctx, gigA, paid.ID, StatusRefunded); err != nil {
+			t.Fatal(err)
+		}
+		want(t, Counts{Sold: 2})
+	})
+	t.Run("issue", func(t *testing.T) {
+		setup(t)
+		mustIssue(t, s, Issue{GigID: gigA, Holder: ada(), Kind: KindPaid, PaidMinor: 100, Currency: "USD"})
+		want(t, Counts{Sold: 4, RevenueMinor: 2600})
+	})
+	t.Run("confirm", func(t *testing.T) {
+		setup(t)
+		b, _, _ := s.Reserve(ctx, gigA, ada(), 300, "USD")
+		if _, _, err := s.Confirm(ctx, gigA, b.ID, 0, "pi_2"); err != nil {
+			t.Fatal(err)
+		}
+		want(t, Counts{Sold: 4, RevenueMinor: 2800})
+	})
+	t.Run("no tickets, no keys", func(t *testing.T) {
+		if err := admin.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Reserve(ctx, gigB, ada(), 300, "USD"); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range []string{gigA, gigB} {
+			if c, err := s.Counts(ctx, g); err != nil || c != (Counts{}) {
+				t.Fatalf("counts of %s: %+v %v", g, c, err)
+			}
+			if n := admin.Exists(ctx, countsKey(g)).Val(); n != 0 {
+				t.Fatalf("Counts created %s", countsKey(g))
+			}
+		}
+	})
 }
 
 func TestRedisDeleteGigLeavesNoKeys(t *testing.T) {

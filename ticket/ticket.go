@@ -89,7 +89,10 @@ type Booking struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// Counts sums a gig's valid tickets.
+// Counts is a gig's seat and money counters: Sold is its valid tickets of
+// every kind; RevenueMinor is money actually taken, the PaidMinor of its
+// valid paid tickets (comp tickets record a price nobody was charged, free
+// ones are 0; revoked and refunded tickets count for nothing).
 type Counts struct {
 	Sold         int   `json:"sold"`
 	RevenueMinor int64 `json:"revenue_minor"`
@@ -104,23 +107,38 @@ type Store interface {
 	// Reserve records a pending paid booking and returns it with the token
 	// the ticket will have; the token admits nobody until Confirm.
 	Reserve(ctx context.Context, gigID string, h Holder, amountMinor int64, currency string) (Booking, string, error)
-	// Confirm turns a booking into a paid ticket, idempotently: a second call
-	// returns the same ticket with created=false. ErrSoldOut when no seat is
-	// left (the caller refunds); ErrNotFound for an unknown booking.
+	// Confirm turns a booking into a paid ticket (its id is the booking's),
+	// atomically and idempotently:
+	//   - a seat is free: (valid ticket, created=true, nil);
+	//   - no seat is left: the booking becomes a paid ticket with status
+	//     refunded (EndedAt now, PaymentRef set, no seat, no revenue) in the
+	//     same step, returned as (that ticket, created=true, ErrSoldOut): the
+	//     caller refunds the payment. Its token then authenticates as that
+	//     refunded ticket, never as pending;
+	//   - the booking was confirmed before (a redelivered webhook), whatever
+	//     happened since: (the ticket as it is now, created=false, nil), so a
+	//     refunded or revoked ticket stays so even if seats have freed up. A
+	//     caller that sees StatusRefunded here may refund again (idempotent
+	//     at the provider) in case the first refund failed;
+	//   - ErrNotFound for an unknown booking (or one of a deleted gig).
+	// Callers that ignore the ticket on error keep working.
 	Confirm(ctx context.Context, gigID, bookingID string, capacity int, paymentRef string) (t Ticket, created bool, err error)
 	// Authenticate returns the ticket a token belongs to on gigID:
-	// ErrInvalidToken for unknown or pending tokens and other gigs' tickets;
-	// a revoked or refunded ticket comes back with its status (the caller
-	// decides). ErrPending while its payment is not confirmed.
+	// ErrInvalidToken for unknown tokens and other gigs' tickets;
+	// ErrPending while a booking's payment is not confirmed; a revoked or
+	// refunded ticket (a sold-out Confirm included) comes back with its
+	// status (the caller decides).
 	Authenticate(ctx context.Context, gigID, token string) (Ticket, error)
 	// Get returns one ticket, or ErrNotFound.
 	Get(ctx context.Context, gigID, ticketID string) (Ticket, error)
-	// List returns a gig's tickets, oldest first.
+	// List returns a gig's tickets of every status, oldest first (the
+	// refunded tickets of sold-out Confirms included; pending bookings not).
 	List(ctx context.Context, gigID string) ([]Ticket, error)
 	// End moves a valid ticket to revoked or refunded, freeing its seat.
 	// Ending an ended ticket is ErrConflict.
 	End(ctx context.Context, gigID, ticketID string, to Status) (Ticket, error)
-	// Counts sums the gig's valid tickets.
+	// Counts returns the gig's counters (see Counts) without reading its
+	// tickets: O(1), for browse pages.
 	Counts(ctx context.Context, gigID string) (Counts, error)
 	// DeleteGig removes every ticket and booking of a gig.
 	DeleteGig(ctx context.Context, gigID string) error
