@@ -422,6 +422,12 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	if !created && t.Status == ticket.StatusRefunded && t.Kind == ticket.KindPaid {
+		// A redelivery of a payment refunded for want of a seat: refund
+		// again (idempotent at the provider) in case the first one failed.
+		h.refundOrFail(c, cs, done)
+		return
+	}
 	if created {
 		log.Info("paid ticket issued", "ticket", t.ID)
 	}
