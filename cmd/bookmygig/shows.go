@@ -119,10 +119,9 @@ func (c *showCtl) EndShow(ctx context.Context, gigID, reason string) error {
 	return err
 }
 
+// kick ends this node's publish of the gig, if any (the registry logs it).
 func (c *showCtl) kick(req endRequest) {
-	if c.reg.Kick(req.GigID, errors.New(req.Reason)) {
-		c.log.Info("live publisher disconnected", "gig", req.GigID, "reason", req.Reason)
-	}
+	c.reg.Kick(req.GigID, errors.New(req.Reason))
 }
 
 // close stops the subscription; idempotent. It does not close the client.
