@@ -24,6 +24,7 @@ const (
 	codeBadRequest     = "bad_request"
 	codeInternal       = "internal"
 	codeTimeout        = "request_timeout"
+	codeRateLimited    = "rate_limited"
 	msgUnavailable     = "storage is unavailable, try again shortly"
 	msgInternal        = "internal error"
 	msgNotFound        = "gig not found"

@@ -3,9 +3,11 @@ package api
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,6 +97,42 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 		_ = b.rc.SetReadDeadline(time.Time{})
 	}
 	return n, err
+}
+
+// limited refuses a client over l's limit with 429 rate_limited and
+// Retry-After; nil l passes everything. A limiter that cannot count (Redis
+// down) lets the request through: one client's flood matters less than
+// every client's request.
+func (h *handlers) limited(l Limiter, what string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if l == nil {
+			c.Next()
+			return
+		}
+		ok, retry, err := l.Allow(c.Request.Context(), h.clientIP(c.Request), time.Now())
+		if err != nil {
+			h.log.Warn("rate limit unavailable", "route", c.FullPath(), "err", err)
+		}
+		if !ok {
+			secs := max(int(retry.Round(time.Second)/time.Second), 1)
+			c.Header("Retry-After", strconv.Itoa(secs))
+			writeError(c, http.StatusTooManyRequests, codeRateLimited, "too many "+what+" from your address; try again in "+strconv.Itoa(secs)+" s", "")
+			return
+		}
+		c.Next()
+	}
+}
+
+// clientIP is Deps.ClientIP, or the peer's host.
+func (h *handlers) clientIP(r *http.Request) string {
+	if h.d.ClientIP != nil {
+		return h.d.ClientIP(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // recoverPanics turns a handler panic into a logged 500 JSON error instead

@@ -79,6 +79,7 @@ func coreOperations() []operation {
 				"400": errResp("invalid JSON, unknown field, or validation failure (field says which)"),
 				"413": errResp("body over the size limit"),
 				"415": errResp("Content-Type is not application/json"),
+				"429": errResp("rate_limited: too many gigs created from this address (Retry-After)"),
 				"503": errResp("storage unavailable"),
 			}}},
 		{"GET", "/api/gigs", jsonObj{"summary": "List gigs: live first, then by start time; cursor pagination",
@@ -188,7 +189,7 @@ func schemas() jsonObj {
 		"Error": jsonObj{"type": "object", "required": []any{"error"}, "properties": jsonObj{
 			"error": jsonObj{"type": "object", "required": []any{"code", "message"}, "properties": jsonObj{
 				"code": jsonObj{"type": "string", "enum": []any{codeValidation, codeUnauthorized, codeForbidden,
-					codeNotFound, codeConflict, codeTooLarge, codeMediaType, codeUnavailable, codeBadRequest, codeInternal, codeTimeout,
+					codeNotFound, codeConflict, codeTooLarge, codeMediaType, codeUnavailable, codeBadRequest, codeInternal, codeTimeout, codeRateLimited,
 					codeSoldOut, codeNotTicketed, codeGigEnded, codePaymentsOff, codePaymentFailed, codeInvalidSig,
 					codeInvalidTicket, codeTicketRevoked, codeNotPaid, "ticket_required", "watching_elsewhere"}},
 				"message": jsonObj{"type": "string"},

@@ -25,6 +25,7 @@ func ticketOperations() []operation {
 				"400": errResp("invalid name or email (field says which)"),
 				"404": errResp("no such gig"),
 				"409": errResp("sold_out, not_ticketed (open gig: no ticket needed) or gig_ended"),
+				"429": errResp("rate_limited: too many bookings from this address (Retry-After)"),
 				"502": errResp("payment_failed: the payment provider did not answer"),
 				"503": errResp("payments_unavailable (paid booking not configured) or storage unavailable"),
 			}}},

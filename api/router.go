@@ -26,6 +26,13 @@ type ViewerCounter interface {
 	Viewers(gigID string) int
 }
 
+// Limiter counts an event for a key (a client address) and says whether it
+// is within its limit, and if not, when to retry. An error means it could
+// not tell; the request then goes through.
+type Limiter interface {
+	Allow(ctx context.Context, key string, now time.Time) (ok bool, retryAfter time.Duration, err error)
+}
+
 // DefaultMaxBodyBytes caps JSON request bodies.
 const DefaultMaxBodyBytes = 64 << 10
 
@@ -88,6 +95,13 @@ type Deps struct {
 	// rotation); nil answers /end with 503 and rotates keys without
 	// disconnecting a live publisher.
 	Shows ShowEnder
+	// CreateLimit and BookLimit, when set, bound gig creation and booking
+	// per client address (ClientIP): 429 rate_limited over the limit.
+	CreateLimit Limiter
+	BookLimit   Limiter
+	// ClientIP is the client's address behind trusted proxies; nil means
+	// the connection's peer.
+	ClientIP func(r *http.Request) string
 	// PublicURL is the scheme and host browsers reach the server on
 	// ("https://gigs.example.com"), for checkout return URLs; empty derives
 	// it from each request.
@@ -113,7 +127,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
 	r.GET("/api/openapi.json", h.openAPI)
-	r.POST("/api/gigs", h.createGig)
+	r.POST("/api/gigs", h.limited(d.CreateLimit, "gig creations"), h.createGig)
 	r.GET("/api/gigs", h.listGigs)
 	r.GET("/api/gigs/:id", h.getGig)
 	r.PATCH("/api/gigs/:id", h.patchGig)
@@ -122,7 +136,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.POST("/api/gigs/:id/end", h.endShow)
 	r.GET("/api/gigs/:id/stream", h.streamInfo)
 	if d.Tickets != nil && d.Gate != nil {
-		r.POST("/api/gigs/:id/tickets", h.bookTicket)
+		r.POST("/api/gigs/:id/tickets", h.limited(d.BookLimit, "bookings"), h.bookTicket)
 		r.GET("/api/gigs/:id/tickets", h.listTickets)
 		r.GET("/api/gigs/:id/tickets/me", h.myTicket)
 		r.POST("/api/gigs/:id/tickets/comp", h.compTicket)

@@ -15,7 +15,7 @@ func TestHandler(t *testing.T) {
 		"assets/index-abc.js":  {Data: []byte("console.log(1)")},
 		"assets/index-abc.css": {Data: []byte("body{}")},
 	}
-	h := newHandler(root)
+	h := newHandler(root, Config{})
 	tests := []struct {
 		name, method, path string
 		status             int
@@ -51,8 +51,28 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+// TestPagesSendCSP: pages forbid inline and foreign scripts and framing by
+// other sites (clickjacking), and the operator can allow named framers.
+func TestPagesSendCSP(t *testing.T) {
+	root := fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}}
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, "frame-ancestors 'self'"},
+		{Config{FrameAncestors: []string{"'self'", "https://partner.example"}}, "frame-ancestors 'self' https://partner.example"},
+	} {
+		rec := httptest.NewRecorder()
+		newHandler(root, tc.cfg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/gig/x", nil))
+		csp := rec.Header().Get("Content-Security-Policy")
+		if !strings.HasSuffix(csp, tc.want) || !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe") {
+			t.Fatalf("CSP %q, want script-src 'self' and %q", csp, tc.want)
+		}
+	}
+}
+
 func TestHandlerNotBuilt(t *testing.T) {
-	h := newHandler(fstest.MapFS{".gitkeep": {Data: nil}})
+	h := newHandler(fstest.MapFS{".gitkeep": {Data: nil}}, Config{})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "make web") {
@@ -63,7 +83,7 @@ func TestHandlerNotBuilt(t *testing.T) {
 func TestEmbeddedHandler(t *testing.T) {
 	// Works whether or not npm has run: built gives the shell, unbuilt 503.
 	rec := httptest.NewRecorder()
-	Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	Handler(Config{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	if Built() {
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `id="main"`) {
 			t.Fatalf("built front-end: got %d without the app shell", rec.Code)

@@ -20,6 +20,7 @@ import (
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/internal/clientip"
 	"github.com/bookmygig/bookmygig/internal/httperr"
+	"github.com/bookmygig/bookmygig/internal/ratelimit"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/payment"
 	"github.com/bookmygig/bookmygig/sfu"
@@ -164,10 +165,13 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Viewers:      a.hub,
 		StreamInfo:   a.streamInfo,
 		Mounts:       a.mounts(),
-		Web:          web.Handler(),
+		Web:          web.Handler(web.Config{FrameAncestors: cfg.FrameAncestors}),
 		CORSOrigins:  cfg.CORSOrigins,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		BodyTimeout:  cfg.HTTPBodyTimeout,
+		CreateLimit:  a.limiter("gig-create", cfg.GigCreateLimit),
+		BookLimit:    a.limiter("booking", cfg.BookingLimit),
+		ClientIP:     a.clients.String,
 		RTMPURL:      a.rtmpURL(),
 		RTMPPort:     a.rtmpPort(),
 		Tickets:      a.tickets,
@@ -268,6 +272,15 @@ func (a *app) mounts() []api.Mount {
 		out = append(out, api.Mount{Method: http.MethodGet, Path: "/debug/pprof/*path", Summary: "Go profiling (--pprof)", Handler: mux})
 	}
 	return out
+}
+
+// limiter counts a per-address rule on the engine: in Redis, so every node
+// shares the count; in process on the embedded engine.
+func (a *app) limiter(name string, r ratelimit.Rule) api.Limiter {
+	if a.chatRDB != nil {
+		return ratelimit.NewRedis(a.chatRDB, name, r)
+	}
+	return ratelimit.NewMemory(r)
 }
 
 // serveChat refuses chat for gigs that do not exist before the WebSocket

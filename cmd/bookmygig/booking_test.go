@@ -331,8 +331,9 @@ func TestOneScreenPerTicketAcrossNodes(t *testing.T) {
 // spread over two nodes on one real Redis, give exactly 100 tickets.
 func TestCapacityHoldsAcrossNodes(t *testing.T) {
 	rds := redistest.Start(t)
-	a := startNode(t, "--redis", rds.URL(), "--node-id", "node-a")
-	b := startNode(t, "--redis", rds.URL(), "--node-id", "node-b")
+	// One test client books 500 times: lift the per-address booking limit.
+	a := startNode(t, "--redis", rds.URL(), "--node-id", "node-a", "--booking-limit", "1000/1m")
+	b := startNode(t, "--redis", rds.URL(), "--node-id", "node-b", "--booking-limit", "1000/1m")
 	g := a.createGigWith(t, "Hundred seats", map[string]any{"access": "ticket", "capacity": 100})
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/internal/clientip"
+	"github.com/bookmygig/bookmygig/internal/ratelimit"
 )
 
 // Config is the whole server configuration, filled from flags with
@@ -35,6 +36,9 @@ type Config struct {
 	Pprof           bool
 	PublicURL       string
 	TrustedProxies  []string
+	GigCreateLimit  ratelimit.Rule
+	BookingLimit    ratelimit.Rule
+	FrameAncestors  []string
 
 	// Payments (Stripe Checkout); empty keys leave paid booking off.
 	StripeSecretKey     string
@@ -102,6 +106,12 @@ func options() []option {
 			check: func(string) error { return nil }, set: func(c *Config, v string) { c.NodeID = v }},
 		{name: "trusted-proxies", env: "BMG_TRUSTED_PROXIES", def: "", usage: "comma-separated CIDRs or addresses of reverse proxies and load balancers whose X-Forwarded-For / Forwarded names the client; from anyone else those headers are ignored",
 			check: checkCIDRList, set: func(c *Config, v string) { c.TrustedProxies = splitList(v) }},
+		{name: "gig-create-limit", env: "BMG_GIG_CREATE_LIMIT", def: "10/1h", usage: "gigs one client address may create per window (N/duration; shared across nodes on Redis)",
+			check: checkRate, set: func(c *Config, v string) { c.GigCreateLimit, _ = parseRate(v) }},
+		{name: "booking-limit", env: "BMG_BOOKING_LIMIT", def: "30/10m", usage: "ticket bookings one client address may make per window (N/duration), so nobody books out a free gig's seats",
+			check: checkRate, set: func(c *Config, v string) { c.BookingLimit, _ = parseRate(v) }},
+		{name: "frame-ancestors", env: "BMG_FRAME_ANCESTORS", def: "'self'", usage: "comma-separated origins allowed to show the web pages in a frame (CSP frame-ancestors; 'self' = this site only, 'none' = nobody)",
+			check: checkFrameAncestors, set: func(c *Config, v string) { c.FrameAncestors = splitList(v) }},
 		{name: "public-url", env: "BMG_PUBLIC_URL", def: "", usage: "scheme and host browsers reach the server on (https://gigs.example.com), for payment return URLs (default: from each request)",
 			check: checkPublicURL, set: func(c *Config, v string) { c.PublicURL = v }},
 		{name: "stripe-secret-key", env: "BMG_STRIPE_SECRET_KEY", def: "", usage: "Stripe secret key (sk_live_..., sk_test_... or rk_...) for paid booking through Stripe Checkout; empty turns paid booking off",
@@ -223,7 +233,8 @@ func (c Config) redacted() []any {
 		"webrtc_port", c.WebRTCPort, "webrtc_public_ip", strings.Join(c.WebRTCPublicIPs, ","),
 		"ice_servers", strings.Join(ice, ","), "max_viewers", c.MaxViewers, "opus_bitrate", c.OpusBitrate, "opus_complexity", c.OpusComplexity,
 		"cors_origins", strings.Join(c.CORSOrigins, ","), "shutdown_timeout", c.ShutdownTimeout.String(),
-		"node_id", c.NodeID, "pprof", c.Pprof, "public_url", c.PublicURL, "trusted_proxies", strings.Join(c.TrustedProxies, ","),
+		"node_id", c.NodeID, "pprof", c.Pprof, "public_url", c.PublicURL, "trusted_proxies", strings.Join(c.TrustedProxies, ","), "frame_ancestors", strings.Join(c.FrameAncestors, " "),
+		"gig_create_limit", fmt.Sprintf("%d/%s", c.GigCreateLimit.Limit, c.GigCreateLimit.Window), "booking_limit", fmt.Sprintf("%d/%s", c.BookingLimit.Limit, c.BookingLimit.Window),
 		"paid_booking", c.StripeSecretKey != "" && c.StripeWebhookSecret != "", "stripe_api_base", c.StripeAPIBase,
 		"max_body_bytes", c.MaxBodyBytes, "max_sdp_bytes", c.MaxSDPBytes,
 		"http_header_timeout", c.HTTPHeaderTimeout.String(), "http_idle_timeout", c.HTTPIdleTimeout.String(), "http_body_timeout", c.HTTPBodyTimeout.String(),
@@ -368,6 +379,40 @@ func checkIPList(v string) error {
 		}
 	}
 	return nil
+}
+
+// checkFrameAncestors wants CSP source expressions that cannot break out
+// of the header: 'self', 'none', or http(s) origins.
+func checkFrameAncestors(v string) error {
+	for _, p := range splitList(v) {
+		if p == "'self'" || p == "'none'" {
+			continue
+		}
+		u, err := url.Parse(p)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") != "" || strings.ContainsAny(p, "; ,'\"") {
+			return fmt.Errorf("%q: want 'self', 'none' or an origin like https://partner.example", p)
+		}
+	}
+	return nil
+}
+
+// parseRate reads "N/duration" ("10/1h").
+func parseRate(v string) (ratelimit.Rule, error) {
+	n, d, ok := strings.Cut(v, "/")
+	limit, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || limit < 1 || limit > 1_000_000 {
+		return ratelimit.Rule{}, fmt.Errorf("want N/duration such as 10/1h, got %q", v)
+	}
+	win, err := time.ParseDuration(strings.TrimSpace(d))
+	if err != nil || win < time.Second || win > 7*24*time.Hour {
+		return ratelimit.Rule{}, fmt.Errorf("want N/duration with a duration from 1s to 168h, got %q", v)
+	}
+	return ratelimit.Rule{Limit: limit, Window: win}, nil
+}
+
+func checkRate(v string) error {
+	_, err := parseRate(v)
+	return err
 }
 
 func checkCIDRList(v string) error {

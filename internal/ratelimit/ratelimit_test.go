@@ -1,0 +1,56 @@
+package ratelimit
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/internal/redistest"
+	"github.com/redis/go-redis/v9"
+)
+
+type limiter interface {
+	Allow(ctx context.Context, key string, now time.Time) (bool, time.Duration, error)
+}
+
+func TestRule(t *testing.T) {
+	rule := Rule{Limit: 3, Window: 400 * time.Millisecond}
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	other := redis.NewClient(&redis.Options{Addr: srv.Addr}) // a second node
+	defer other.Close()
+	for name, pair := range map[string][2]limiter{
+		"memory": {NewMemory(rule), nil},
+		"redis":  {NewRedis(rdb, "test", rule), NewRedis(other, "test", rule)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			a, b := pair[0], pair[1]
+			if b == nil {
+				b = a
+			}
+			start := time.Now()
+			for i, l := range []limiter{a, b, a} {
+				if ok, _, err := l.Allow(ctx, "203.0.113.1", start); !ok || err != nil {
+					t.Fatalf("event %d refused: %v", i+1, err)
+				}
+			}
+			ok, retry, err := b.Allow(ctx, "203.0.113.1", start)
+			if ok || err != nil || retry <= 0 || retry > rule.Window {
+				t.Fatalf("4th event: ok=%v retry=%v err=%v", ok, retry, err)
+			}
+			if ok, _, _ := a.Allow(ctx, "203.0.113.2", start); !ok {
+				t.Fatal("another key was refused")
+			}
+			time.Sleep(rule.Window + 50*time.Millisecond)
+			if ok, _, _ := a.Allow(ctx, "203.0.113.1", time.Now()); !ok {
+				t.Fatal("refused after the window ended")
+			}
+		})
+	}
+	srv.Stop()
+	if ok, _, err := NewRedis(rdb, "test", rule).Allow(context.Background(), "k", time.Now()); !ok || err == nil {
+		t.Fatalf("Redis down: ok=%v err=%v, want allowed with ErrUnavailable", ok, err)
+	}
+}
