@@ -174,6 +174,12 @@ export function deleteGig(id: string, token: string): Promise<void> {
   return call('DELETE', `/api/gigs/${encodeURIComponent(id)}`, undefined, token);
 }
 
+// endShow ends the live show on every node (the publisher is disconnected;
+// the key still works unless it is rotated too).
+export async function endShow(id: string, token: string): Promise<Gig> {
+  return unwrap(await call('POST', `/api/gigs/${encodeURIComponent(id)}/end`, undefined, token));
+}
+
 export async function rotateKey(id: string, token: string): Promise<string> {
   const d: any = await call('POST', `/api/gigs/${encodeURIComponent(id)}/stream-key`, undefined, token);
   return d?.stream_key || d?.credentials?.stream_key || '';

@@ -1,6 +1,6 @@
 // Creator studio: go live from the browser (WHIP), stream health, chat
 // moderation, stream settings, edit, rotate key, delete.
-import { ApiError, deleteGig, getGig, rotateKey, ticketed, updateGig, type Gig } from '../lib/api';
+import { ApiError, deleteGig, endShow, getGig, rotateKey, ticketed, updateGig, type Gig } from '../lib/api';
 import { h, replace } from '../lib/dom';
 import { formatWhen } from '../lib/format';
 import { devices, Publisher, qualities, type PublishState } from '../lib/publisher';
@@ -243,11 +243,38 @@ export const studioPage: Page = (root, { id }) => {
     const editHost = h('div');
     const rotateOut = h('p', { class: 'muted', role: 'status', 'data-testid': 'rotate-status' }, rotateMsg);
     const deleteOut = h('p', { class: 'field-error', role: 'alert' });
+    const endOut = h('p', { class: 'muted', role: 'status', 'data-testid': 'end-status' });
     replace(manage,
       h('details', { class: 'panel fold' }, h('summary', null, h('h2', null, 'Stream settings for OBS and WHIP')), obsSection(id, s)),
       h('details', { class: 'panel fold' }, h('summary', null, h('h2', null, 'Edit gig')), editHost),
       h('section', { class: 'panel danger' },
         h('h2', null, 'Keys and removal'),
+        h('div', { class: 'danger-row' },
+          h('div', null,
+            h('h3', null, 'End show'),
+            h('p', { class: 'muted' }, 'Disconnects whoever is streaming to this gig, on every server. If your key leaked, rotate it too (rotating also ends the show).'),
+            endOut,
+          ),
+          h('button', {
+            class: 'btn',
+            type: 'button',
+            'data-testid': 'end-show',
+            onclick: async (e: MouseEvent) => {
+              const b = e.currentTarget as HTMLButtonElement;
+              if (!confirm('End the live show now?')) return;
+              b.disabled = true;
+              try {
+                await pub.stop();
+                gig = await endShow(id, token);
+                endOut.textContent = 'The show has ended.';
+              } catch (err) {
+                endOut.textContent = err instanceof ApiError ? err.message : 'Could not end the show.';
+              } finally {
+                b.disabled = false;
+              }
+            },
+          }, 'End show'),
+        ),
         h('div', { class: 'danger-row' },
           h('div', null,
             h('h3', null, 'Rotate stream key'),
