@@ -103,10 +103,14 @@ func checkText(field, s string, minLen, maxLen int, multiline bool) (string, err
 			return "", invalid(field, "must not contain control characters")
 		}
 	}
+	if err := checkInvisible(field, s, !multiline); err != nil {
+		return "", err
+	}
 	return s, nil
 }
 
-// checkCurrency wants an ISO 4217 alphabetic code. A free gig may omit it.
+// checkCurrency wants a circulating ISO 4217 code (see iso4217.go). A free
+// gig may omit it.
 func checkCurrency(s string, price int64) (string, error) {
 	s = strings.ToUpper(strings.TrimSpace(s))
 	if s == "" && price == 0 {
@@ -115,12 +119,25 @@ func checkCurrency(s string, price int64) (string, error) {
 	if len(s) != 3 {
 		return "", invalid("currency", "must be a 3-letter ISO 4217 code (required when price_minor > 0)")
 	}
-	for i := 0; i < 3; i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return "", invalid("currency", "must be a 3-letter ISO 4217 code")
-		}
+	if !ValidCurrency(s) {
+		return "", invalid("currency", "must be an ISO 4217 currency code in use, such as USD or EUR")
 	}
 	return s, nil
+}
+
+// PastStartGrace is how far in the past a new start time may be: a creator
+// who lists a show and goes live at once is a few minutes "late" by the
+// time the form is sent.
+const PastStartGrace = 10 * time.Minute
+
+// checkNotPast refuses a start time more than PastStartGrace before now.
+// It runs on input only (Create, and a patch that moves starts_at), never
+// on a stored gig, so a show that has happened can still be edited.
+func checkNotPast(start, now time.Time) error {
+	if start.Before(now.Add(-PastStartGrace)) {
+		return invalid("starts_at", "must not be in the past")
+	}
+	return nil
 }
 
 func checkTime(field, s string) (time.Time, error) {
@@ -211,8 +228,9 @@ func (g Gig) input() GigInput {
 }
 
 // apply returns g with p's fields changed and the result validated. Server
-// fields are kept.
-func (p Patch) apply(g Gig) (Gig, error) {
+// fields are kept. A patch that moves starts_at must not move it into the
+// past (as of now); one that leaves it alone keeps a past start valid.
+func (p Patch) apply(g Gig, now time.Time) (Gig, error) {
 	in := g.input()
 	set := func(dst *string, src *string) {
 		if src != nil {
@@ -241,6 +259,11 @@ func (p Patch) apply(g Gig) (Gig, error) {
 	n, err := in.normalize()
 	if err != nil {
 		return Gig{}, err
+	}
+	if p.StartsAt != nil && !n.StartsAt.Equal(g.StartsAt) {
+		if err := checkNotPast(n.StartsAt, now); err != nil {
+			return Gig{}, err
+		}
 	}
 	n.ID, n.Status, n.CreatedAt, n.UpdatedAt = g.ID, g.Status, g.CreatedAt, g.UpdatedAt
 	n.StartedAt, n.EndedAt = g.StartedAt, g.EndedAt

@@ -31,6 +31,25 @@ func invalidInputs() []invalidCase {
 		{"invalid utf8", with(func(in *GigInput) { in.Title = "a\xffb" }), "title"},
 		{"long description", with(func(in *GigInput) { in.Description = strings.Repeat("d", 5001) }), "description"},
 		{"bell in description", with(func(in *GigInput) { in.Description = "ring\a" }), "description"},
+		{"bidi override in title", with(func(in *GigInput) { in.Title = "Live \u202eexe.4pm" }), "title"},
+		{"bidi embedding in title", with(func(in *GigInput) { in.Title = "a\u202ab" }), "title"},
+		{"bidi isolate in creator", with(func(in *GigInput) { in.CreatorName = "Ada \u2067Lovelace\u2069" }), "creator_name"},
+		{"bidi override in description", with(func(in *GigInput) { in.Description = "See \u202Etxt.exe" }), "description"},
+		{"zero-width space in title", with(func(in *GigInput) { in.Title = "Analytical\u200bComedy" }), "title"},
+		{"zero-width space alone", with(func(in *GigInput) { in.Title = "\u200b" }), "title"},
+		{"word joiner in creator", with(func(in *GigInput) { in.CreatorName = "Ada\u2060" }), "creator_name"},
+		{"bom in description", with(func(in *GigInput) { in.Description = "\ufeffhello" }), "description"},
+		{"joiner inside latin name", with(func(in *GigInput) { in.CreatorName = "Ad\u200da" }), "creator_name"},
+		{"non-joiner at the end", with(func(in *GigInput) { in.Title = "\u0645\u06cc\u200c" }), "title"},
+		{"bidi mark in title", with(func(in *GigInput) { in.Title = "Comedy\u200f" }), "title"},
+		{"arabic letter mark in creator", with(func(in *GigInput) { in.CreatorName = "\u061cAda" }), "creator_name"},
+		{"hangul filler as creator", with(func(in *GigInput) { in.CreatorName = "\u3164" }), "creator_name"},
+		{"braille blank title", with(func(in *GigInput) { in.Title = "\u2800\u2800" }), "title"},
+		{"soft hyphen in creator", with(func(in *GigInput) { in.CreatorName = "Ada\u00adLovelace" }), "creator_name"},
+		{"invisible times in title", with(func(in *GigInput) { in.Title = "a\u2062b" }), "title"},
+		{"tag smuggling in title", with(func(in *GigInput) { in.Title = "Show\U000E0069\U000E0067\U000E006E" }), "title"},
+		{"tag smuggling in description", with(func(in *GigInput) { in.Description = "Show\U000E0041" }), "description"},
+		{"unterminated flag tags", with(func(in *GigInput) { in.Title = "\U0001F3F4\U000E0067\U000E0062" }), "title"},
 		{"unknown category", with(func(in *GigInput) { in.Category = "Opera" }), "category"},
 		{"missing category", with(func(in *GigInput) { in.Category = "" }), "category"},
 		{"negative price", with(func(in *GigInput) { in.PriceMinor = -1 }), "price_minor"},
@@ -38,6 +57,13 @@ func invalidInputs() []invalidCase {
 		{"price without currency", with(func(in *GigInput) { in.Currency = "" }), "currency"},
 		{"currency digits", with(func(in *GigInput) { in.Currency = "U5D" }), "currency"},
 		{"currency long", with(func(in *GigInput) { in.Currency = "USDT" }), "currency"},
+		{"currency unknown", with(func(in *GigInput) { in.Currency = "XYZ" }), "currency"},
+		{"currency withdrawn", with(func(in *GigInput) { in.Currency = "HRK" }), "currency"},
+		{"currency no currency", with(func(in *GigInput) { in.Currency = "XXX" }), "currency"},
+		{"currency testing code", with(func(in *GigInput) { in.Currency = "xts" }), "currency"},
+		{"currency gold", with(func(in *GigInput) { in.Currency = "XAU" }), "currency"},
+		{"currency fund code", with(func(in *GigInput) { in.Currency = "CHE" }), "currency"},
+		{"currency unknown on free gig", with(func(in *GigInput) { in.PriceMinor, in.Currency = 0, "ABC" }), "currency"},
 		{"missing start", with(func(in *GigInput) { in.StartsAt = "" }), "starts_at"},
 		{"start not rfc3339", with(func(in *GigInput) { in.StartsAt = "2030-06-01 18:00" }), "starts_at"},
 		{"start year 1999", with(func(in *GigInput) { in.StartsAt = "1999-12-31T23:00:00Z" }), "starts_at"},
@@ -119,6 +145,27 @@ func TestValidateAcceptsAndNormalizes(t *testing.T) {
 			in.Title, in.CreatorName, in.Description = strings.Repeat("t", 120), strings.Repeat("ü", 80), strings.Repeat("d\t\n", 1666)
 		}), func(t *testing.T, g Gig) {}},
 		{"seven days", with(func(in *GigInput) { in.EndsAt = "2030-06-08T18:00:00Z" }), func(t *testing.T, g Gig) {}},
+		{"emoji joiner sequences", with(func(in *GigInput) { in.Title = "Live 👩\u200d🎤 night ❤\ufe0f" }), func(t *testing.T, g Gig) {}},
+		{"persian non-joiner", with(func(in *GigInput) {
+			in.Title, in.CreatorName = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0622\u0632\u06cc\u200c\u062a\u0627"
+		}), func(t *testing.T, g Gig) {}},
+		{"devanagari joiner", with(func(in *GigInput) { in.Title = "\u0915\u094d\u200d\u0937" }), func(t *testing.T, g Gig) {}},
+		{"flag tag sequence", with(func(in *GigInput) {
+			in.Title = "Ceilidh \U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F night"
+		}), func(t *testing.T, g Gig) {}},
+		{"black flag alone", with(func(in *GigInput) { in.Title = "Pirates \U0001F3F4 ahoy" }), func(t *testing.T, g Gig) {}},
+		{"bidi marks in description", with(func(in *GigInput) { in.Description = "\u05e9\u05dc\u05d5\u05dd 2030\u200f!\nSoft\u00adhyphen" }), func(t *testing.T, g Gig) {}},
+		{"right-to-left title", with(func(in *GigInput) { in.Title = "\u0639\u0631\u0636 \u0643\u0648\u0645\u064a\u062f\u064a 2030" }), func(t *testing.T, g Gig) {}},
+		{"currencies in use", with(func(in *GigInput) { in.Currency = " jpy " }), func(t *testing.T, g Gig) {
+			if g.Currency != "JPY" {
+				t.Fatalf("%q", g.Currency)
+			}
+			for _, c := range []string{"USD", "EUR", "GBP", "INR", "BRL", "XOF", "XCG", "ZWG", "SLE", "VES", "CHF"} {
+				if !ValidCurrency(c) {
+					t.Fatalf("%s refused", c)
+				}
+			}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,6 +231,27 @@ func FuzzGigInput(f *testing.F) {
 		}
 		if strings.ContainsAny(g.Title+g.CreatorName, "\x00\n\r\x1b") {
 			t.Fatalf("control char accepted: %q", g.Title)
+		}
+		for _, r := range g.Title + g.CreatorName + g.Description {
+			if isBidiControl(r) || isInvisible(r) {
+				t.Fatalf("invisible or bidi control %U accepted: %q", r, g.Title+g.CreatorName+g.Description)
+			}
+		}
+		for _, r := range g.Title + g.CreatorName {
+			if isInvisibleInName(r) {
+				t.Fatalf("invisible %U accepted in a name: %q", r, g.Title+g.CreatorName)
+			}
+		}
+		for _, text := range []string{g.Title, g.CreatorName, g.Description} {
+			rs := []rune(text)
+			for i, r := range rs {
+				if (r == '\u200c' || r == '\u200d') && (i == 0 || i == len(rs)-1 || !joinable(rs[i-1]) || !joinable(rs[i+1])) {
+					t.Fatalf("stray joiner accepted: %q", text)
+				}
+			}
+		}
+		if g.Currency != "" && !ValidCurrency(g.Currency) {
+			t.Fatalf("currency %q accepted", g.Currency)
 		}
 		// Accepted input must survive the round trip a patch makes.
 		if _, err := g.input().normalize(); err != nil {

@@ -13,7 +13,14 @@ import (
 )
 
 // newStoreFunc returns a fresh, empty store for one subtest.
-type newStoreFunc func(t *testing.T) Store
+type newStoreFunc func(t *testing.T, o storeOptions) Store
+
+// storeOptions are the config fields both engines share; zero values mean
+// the defaults (the real clock, DefaultEndedRetention).
+type storeOptions struct {
+	now       func() time.Time
+	retention time.Duration
+}
 
 // base is a fixed reference time so that tests are deterministic.
 var testBase = time.Date(2030, 6, 1, 18, 0, 0, 0, time.UTC)
@@ -93,8 +100,9 @@ func listAll(t *testing.T, s Store, f Filter) []Gig {
 }
 
 // runContract is the one test suite every engine must pass.
-func runContract(t *testing.T, newStore newStoreFunc) {
+func runContract(t *testing.T, newStoreWith newStoreFunc) {
 	ctx := context.Background()
+	newStore := func(t *testing.T) Store { return newStoreWith(t, storeOptions{}) }
 
 	t.Run("create and get", func(t *testing.T) {
 		s := newStore(t)
@@ -500,6 +508,10 @@ func runContract(t *testing.T, newStore newStoreFunc) {
 		}
 	})
 
+	runContractRetention(t, newStoreWith)
+	runContractPastStart(t, newStoreWith)
+	runContractIndexes(t, newStore)
+
 	t.Run("ping and close", func(t *testing.T) {
 		s := newStore(t)
 		if err := s.Ping(ctx); err != nil {
@@ -527,8 +539,8 @@ func sameGig(a, b Gig) bool {
 }
 
 func TestMemoryContract(t *testing.T) {
-	runContract(t, func(t *testing.T) Store {
-		s := NewMemory()
+	runContract(t, func(t *testing.T, o storeOptions) Store {
+		s := NewMemoryWith(MemoryConfig{Now: o.now, EndedRetention: o.retention})
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	})

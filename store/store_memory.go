@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,10 +17,21 @@ var _ Store = (*MemoryStore)(nil)
 // has the same semantics as RedisStore (the shared contract tests hold both
 // to it) and loses everything on restart.
 type MemoryStore struct {
-	mu   sync.RWMutex
-	gigs map[string]*memoryRecord
-	keys map[string]string // stream-key hash -> gig id
-	now  func() time.Time
+	mu        sync.RWMutex
+	gigs      map[string]*memoryRecord
+	keys      map[string]string // stream-key hash -> gig id
+	now       func() time.Time
+	retention time.Duration // 0: keep ended gigs forever
+}
+
+// MemoryConfig configures MemoryStore.
+type MemoryConfig struct {
+	// EndedRetention is how long an ended gig is kept: after it the gig
+	// reads as gone and SweepExpired removes it. 0 means
+	// DefaultEndedRetention; negative keeps ended gigs forever.
+	EndedRetention time.Duration
+	// Now is the store's clock (nil: time.Now); tests set it.
+	Now func() time.Time
 }
 
 type memoryRecord struct {
@@ -28,13 +40,38 @@ type memoryRecord struct {
 	streamKeyHash string
 }
 
-// NewMemory returns an empty in-memory store.
-func NewMemory() *MemoryStore {
-	return &MemoryStore{
-		gigs: make(map[string]*memoryRecord),
-		keys: make(map[string]string),
-		now:  time.Now,
+// NewMemory returns an empty in-memory store with the default config.
+func NewMemory() *MemoryStore { return NewMemoryWith(MemoryConfig{}) }
+
+// NewMemoryWith returns an empty in-memory store configured by cfg.
+func NewMemoryWith(cfg MemoryConfig) *MemoryStore {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
 	}
+	return &MemoryStore{
+		gigs:      make(map[string]*memoryRecord),
+		keys:      make(map[string]string),
+		now:       now,
+		retention: endedRetention(cfg.EndedRetention),
+	}
+}
+
+// lookup returns the record of a gig that exists and has not outlived its
+// retention. An expired gig reads as gone before the sweep removes it, as
+// it does on Redis, where its keys expire by themselves. The caller holds
+// s.mu.
+func (s *MemoryStore) lookup(id string) (*memoryRecord, bool) {
+	rec, ok := s.gigs[id]
+	if !ok || s.expired(rec.gig, s.now()) {
+		return nil, false
+	}
+	return rec, true
+}
+
+func (s *MemoryStore) expired(g Gig, now time.Time) bool {
+	at, ok := expiresAt(g, s.retention)
+	return ok && !now.Before(at)
 }
 
 // Create implements Writer.
@@ -44,6 +81,9 @@ func (s *MemoryStore) Create(ctx context.Context, in GigInput) (Gig, Secrets, er
 		return Gig{}, Secrets{}, err
 	}
 	now := s.now().UTC()
+	if err := checkNotPast(g.StartsAt, now); err != nil {
+		return Gig{}, Secrets{}, err
+	}
 	g.ID, g.Status, g.CreatedAt, g.UpdatedAt = secret.NewID(), StatusScheduled, now, now
 	sec := newSecrets()
 	rec := &memoryRecord{gig: g, manageHash: secret.Hash(sec.ManageToken), streamKeyHash: secret.Hash(sec.StreamKey)}
@@ -58,7 +98,7 @@ func (s *MemoryStore) Create(ctx context.Context, in GigInput) (Gig, Secrets, er
 func (s *MemoryStore) Get(ctx context.Context, id string) (Gig, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	rec, ok := s.gigs[id]
+	rec, ok := s.lookup(id)
 	if !ok {
 		return Gig{}, ErrNotFound
 	}
@@ -80,8 +120,9 @@ func (s *MemoryStore) List(ctx context.Context, f Filter) (Page, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	cands := make([]candidate, 0, len(s.gigs))
+	now := s.now()
 	for _, rec := range s.gigs {
-		if !f.matches(rec.gig) {
+		if !f.matches(rec.gig) || s.expired(rec.gig, now) {
 			continue
 		}
 		pos := positionOf(rec.gig)
@@ -119,15 +160,16 @@ func pageOf(gigs []Gig, limit int) Page {
 func (s *MemoryStore) Update(ctx context.Context, id string, p Patch) (Gig, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.gigs[id]
+	rec, ok := s.lookup(id)
 	if !ok {
 		return Gig{}, ErrNotFound
 	}
-	g, err := p.apply(rec.gig)
+	now := s.now().UTC()
+	g, err := p.apply(rec.gig, now)
 	if err != nil {
 		return Gig{}, err
 	}
-	g.UpdatedAt = s.now().UTC()
+	g.UpdatedAt = now
 	rec.gig = g
 	return g, nil
 }
@@ -136,7 +178,7 @@ func (s *MemoryStore) Update(ctx context.Context, id string, p Patch) (Gig, erro
 func (s *MemoryStore) Delete(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.gigs[id]
+	rec, ok := s.lookup(id)
 	if !ok {
 		return ErrNotFound
 	}
@@ -152,7 +194,7 @@ func (s *MemoryStore) Delete(ctx context.Context, id string) error {
 func (s *MemoryStore) RotateStreamKey(ctx context.Context, id string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.gigs[id]
+	rec, ok := s.lookup(id)
 	if !ok {
 		return "", ErrNotFound
 	}
@@ -167,7 +209,7 @@ func (s *MemoryStore) RotateStreamKey(ctx context.Context, id string) (string, e
 // CheckManageToken implements Credentials.
 func (s *MemoryStore) CheckManageToken(ctx context.Context, id, token string) error {
 	s.mu.RLock()
-	rec, ok := s.gigs[id]
+	rec, ok := s.lookup(id)
 	var want string
 	if ok {
 		want = rec.manageHash
@@ -203,6 +245,9 @@ func (s *MemoryStore) ResolveStreamKey(ctx context.Context, key string) (string,
 	if !ok {
 		return "", ErrUnknownKey
 	}
+	if _, ok := s.lookup(id); !ok {
+		return "", ErrUnknownKey
+	}
 	return id, nil
 }
 
@@ -210,7 +255,7 @@ func (s *MemoryStore) ResolveStreamKey(ctx context.Context, key string) (string,
 func (s *MemoryStore) SetStatus(ctx context.Context, id string, status Status, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.gigs[id]
+	rec, ok := s.lookup(id)
 	if !ok {
 		return ErrNotFound
 	}
@@ -220,6 +265,37 @@ func (s *MemoryStore) SetStatus(ctx context.Context, id string, status Status, a
 	}
 	rec.gig = g
 	return nil
+}
+
+// SweepExpired removes the ended gigs whose retention ran out by now (at
+// most SweepBatch, oldest first) with their stream keys, and returns their
+// ids so that the caller can drop what other packages keep per gig
+// (tickets, chat history).
+func (s *MemoryStore) SweepExpired(ctx context.Context, now time.Time) ([]string, error) {
+	if s.retention <= 0 {
+		return nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var due []*memoryRecord
+	for _, rec := range s.gigs {
+		if s.expired(rec.gig, now) {
+			due = append(due, rec)
+		}
+	}
+	slices.SortFunc(due, func(a, b *memoryRecord) int {
+		if c := a.gig.EndedAt.Compare(b.gig.EndedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.gig.ID, b.gig.ID)
+	})
+	ids := make([]string, 0, min(len(due), SweepBatch))
+	for _, rec := range due[:min(len(due), SweepBatch)] {
+		delete(s.keys, rec.streamKeyHash)
+		delete(s.gigs, rec.gig.ID)
+		ids = append(ids, rec.gig.ID)
+	}
+	return ids, nil
 }
 
 // Ping implements Store; memory is always reachable.

@@ -19,16 +19,32 @@ import (
 // Redis keys. Every gig is a hash; sorted sets index gigs by start time
 // (score = starts_at in unix seconds, ties ordered by id because Redis sorts
 // equal scores by member), and a plain key maps a stream-key hash to its gig.
+//
+// Every filter List supports reads only indexes that hold exactly the gigs
+// it matches: by status, and by category and status together (a category
+// filter without a status merges that category's three status indexes).
+// An ended gig's hash and stream key expire EndedRetention after it ended;
+// the ended_at index lets SweepExpired take its id out of every index.
 const (
-	keyGigPrefix       = "bmg:gig:"          // + id -> hash of the gig
-	keyByStart         = "bmg:gigs:by_start" // zset id, score starts_at
-	keyStatusPrefix    = "bmg:gigs:status:"  // + status -> zset id, score starts_at
-	keyStreamKeyPrefix = "bmg:streamkey:"    // + sha256 hex of stream key -> id
+	keyGigPrefix       = "bmg:gig:"               // + id -> hash of the gig
+	keyByStart         = "bmg:gigs:by_start"      // zset id, score starts_at: every gig
+	keyStatusPrefix    = "bmg:gigs:status:"       // + status -> zset id, score starts_at
+	keyCategoryPrefix  = "bmg:gigs:category:"     // + category + ":" + status -> zset id, score starts_at
+	keyEndedAt         = "bmg:gigs:ended_at"      // zset id, score ended_at in unix ms: ended gigs
+	keyIndexVersion    = "bmg:gigs:index_version" // the index layout the data is built for
+	keyStreamKeyPrefix = "bmg:streamkey:"         // + sha256 hex of stream key -> id
 )
+
+// indexVersion names the current index layout: 2 added the category and
+// ended_at indexes and the expiry of ended gigs.
+const indexVersion = "2"
 
 func gigKey(id string) string         { return keyGigPrefix + id }
 func statusKey(s Status) string       { return keyStatusPrefix + string(s) }
 func streamKeyKey(hash string) string { return keyStreamKeyPrefix + hash }
+func categoryKey(c Category, s Status) string {
+	return keyCategoryPrefix + string(c) + ":" + string(s)
+}
 
 // Timeouts chosen so that a dead or frozen Redis turns into ErrUnavailable
 // well within a second instead of a hanging request.
@@ -53,6 +69,13 @@ type RedisConfig struct {
 	// PoolSize is the connection pool size; 0 means go-redis's default
 	// (10 per CPU).
 	PoolSize int
+	// EndedRetention is how long an ended gig is kept: its hash and stream
+	// key expire that long after it ended, and SweepExpired then takes it
+	// out of the indexes. 0 means DefaultEndedRetention; negative keeps
+	// ended gigs forever.
+	EndedRetention time.Duration
+	// Now is the store's clock (nil: time.Now); tests set it.
+	Now func() time.Time
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -69,7 +92,9 @@ type RedisStore struct {
 	closeOnce sync.Once
 	closeErr  error
 	now       func() time.Time
+	retention time.Duration // 0: keep ended gigs forever
 	list      *redis.Script
+	sweep     *redis.Script
 }
 
 // NewRedis connects to Redis and checks it answers. An unreachable Redis is
@@ -108,9 +133,18 @@ func NewRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*RedisSto
 		log:       log.With("component", "store", "engine", "redis"),
 		opTimeout: op,
 		now:       time.Now,
+		retention: endedRetention(cfg.EndedRetention),
 		list:      newListScript(),
+		sweep:     newSweepScript(),
+	}
+	if cfg.Now != nil {
+		s.now = cfg.Now
 	}
 	if err := s.Ping(ctx); err != nil {
+		_ = s.rdb.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
 		_ = s.rdb.Close()
 		return nil, err
 	}
@@ -172,7 +206,7 @@ func isDomainErr(err error) bool {
 		errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) || errors.As(err, &ve)
 }
 
-// Create implements Writer: one MULTI/EXEC writes the hash, both indexes and
+// Create implements Writer: one MULTI/EXEC writes the hash, its indexes and
 // the stream-key lookup together.
 func (s *RedisStore) Create(ctx context.Context, in GigInput) (Gig, Secrets, error) {
 	g, err := in.normalize()
@@ -180,6 +214,9 @@ func (s *RedisStore) Create(ctx context.Context, in GigInput) (Gig, Secrets, err
 		return Gig{}, Secrets{}, err
 	}
 	now := s.now().UTC()
+	if err := checkNotPast(g.StartsAt, now); err != nil {
+		return Gig{}, Secrets{}, err
+	}
 	g.ID, g.Status, g.CreatedAt, g.UpdatedAt = secret.NewID(), StatusScheduled, now, now
 	sec := newSecrets()
 	skh := secret.Hash(sec.StreamKey)
@@ -192,6 +229,7 @@ func (s *RedisStore) Create(ctx context.Context, in GigInput) (Gig, Secrets, err
 		p.HSet(octx, gigKey(g.ID), fields...)
 		p.ZAdd(octx, keyByStart, redis.Z{Score: score, Member: g.ID})
 		p.ZAdd(octx, statusKey(g.Status), redis.Z{Score: score, Member: g.ID})
+		p.ZAdd(octx, categoryKey(g.Category, g.Status), redis.Z{Score: score, Member: g.ID})
 		p.Set(octx, streamKeyKey(skh), g.ID, 0)
 		return nil
 	})
@@ -278,23 +316,30 @@ func (s *RedisStore) modify(ctx context.Context, op, id string, fn func(cur redi
 func (s *RedisStore) Update(ctx context.Context, id string, p Patch) (Gig, error) {
 	var out Gig
 	err := s.modify(ctx, "update", id, func(cur redisGig) (func(redis.Pipeliner), error) {
-		g, err := p.apply(cur.gig)
+		now := s.now().UTC()
+		g, err := p.apply(cur.gig, now)
 		if err != nil {
 			return nil, err
 		}
-		g.UpdatedAt = s.now().UTC()
+		g.UpdatedAt = now
 		out = g
-		score := float64(g.StartsAt.Unix())
+		z := redis.Z{Score: float64(g.StartsAt.Unix()), Member: id}
 		return func(pl redis.Pipeliner) {
+			// HSET keeps the hash's expiry, so editing an ended gig does
+			// not make it live forever.
 			pl.HSet(ctx, gigKey(id), gigFields(g)...)
-			pl.ZAdd(ctx, keyByStart, redis.Z{Score: score, Member: id})
-			pl.ZAdd(ctx, statusKey(g.Status), redis.Z{Score: score, Member: id})
+			pl.ZAdd(ctx, keyByStart, z)
+			pl.ZAdd(ctx, statusKey(g.Status), z)
+			if cur.gig.Category != g.Category {
+				pl.ZRem(ctx, categoryKey(cur.gig.Category, g.Status), id)
+			}
+			pl.ZAdd(ctx, categoryKey(g.Category, g.Status), z)
 		}, nil
 	})
 	return out, err
 }
 
-// Delete implements Writer: the hash, both indexes and the stream-key lookup
+// Delete implements Writer: the hash, its indexes and the stream-key lookup
 // go in one transaction.
 func (s *RedisStore) Delete(ctx context.Context, id string) error {
 	return s.modify(ctx, "delete", id, func(cur redisGig) (func(redis.Pipeliner), error) {
@@ -304,8 +349,10 @@ func (s *RedisStore) Delete(ctx context.Context, id string) error {
 		return func(pl redis.Pipeliner) {
 			pl.Del(ctx, gigKey(id), streamKeyKey(cur.streamKeyHash))
 			pl.ZRem(ctx, keyByStart, id)
+			pl.ZRem(ctx, keyEndedAt, id)
 			for _, st := range Statuses() {
 				pl.ZRem(ctx, statusKey(st), id)
+				pl.ZRem(ctx, categoryKey(cur.gig.Category, st), id)
 			}
 		}, nil
 	})
@@ -318,9 +365,14 @@ func (s *RedisStore) RotateStreamKey(ctx context.Context, id string) (string, er
 	h := secret.Hash(key)
 	err := s.modify(ctx, "rotate stream key", id, func(cur redisGig) (func(redis.Pipeliner), error) {
 		now := formatTime(s.now())
+		exp, expires := expiresAt(cur.gig, s.retention)
 		return func(pl redis.Pipeliner) {
 			pl.Del(ctx, streamKeyKey(cur.streamKeyHash))
 			pl.Set(ctx, streamKeyKey(h), id, 0)
+			if expires {
+				// The new key of an ended gig goes when its hash goes.
+				pl.PExpireAt(ctx, streamKeyKey(h), exp)
+			}
 			pl.HSet(ctx, gigKey(id), fieldStreamKeyHash, h, fieldUpdatedAt, now)
 		}, nil
 	})
@@ -368,7 +420,9 @@ func (s *RedisStore) ResolveStreamKey(ctx context.Context, key string) (string, 
 }
 
 // SetStatus implements StatusSetter: the hash and the per-status indexes
-// change together.
+// change together. Ending a gig starts its retention (the hash and stream
+// key expire, the ended_at index lists it for SweepExpired); going live
+// again cancels it.
 func (s *RedisStore) SetStatus(ctx context.Context, id string, status Status, at time.Time) error {
 	if !status.Valid() {
 		return invalid("status", "must be one of scheduled, live, ended")
@@ -379,12 +433,29 @@ func (s *RedisStore) SetStatus(ctx context.Context, id string, status Status, at
 		if err != nil || !changed {
 			return nil, err
 		}
-		score := float64(g.StartsAt.Unix())
+		z := redis.Z{Score: float64(g.StartsAt.Unix()), Member: id}
+		gk, sk := gigKey(id), streamKeyKey(cur.streamKeyHash)
+		exp, expires := expiresAt(g, s.retention)
 		return func(pl redis.Pipeliner) {
-			pl.HSet(ctx, gigKey(id), fieldStatus, string(g.Status), fieldUpdatedAt, formatTime(g.UpdatedAt),
+			pl.HSet(ctx, gk, fieldStatus, string(g.Status), fieldUpdatedAt, formatTime(g.UpdatedAt),
 				fieldStartedAt, formatTime(g.StartedAt), fieldEndedAt, formatTime(g.EndedAt))
 			pl.ZRem(ctx, statusKey(cur.gig.Status), id)
-			pl.ZAdd(ctx, statusKey(g.Status), redis.Z{Score: score, Member: id})
+			pl.ZRem(ctx, categoryKey(g.Category, cur.gig.Status), id)
+			pl.ZAdd(ctx, statusKey(g.Status), z)
+			pl.ZAdd(ctx, categoryKey(g.Category, g.Status), z)
+			switch {
+			case g.Status == StatusEnded:
+				pl.ZAdd(ctx, keyEndedAt, redis.Z{Score: float64(g.EndedAt.UnixMilli()), Member: id})
+				if expires {
+					pl.PExpireAt(ctx, gk, exp)
+					pl.PExpireAt(ctx, sk, exp)
+				}
+			case cur.gig.Status == StatusEnded:
+				// A creator restreams an ended show: it is current again.
+				pl.ZRem(ctx, keyEndedAt, id)
+				pl.Persist(ctx, gk)
+				pl.Persist(ctx, sk)
+			}
 		}, nil
 	})
 }

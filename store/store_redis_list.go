@@ -10,61 +10,88 @@ import (
 // listScript walks sorted-set indexes in list order and returns the public
 // fields (HMGET, in publicFields order) of up to `want` gigs, in one round
 // trip. Doing the walk server-side matters because a page otherwise costs
-// 3-5 round trips (live index, start index, hashes, and more when live gigs
-// or a category filter skip entries), and each round trip is a chance to
-// wait for a busy CPU.
+// several round trips, and each is a chance to wait for a busy CPU.
 //
-// ARGV: gig key prefix, want, category ("" = any), category field index,
-// status field index, number of fields, the fields, then per scan: key, min,
-// max, cursor score ("" = none), cursor id, skip live ("1"/"0").
+// The walk goes through phases (live gigs first, then the rest). A phase
+// merges one or more indexes that hold exactly the gigs the filter matches
+// (a status, a category and status, or the scheduled and ended indexes
+// together for "not live"), so the script never reads a gig it then throws
+// away: a page costs want HMGETs and a few ZRANGEBYSCOREs per index however
+// many gigs do not match. The only entries skipped are those of an ended
+// gig whose hash expired before SweepExpired ran, and the cursor's ties.
+//
+// ARGV: gig key prefix, want, number of fields, the fields, then per
+// phase: number of indexes n, min, max, cursor score ("" = none), cursor
+// id, and the n index keys.
 //
 // Gig hash keys are built inside the script, which is fine on one Redis
 // node (the engine's scope) but not on Redis Cluster.
 const listScript = `
-local prefix, want, category = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local catIdx, statusIdx, nfields = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local prefix, want, nfields = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local fields = {}
-for i = 1, nfields do fields[i] = ARGV[6 + i] end
-local a = 7 + nfields
-local out, n, batch = {}, 0, 64
+for i = 1, nfields do fields[i] = ARGV[3 + i] end
+local batch = math.max(want, 16)
+local out, n = {}, 0
+
+-- head returns the next id and score of an index, reading a batch when
+-- its buffer is used up.
+local function head(src)
+  if src.i > #src.buf and not src.done then
+    src.buf = redis.call('ZRANGEBYSCORE', src.key, src.min, src.max, 'WITHSCORES', 'LIMIT', src.off, batch)
+    src.i, src.off = 1, src.off + #src.buf / 2
+    src.done = #src.buf < batch * 2
+  end
+  if src.i > #src.buf then return nil end
+  return src.buf[src.i], tonumber(src.buf[src.i + 1])
+end
+
+local a = 4 + nfields
 while a <= #ARGV and n < want do
-  local key, min, max, curScore, curId, skipLive = ARGV[a], ARGV[a+1], ARGV[a+2], ARGV[a+3], ARGV[a+4], ARGV[a+5] == '1'
-  a = a + 6
-  local cs = tonumber(curScore)
-  local offset = 0
+  local nsrc, min, max, cs, cid = tonumber(ARGV[a]), ARGV[a+1], ARGV[a+2], tonumber(ARGV[a+3]), ARGV[a+4]
+  local srcs = {}
+  for j = 1, nsrc do
+    srcs[j] = {key = ARGV[a+4+j], min = min, max = max, off = 0, buf = {}, i = 1, done = false}
+  end
+  a = a + 5 + nsrc
   while n < want do
-    local r = redis.call('ZRANGEBYSCORE', key, min, max, 'WITHSCORES', 'LIMIT', offset, batch)
-    for i = 1, #r, 2 do
-      local id, s = r[i], tonumber(r[i+1])
-      if not cs or s > cs or (s == cs and id > curId) then
-        local v = redis.call('HMGET', prefix .. id, unpack(fields))
-        if v[1] and (category == '' or v[catIdx] == category) and not (skipLive and v[statusIdx] == 'live') then
-          n = n + 1
-          out[n] = v
-          if n >= want then break end
-        end
+    local best, bid, bs
+    for _, src in ipairs(srcs) do
+      local id, s = head(src)
+      if id and (not best or s < bs or (s == bs and id < bid)) then best, bid, bs = src, id, s end
+    end
+    if not best then break end
+    best.i = best.i + 2
+    if not cs or bs > cs or (bs == cs and bid > cid) then
+      local v = redis.call('HMGET', prefix .. bid, unpack(fields))
+      if v[1] then
+        n = n + 1
+        out[n] = v
       end
     end
-    if #r < batch * 2 then break end
-    offset = offset + batch
   end
 end
 return out`
 
-// List implements Reader: live gigs (status:live index) first, then the
-// by_start index without the live ones, or the one status index a filter
-// names, stopping at one gig more than the page needs.
+// List implements Reader: live gigs first, then the rest, each phase read
+// from the indexes that hold exactly the matching gigs, stopping at one gig
+// more than the page needs.
 func (s *RedisStore) List(ctx context.Context, f Filter) (Page, error) {
 	f, after, err := f.normalize()
 	if err != nil {
 		return Page{}, err
 	}
 	fields := publicFields()
-	args := []any{keyGigPrefix, f.Limit + 1, string(f.Category), fieldIndex(fields, fieldCategory), fieldIndex(fields, fieldStatus), len(fields)}
+	args := []any{keyGigPrefix, f.Limit + 1, len(fields)}
 	for _, fl := range fields {
 		args = append(args, fl)
 	}
-	addScan := func(key string, phase int, skipLive bool) {
+	index := func(st Status) string {
+		if f.Category == "" {
+			return statusKey(st)
+		}
+		return categoryKey(f.Category, st)
+	}
+	addPhase := func(phase int, statuses ...Status) {
 		if !after.isZero() && after.phase > phase {
 			return // the cursor is past this phase
 		}
@@ -77,20 +104,19 @@ func (s *RedisStore) List(ctx context.Context, f Filter) (Page, error) {
 		if useCursor {
 			curScore, curID = strconv.FormatInt(after.start, 10), after.id
 		}
-		skip := "0"
-		if skipLive {
-			skip = "1"
+		args = append(args, len(statuses), lo, hi, curScore, curID)
+		for _, st := range statuses {
+			args = append(args, index(st))
 		}
-		args = append(args, key, lo, hi, curScore, curID, skip)
 	}
 	switch f.Status {
 	case "":
-		addScan(statusKey(StatusLive), 0, false)
-		addScan(keyByStart, 1, true)
+		addPhase(0, StatusLive)
+		addPhase(1, StatusScheduled, StatusEnded)
 	case StatusLive:
-		addScan(statusKey(StatusLive), 0, false)
+		addPhase(0, StatusLive)
 	default:
-		addScan(statusKey(f.Status), 1, false)
+		addPhase(1, f.Status)
 	}
 
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
@@ -107,22 +133,13 @@ func (s *RedisStore) List(ctx context.Context, f Filter) (Page, error) {
 		if err != nil {
 			return Page{}, s.fail(ctx, "list", err)
 		}
-		// The script filtered already; this re-check keeps the engines'
-		// semantics identical even if the script and Filter drift apart.
+		// The indexes select already; this re-check keeps the engines'
+		// semantics identical even if an index and its hashes drift apart.
 		if ok && f.matches(g) {
 			out = append(out, g)
 		}
 	}
 	return pageOf(out, f.Limit), nil
-}
-
-func fieldIndex(fields []string, f string) int {
-	for i, name := range fields {
-		if name == f {
-			return i + 1 // Lua arrays start at 1
-		}
-	}
-	return 0
 }
 
 // scoreRange turns From/To and the cursor into ZRANGEBYSCORE bounds over

@@ -25,11 +25,16 @@ func adminClient(t *testing.T, addr string) *redis.Client {
 
 func newRedisStore(t *testing.T, url string, logBuf *bytes.Buffer) *RedisStore {
 	t.Helper()
+	return newRedisStoreWith(t, RedisConfig{URL: url}, logBuf)
+}
+
+func newRedisStoreWith(t *testing.T, cfg RedisConfig, logBuf *bytes.Buffer) *RedisStore {
+	t.Helper()
 	var log *slog.Logger
 	if logBuf != nil {
 		log = slog.New(slog.NewTextHandler(logBuf, nil))
 	}
-	s, err := NewRedis(context.Background(), RedisConfig{URL: url}, log)
+	s, err := NewRedis(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatalf("new redis store: %v", err)
 	}
@@ -40,44 +45,58 @@ func newRedisStore(t *testing.T, url string, logBuf *bytes.Buffer) *RedisStore {
 func TestRedisContract(t *testing.T) {
 	srv := redistest.Start(t)
 	admin := adminClient(t, srv.Addr)
-	runContract(t, func(t *testing.T) Store {
+	runContract(t, func(t *testing.T, o storeOptions) Store {
 		if err := admin.FlushAll(context.Background()).Err(); err != nil {
 			t.Fatal(err)
 		}
-		s := newRedisStore(t, srv.URL(), nil)
-		t.Cleanup(func() { checkConsistent(t, admin) })
+		s := newRedisStoreWith(t, RedisConfig{URL: srv.URL(), Now: o.now, EndedRetention: o.retention}, nil)
+		t.Cleanup(func() { checkConsistentWith(t, admin, o.retention >= 0) })
 		return s
 	})
 }
 
-// snapshotScript reads every bmg: key in one atomic step, so a consistency
-// check never sees half of a transaction that lands while it runs.
+// snapshotScript reads every bmg: key (with its TTL in ms, -1 for none) in
+// one atomic step, so a consistency check never sees half of a transaction
+// that lands while it runs.
 const snapshotScript = `
 local out = {}
 for _, k in ipairs(redis.call('KEYS', 'bmg:*')) do
   local t = redis.call('TYPE', k)['ok']
-  if t == 'hash' then table.insert(out, {k, t, redis.call('HGETALL', k)})
-  elseif t == 'zset' then table.insert(out, {k, t, redis.call('ZRANGE', k, 0, -1, 'WITHSCORES')})
-  else table.insert(out, {k, t, {redis.call('GET', k)}}) end
+  local ttl = redis.call('PTTL', k)
+  if t == 'hash' then table.insert(out, {k, t, redis.call('HGETALL', k), ttl})
+  elseif t == 'zset' then table.insert(out, {k, t, redis.call('ZRANGE', k, 0, -1, 'WITHSCORES'), ttl})
+  else table.insert(out, {k, t, {redis.call('GET', k)}, ttl}) end
 end
 return out`
 
 // checkConsistent asserts the invariants every committed state keeps: each
-// gig hash is complete and indexed exactly where its fields say, and every
-// index entry and stream-key lookup points at a gig. It returns the number of
-// gigs.
+// gig hash is complete and indexed exactly where its fields say (status,
+// category and status, ended_at), an ended gig's hash and stream key expire
+// together and no other gig's do, and every index entry and stream-key
+// lookup points at a gig, except the entries of an expired gig that
+// SweepExpired has not reached yet (still in ended_at). It returns the
+// number of gigs.
 func checkConsistent(t *testing.T, admin *redis.Client) int {
+	t.Helper()
+	return checkConsistentWith(t, admin, true)
+}
+
+// checkConsistentWith is checkConsistent for a store whose ended gigs
+// expire (expiring) or are kept forever.
+func checkConsistentWith(t *testing.T, admin *redis.Client, expiring bool) int {
 	t.Helper()
 	raw, err := admin.Eval(context.Background(), snapshotScript, nil).Slice()
 	if err != nil {
 		t.Fatalf("snapshot: %v", err)
 	}
 	gigs := map[string]redisGig{}
+	ttls := map[string]int64{}
 	zsets := map[string]map[string]string{}
 	lookups := map[string]string{}
 	for _, e := range raw {
 		entry := e.([]any)
 		key, typ, vals := entry[0].(string), entry[1].(string), entry[2].([]any)
+		ttls[key] = entry[3].(int64)
 		switch {
 		case typ == "hash" && strings.HasPrefix(key, keyGigPrefix):
 			m := map[string]string{}
@@ -97,29 +116,54 @@ func checkConsistent(t *testing.T, admin *redis.Client) int {
 			zsets[key] = z
 		case typ == "string" && strings.HasPrefix(key, keyStreamKeyPrefix):
 			lookups[strings.TrimPrefix(key, keyStreamKeyPrefix)] = vals[0].(string)
+		case typ == "string" && key == keyIndexVersion:
+			if vals[0] != indexVersion {
+				t.Fatalf("index version %v", vals[0])
+			}
 		default:
 			t.Fatalf("unexpected key %s of type %s", key, typ)
 		}
 	}
 	for id, rg := range gigs {
-		score := strconv.FormatInt(rg.gig.StartsAt.Unix(), 10)
+		g := rg.gig
+		score := strconv.FormatInt(g.StartsAt.Unix(), 10)
 		if zsets[keyByStart][id] != score {
 			t.Fatalf("gig %s: by_start score %q, want %s", id, zsets[keyByStart][id], score)
 		}
 		for _, st := range Statuses() {
 			_, in := zsets[statusKey(st)][id]
-			if in != (st == rg.gig.Status) {
-				t.Fatalf("gig %s (%s): in status index %s = %v", id, rg.gig.Status, st, in)
+			if in != (st == g.Status) {
+				t.Fatalf("gig %s (%s): in status index %s = %v", id, g.Status, st, in)
 			}
+			for _, c := range Categories() {
+				sc, in := zsets[categoryKey(c, st)][id]
+				if want := st == g.Status && c == g.Category; in != want || (in && sc != score) {
+					t.Fatalf("gig %s (%s %s): in index %s = %v (score %s)", id, g.Category, g.Status, categoryKey(c, st), in, sc)
+				}
+			}
+		}
+		endedScore, inEnded := zsets[keyEndedAt][id]
+		ended := g.Status == StatusEnded
+		if inEnded != ended || (ended && endedScore != strconv.FormatInt(g.EndedAt.UnixMilli(), 10)) {
+			t.Fatalf("gig %s (%s, ended %v): ended_at index %v %q", id, g.Status, g.EndedAt, inEnded, endedScore)
 		}
 		if lookups[rg.streamKeyHash] != id {
 			t.Fatalf("gig %s: stream-key lookup missing", id)
 		}
+		hashTTL, keyTTL := ttls[gigKey(id)], ttls[streamKeyKey(rg.streamKeyHash)]
+		if wantTTL := ended && expiring; wantTTL != (hashTTL > 0) || wantTTL != (keyTTL > 0) {
+			t.Fatalf("gig %s (%s): hash TTL %d ms, stream key TTL %d ms", id, g.Status, hashTTL, keyTTL)
+		}
 	}
 	for key, z := range zsets {
+		if key == keyLiveLeases {
+			continue
+		}
 		for id := range z {
 			if _, ok := gigs[id]; !ok {
-				t.Fatalf("index %s holds %s, which has no hash", key, id)
+				if _, expired := zsets[keyEndedAt][id]; !expired {
+					t.Fatalf("index %s holds %s, which has no hash", key, id)
+				}
 			}
 		}
 	}
