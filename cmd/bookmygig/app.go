@@ -54,6 +54,7 @@ type app struct {
 	reg     *media.Registry
 	status  *statusSync
 	leases  *leaseKeeper // nil on the embedded engine
+	sweep   *sweeper
 	shows   *showCtl
 	hub     *chat.Hub
 	// Booking: tickets, the gate media and chat ask, and payments.
@@ -98,6 +99,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	if a.payments, err = paymentProvider(cfg, log); err != nil {
 		return nil, err
+	}
+	if gs, ok := a.store.(expirySweeper); ok {
+		a.sweep = startSweeper(gs, a.tickets, time.Minute, log.With("component", "sweep"))
 	}
 	a.reg = media.NewRegistry(media.RegistryConfig{}, log.With("component", "media"))
 	a.status = newStatusSync(a.store, log.With("component", "status"))
@@ -197,12 +201,12 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 // openEngine connects the gig store and, on Redis, the chat relay client.
 func (a *app) openEngine(ctx context.Context) error {
 	if a.cfg.Redis == "" {
-		a.store = store.NewMemory()
+		a.store = store.NewMemoryWith(store.MemoryConfig{EndedRetention: a.cfg.EndedRetention})
 		return nil
 	}
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	st, err := store.NewRedis(sctx, store.RedisConfig{URL: a.cfg.Redis}, a.log)
+	st, err := store.NewRedis(sctx, store.RedisConfig{URL: a.cfg.Redis, EndedRetention: a.cfg.EndedRetention}, a.log)
 	if err != nil {
 		return fmt.Errorf("--redis: %w", err)
 	}
@@ -450,6 +454,9 @@ func (a *app) shutdown() {
 		}
 		if a.status != nil {
 			a.status.close(ctx)
+		}
+		if a.sweep != nil {
+			a.sweep.close()
 		}
 		a.closeTickets()
 		if c, ok := a.broker.(interface{ Close() error }); ok {

@@ -39,6 +39,7 @@ type Config struct {
 	GigCreateLimit  ratelimit.Rule
 	BookingLimit    ratelimit.Rule
 	FrameAncestors  []string
+	EndedRetention  time.Duration
 
 	// Payments (Stripe Checkout); empty keys leave paid booking off.
 	StripeSecretKey     string
@@ -110,6 +111,18 @@ func options() []option {
 			check: checkRate, set: func(c *Config, v string) { c.GigCreateLimit, _ = parseRate(v) }},
 		{name: "booking-limit", env: "BMG_BOOKING_LIMIT", def: "30/10m", usage: "ticket bookings one client address may make per window (N/duration), so nobody books out a free gig's seats",
 			check: checkRate, set: func(c *Config, v string) { c.BookingLimit, _ = parseRate(v) }},
+		{name: "ended-retention", env: "BMG_ENDED_RETENTION", def: "720h", usage: "how long an ended gig, its stream key and its tickets are kept before they are removed (0 keeps them forever)",
+			check: func(v string) error {
+				if v == "0" {
+					return nil
+				}
+				return durationRange(time.Hour, 10*365*24*time.Hour)(v)
+			}, set: func(c *Config, v string) {
+				c.EndedRetention = -1 // 0: keep forever
+				if d, _ := time.ParseDuration(v); d > 0 {
+					c.EndedRetention = d
+				}
+			}},
 		{name: "frame-ancestors", env: "BMG_FRAME_ANCESTORS", def: "'self'", usage: "comma-separated origins allowed to show the web pages in a frame (CSP frame-ancestors; 'self' = this site only, 'none' = nobody)",
 			check: checkFrameAncestors, set: func(c *Config, v string) { c.FrameAncestors = splitList(v) }},
 		{name: "public-url", env: "BMG_PUBLIC_URL", def: "", usage: "scheme and host browsers reach the server on (https://gigs.example.com), for payment return URLs (default: from each request)",
@@ -234,7 +247,7 @@ func (c Config) redacted() []any {
 		"ice_servers", strings.Join(ice, ","), "max_viewers", c.MaxViewers, "opus_bitrate", c.OpusBitrate, "opus_complexity", c.OpusComplexity,
 		"cors_origins", strings.Join(c.CORSOrigins, ","), "shutdown_timeout", c.ShutdownTimeout.String(),
 		"node_id", c.NodeID, "pprof", c.Pprof, "public_url", c.PublicURL, "trusted_proxies", strings.Join(c.TrustedProxies, ","), "frame_ancestors", strings.Join(c.FrameAncestors, " "),
-		"gig_create_limit", fmt.Sprintf("%d/%s", c.GigCreateLimit.Limit, c.GigCreateLimit.Window), "booking_limit", fmt.Sprintf("%d/%s", c.BookingLimit.Limit, c.BookingLimit.Window),
+		"ended_retention", c.EndedRetention.String(), "gig_create_limit", fmt.Sprintf("%d/%s", c.GigCreateLimit.Limit, c.GigCreateLimit.Window), "booking_limit", fmt.Sprintf("%d/%s", c.BookingLimit.Limit, c.BookingLimit.Window),
 		"paid_booking", c.StripeSecretKey != "" && c.StripeWebhookSecret != "", "stripe_api_base", c.StripeAPIBase,
 		"max_body_bytes", c.MaxBodyBytes, "max_sdp_bytes", c.MaxSDPBytes,
 		"http_header_timeout", c.HTTPHeaderTimeout.String(), "http_idle_timeout", c.HTTPIdleTimeout.String(), "http_body_timeout", c.HTTPBodyTimeout.String(),
