@@ -15,7 +15,8 @@
 //
 // Prints {"ok":true,"mode","booked","sawBookToWatch","sawConfirming",
 // "checkoutURL","bookingID","ticketStored","noReload","frames","transport",
-// "chat","chatName","screenshot"}.
+// "chat","chatName","monetization","screenshot"}: monetization is the
+// href of the page's <link rel="monetization"> ('' without one).
 import { join } from 'node:path';
 import { args, playerMetrics, result, run, waitFor } from './web_lib.mjs';
 
@@ -58,6 +59,8 @@ await run(artifacts, async ({ newPage, shot }) => {
   if (!out.sawBookToWatch) throw new Error(`the gate does not say "Book to watch": ${await gate.textContent()}`);
   if (await page.$('.stage:not([hidden])')) throw new Error('the player is shown before booking');
   await shot(page, `booking-${mode}-gate`);
+  // Web Monetization: the creator's wallet address as a full URL.
+  out.monetization = await page.evaluate(() => document.querySelector('link[rel="monetization"]')?.getAttribute('href') || '');
 
   await page.evaluate(() => (window.__bmgNoReload = true));
   await page.fill('#book-name', holder);

@@ -29,6 +29,7 @@ type bookingResult struct {
 	Transport      string `json:"transport"`
 	Chat           bool   `json:"chat"`
 	ChatName       string `json:"chatName"`
+	Monetization   string `json:"monetization"`
 }
 
 // TestWebBooking walks the watch page of a ticketed gig in headless
@@ -47,14 +48,15 @@ func TestWebBooking(t *testing.T) {
 	n := startNode(t, "--stripe-secret-key", testStripeKey, "--stripe-webhook-secret", testWebhookSecret, "--stripe-api-base", mock)
 	art := artifacts(t)
 
-	g := n.createGigWith(t, "Booked show", map[string]any{"access": "ticket", "capacity": 50})
+	g := n.createGigWith(t, "Booked show", map[string]any{"access": "ticket", "capacity": 50, "payment_pointer": "$wallet.example/asha"})
 	ingesttest.Publish(t, n.RTMP+"/"+g.Credentials.StreamKey, ingesttest.Options{})
 	n.waitStatus(t, g.ID, "live", 15*time.Second)
 
 	t.Run("free", func(t *testing.T) {
 		var r bookingResult
 		browser(t, 150*time.Second, &r, "web_booking.mjs", n.HTTP, art, g.ID, "free")
-		if !r.OK || !r.SawBookToWatch || !r.Booked || !r.NoReload || r.Frames <= 0 || !r.Chat || !strings.HasPrefix(r.ChatName, "Booker") {
+		if !r.OK || !r.SawBookToWatch || !r.Booked || !r.NoReload || r.Frames <= 0 || !r.Chat || !strings.HasPrefix(r.ChatName, "Booker") ||
+			r.Monetization != "https://wallet.example/asha" {
 			t.Fatalf("free booking on the watch page: %+v", r)
 		}
 		t.Logf("free: %d frames over %s, chat as %q", r.Frames, r.Transport, r.ChatName)
@@ -129,8 +131,11 @@ func TestWebBooking(t *testing.T) {
 			WatchHere        bool    `json:"watchHere"`
 			BElsewhere       bool    `json:"bElsewhere"`
 		}
+		// The server ends the first playback within 2 s (TestOneScreenPerTicketAcrossNodes);
+		// the page notices its picture stopped (1.5 s of no frames) and asks
+		// why, so its message comes a little later.
 		browser(t, 180*time.Second, &r, "web_one_screen.mjs", n.HTTP, art, g.ID, comp.TicketToken)
-		if !r.OK || r.FramesA <= 0 || r.FramesB <= 0 || r.ElsewhereAfterMs <= 0 || r.ElsewhereAfterMs > 3000 || !r.ChatOnA || !r.WatchHere || !r.BElsewhere {
+		if !r.OK || r.FramesA <= 0 || r.FramesB <= 0 || r.ElsewhereAfterMs <= 0 || r.ElsewhereAfterMs > 5000 || !r.ChatOnA || !r.WatchHere || !r.BElsewhere {
 			t.Fatalf("one ticket, one screen: %+v", r)
 		}
 		t.Logf("one screen: the first page said 'watching elsewhere' %.0f ms after the second played", r.ElsewhereAfterMs)
