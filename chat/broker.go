@@ -23,7 +23,9 @@ type PubSub interface {
 	Publish(ctx context.Context, gigID string, msg []byte) error
 	// Subscribe registers h for the gig's events and waits (bounded by ctx)
 	// until the subscription is active. Events of one publisher arrive in
-	// publish order, one at a time. On error the subscription stays
+	// publish order, one at a time. h(nil) means the subscription has
+	// (re)become active after a broken connection: events may have been
+	// missed, and state the subscriber keeps (moderation) should be reloaded. On error the subscription stays
 	// registered and becomes active when the broker can; unsubscribe is
 	// always non-nil and idempotent.
 	Subscribe(ctx context.Context, gigID string, h func(msg []byte)) (unsubscribe func(), err error)
@@ -67,7 +69,9 @@ const (
 	RestrictMute RestrictionKind = "mute"
 	// RestrictBan bans Target (a user id).
 	RestrictBan RestrictionKind = "ban"
-	// RestrictBanIP bans Target (a hashed client address, never the address itself).
+	// RestrictBanIP bans Target (a client address keyed with the server's
+	// key, never the address itself) for identities created from it since
+	// Since, until Until; User is the user whose ban it came with.
 	RestrictBanIP RestrictionKind = "banip"
 	// RestrictSlow limits every user to one message per Seconds; Target is empty.
 	RestrictSlow RestrictionKind = "slow"
@@ -79,7 +83,11 @@ type Restriction struct {
 	Target  string          `json:"target,omitempty"`
 	Seconds int             `json:"seconds,omitempty"`
 	// Until is when the restriction ends; zero means it does not expire.
+	// A ban with an Until in the past lifts it (unban).
 	Until time.Time `json:"until,omitzero"`
+	// Since and User: see RestrictBanIP.
+	Since time.Time `json:"since,omitzero"`
+	User  string    `json:"user,omitempty"`
 }
 
 // removes reports whether storing r means deleting its key.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,6 +166,14 @@ func (b *RedisBroker) Subscribe(ctx context.Context, gigID string, h func([]byte
 	case <-wait:
 		return unsubscribe, nil
 	case <-ctx.Done():
+		// Nobody waits any more: when Redis confirms the subscription
+		// later, h hears it as a resubscription (h(nil)) and resyncs.
+		b.mu.Lock()
+		b.waiters[ch] = slices.DeleteFunc(b.waiters[ch], func(w chan struct{}) bool { return w == wait })
+		if len(b.waiters[ch]) == 0 {
+			delete(b.waiters, ch)
+		}
+		b.mu.Unlock()
 		return unsubscribe, fmt.Errorf("subscribe gig %s: %w", gigID, ctx.Err())
 	}
 }
@@ -185,13 +194,26 @@ func (b *RedisBroker) receive() {
 				h([]byte(m.Payload))
 			}
 		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				b.mu.Lock()
-				for _, w := range b.waiters[m.Channel] {
-					close(w)
+			if m.Kind != "subscribe" {
+				return
+			}
+			b.mu.Lock()
+			ws := b.waiters[m.Channel]
+			delete(b.waiters, m.Channel)
+			var hs []func([]byte)
+			if len(ws) == 0 {
+				// Nobody asked: go-redis resubscribed after a reconnect
+				// (or a Subscribe gave up waiting). Tell the handlers.
+				for _, h := range b.subs[m.Channel] {
+					hs = append(hs, h)
 				}
-				delete(b.waiters, m.Channel)
-				b.mu.Unlock()
+			}
+			b.mu.Unlock()
+			for _, w := range ws {
+				close(w)
+			}
+			for _, h := range hs {
+				h(nil)
 			}
 		}
 	})

@@ -63,10 +63,11 @@ const (
 type client struct {
 	hub   *Hub
 	gig   string
-	ipKey string // hashed address: bans are stored without the address itself
+	ipKey string // keyed hash of the address: bans are stored without the address itself
 	ip    string
-	// id is the public user id: random per connection, or TicketUserID
-	// for a ticket holder (set at join, before the client enters a room).
+	// id is the public user id: GuestUserID for a guest, TicketUserID for
+	// a ticket holder, random for the creator and before the join (set at
+	// join, before the client enters a room).
 	id       atomic.Pointer[string]
 	ticketed bool // moderated by ticket, not by address; set with id
 	tr       transport
@@ -111,18 +112,18 @@ type client struct {
 	joined  bool
 	creator bool
 	limiter *rateLimiter
-	lastMsg time.Time
+	// failedJoins counts refused credentials on this connection.
+	failedJoins int
 }
 
 func newClient(h *Hub, gig, ip string, tr transport, pings, countable bool) *client {
 	// The user id is derived from a random session id that never leaves the server.
 	sum := sha256.Sum256([]byte(randomHex(16)))
-	ipSum := sha256.Sum256([]byte("bmg-chat-ip:" + ip))
 	c := &client{
 		hub:       h,
 		gig:       gig,
 		ip:        ip,
-		ipKey:     hex.EncodeToString(ipSum[:12]),
+		ipKey:     h.keys.addrKey(ip),
 		tr:        tr,
 		pings:     pings,
 		countable: countable,
@@ -415,13 +416,26 @@ func (c *client) join(m clientMessage) {
 	if !ok {
 		return
 	}
-	// On a ticketed gig the ticket is the identity: its holder's name and a
-	// user id of its own, so moderation follows the ticket.
+	// The identity moderation follows: the ticket on a ticketed gig (with
+	// its holder's name), else a guest id the page keeps; the creator
+	// needs none.
 	name, id := m.Name, ""
-	if pass != nil && pass.TicketID != "" && !creator {
+	var g guest
+	var guestToken string
+	var fresh bool
+	now := time.Now()
+	switch {
+	case creator:
+	case pass != nil && pass.TicketID != "":
 		id = TicketUserID(pass.TicketID)
 		if n := holderName(pass.Holder); n != "" {
 			name = n
+		}
+	default:
+		if g, ok = h.keys.verifyGuest(m.Guest, now, h.cfg.GuestTTL); ok {
+			guestToken = m.Guest
+		} else {
+			fresh = true
 		}
 	}
 	if name == "" {
@@ -437,6 +451,8 @@ func (c *client) join(m clientMessage) {
 	if id != "" {
 		c.setUserID(id)
 		c.ticketed = true
+	} else if !creator && !fresh {
+		c.setUserID(GuestUserID(g.id))
 	}
 	c.holding.Store(true)
 	r := h.enterRoom(c, c.countable && !m.Watching)
@@ -450,14 +466,16 @@ func (c *client) join(m clientMessage) {
 		return
 	}
 	// The creator shares no fate with a banned viewer behind the same
-	// address, and a ticket holder none with anyone else's.
-	ipKey := c.ipKey
-	if c.ticketed {
-		ipKey = ""
-	}
-	if !creator && r.banned(c.userID(), ipKey) {
+	// address, a ticket holder none with anyone else's, and a guest only
+	// if its identity was created after an address ban (see applyLocal).
+	if !creator && (r.banned(c.userID()) || !c.ticketed && r.addrBanned(c.ipKey, g.issued, now)) {
 		c.fail(codeBanned, "you are banned from this chat", closePolicy)
 		return
+	}
+	if fresh {
+		// Minted only now, so a banned address gets no new identity.
+		g, guestToken = h.keys.mintGuest(now)
+		c.setUserID(GuestUserID(g.id))
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.BrokerTimeout)
 	hist, err := h.broker.History(ctx, c.gig, h.cfg.HistorySize)
@@ -469,9 +487,12 @@ func (c *client) join(m clientMessage) {
 		hist = []Message{}
 	}
 	c.name, c.creator, c.joined = name, creator, true
-	c.send(encode(joinedFrame{Type: "joined", User: c.userID(), Name: c.name, Creator: creator}))
+	c.send(encode(joinedFrame{Type: "joined", User: c.userID(), Name: c.name, Creator: creator, Guest: guestToken}))
 	c.send(encode(historyFrame{Type: "history", Messages: hist}))
 	c.send(encode(presenceFrame{Type: "presence", Viewers: h.viewersCached(c.gig)}))
+	if bans := r.bannedList(); creator && len(bans) > 0 {
+		c.send(encode(bansFrame{Type: "bans", Users: bans}))
+	}
 	if slow := r.slowMode(); slow > 0 {
 		c.send(encode(systemFrame{Type: "system", Text: slowModeText(slow)}))
 	}
@@ -484,13 +505,15 @@ func (c *client) message(text string) {
 		return
 	}
 	now := time.Now()
-	if d := c.room.mutedFor(c.userID(), now); d > 0 {
+	user := c.userID()
+	if d := c.room.mutedFor(user, now); d > 0 {
 		c.sendError(codeMuted, "you are muted", d)
 		return
 	}
-	if slow := c.room.slowMode(); slow > 0 && !c.creator && !c.lastMsg.IsZero() {
-		if wait := c.lastMsg.Add(slow).Sub(now); wait > 0 {
-			c.sendError(codeSlowMode, slowModeText(slow), wait)
+	// Slow mode is kept per user in the room, so reconnecting skips no wait.
+	if !c.creator {
+		if wait := c.room.slowWait(user, now); wait > 0 {
+			c.sendError(codeSlowMode, slowModeText(c.room.slowMode()), wait)
 			return
 		}
 	}
@@ -499,11 +522,13 @@ func (c *client) message(text string) {
 		c.sendError(codeRateLimited, "too many messages, wait a moment", wait)
 		return
 	}
-	c.lastMsg = now
+	if !c.creator {
+		c.room.sent(user, now)
+	}
 	c.hub.post(c.room, Message{
 		Type:    typeMessage,
 		ID:      randomHex(8),
-		User:    c.userID(),
+		User:    user,
 		Name:    c.name,
 		Text:    text,
 		TS:      now.UnixMilli(),
@@ -520,16 +545,28 @@ func (c *client) moderate(m clientMessage) {
 		c.sendError(codeForbidden, "only the creator can moderate", 0)
 		return
 	}
+	onFail := func(action, target string) notSaved {
+		return func(error) {
+			msg := "the " + action + " could not be saved (chat storage is unavailable): it holds on this server only, try again later"
+			if target != "" {
+				msg = "the " + action + " of " + target + " could not be saved (chat storage is unavailable): it holds on this server only, try again later"
+			}
+			c.sendError(codeModerationNotSaved, msg, 0)
+		}
+	}
+	h := c.hub
 	var err error
 	switch m.Type {
 	case typeDelete:
-		err = c.hub.DeleteMessage(c.gig, m.ID)
+		err = h.deleteMessage(c.gig, m.ID, onFail("delete", ""))
 	case typeMute:
-		err = c.hub.Mute(c.gig, m.User, time.Duration(m.Seconds)*time.Second)
+		err = h.mute(c.gig, m.User, time.Duration(m.Seconds)*time.Second, onFail("mute", m.User))
 	case typeBan:
-		err = c.hub.Ban(c.gig, m.User)
+		err = h.ban(c.gig, m.User, onFail("ban", m.User))
+	case typeUnban:
+		err = h.unban(c.gig, m.User, onFail("unban", m.User))
 	case typeSlow:
-		err = c.hub.SetSlowMode(c.gig, time.Duration(m.Seconds)*time.Second)
+		err = h.setSlowMode(c.gig, time.Duration(m.Seconds)*time.Second, onFail("slow mode", ""))
 	}
 	if err != nil {
 		c.sendError(codeUnavailable, "moderation failed", 0)

@@ -29,20 +29,36 @@ var backends = []backend{
 	{"memory", func(t *testing.T, cfgA, cfgB Config) *cluster {
 		m := NewMemoryBroker()
 		cfgA.NodeID, cfgB.NodeID = "node-a", "node-b"
+		sharedKey(&cfgA, &cfgB)
 		return &cluster{a: newNode(t, cfgA, m), b: newNode(t, cfgB, m)}
 	}},
 	{"redis", func(t *testing.T, cfgA, cfgB Config) *cluster {
-		srv := redistest.Start(t)
-		cfgA.NodeID, cfgB.NodeID = "node-a", "node-b"
-		a := newNode(t, cfgA, newRedisBroker(t, srv.Addr))
-		rdbB := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: 500 * time.Millisecond, MaxRetries: 1})
-		brkB, err := NewRedisBroker(RedisBrokerConfig{Client: rdbB}, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = brkB.Close(); _ = rdbB.Close() })
-		return &cluster{a: a, b: newNode(t, cfgB, brkB), redis: srv, rdbB: rdbB, brkB: brkB}
+		return redisCluster(t, redistest.Start(t), cfgA, cfgB)
 	}},
+}
+
+// redisCluster is two nodes on srv, each with its own Redis client.
+func redisCluster(t *testing.T, srv *redistest.Server, cfgA, cfgB Config) *cluster {
+	cfgA.NodeID, cfgB.NodeID = "node-a", "node-b"
+	sharedKey(&cfgA, &cfgB)
+	a := newNode(t, cfgA, newRedisBroker(t, srv.Addr))
+	rdbB := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: 500 * time.Millisecond, MaxRetries: 1})
+	brkB, err := NewRedisBroker(RedisBrokerConfig{Client: rdbB}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = brkB.Close(); _ = rdbB.Close() })
+	return &cluster{a: a, b: newNode(t, cfgB, brkB), redis: srv, rdbB: rdbB, brkB: brkB}
+}
+
+// clusterKey is the guest key both nodes of a test cluster share, as
+// SharedGuestKey gives every node of a deployment the same one.
+var clusterKey = []byte("bmg-test-cluster-guest-key-32-bytes!")
+
+func sharedKey(a, b *Config) {
+	if a.GuestKey == nil && b.GuestKey == nil {
+		a.GuestKey, b.GuestKey = clusterKey, clusterKey
+	}
 }
 
 func forEachBackend(t *testing.T, fn func(t *testing.T, newCluster func(cfgA, cfgB Config) *cluster)) {
@@ -182,7 +198,7 @@ func TestClusterModeration(t *testing.T) {
 			r := cl.a.hub.roomOf("gig")
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			return len(r.bannedIPs) == 1
+			return len(r.bannedAddrs) == 1
 		})
 		// The address is banned on both nodes (all test clients share 127.0.0.1).
 		for _, n := range []*node{cl.a, cl.b} {

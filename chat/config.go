@@ -51,10 +51,38 @@ type Config struct {
 	BrokerTimeout time.Duration
 	// RelayQueue bounds the events waiting to be relayed to other nodes. Default 4096.
 	RelayQueue int
-	// TrustedProxyHeader, when set (e.g. "X-Forwarded-For"), names the header
-	// whose last address is taken as the client IP. Only set it behind a proxy
-	// that overwrites or appends to that header.
-	TrustedProxyHeader string
+	// RelayRetry is how long a failed broker write (history, moderation
+	// state, relay to other nodes) is retried, with backoff, before it is
+	// given up; writes keep their order meanwhile and never hold up local
+	// chat. A moderation action given up is reported to the creator's
+	// connection ("moderation_not_saved"). Default 30 s; negative: no retry.
+	RelayRetry time.Duration
+	// ClientIP answers the client address of a WebSocket request (cmd
+	// passes clientip.Resolver.String, which honours --trusted-proxies).
+	// nil, or an empty answer, means the peer's host. Per-address caps,
+	// failed-join limits and address bans use it.
+	ClientIP func(r *http.Request) string
+	// GuestKey signs guest ids (the stable identity of chat users without a
+	// ticket) and salts the hashes of client addresses stored with bans. It
+	// must be the same on every node (SharedGuestKey on Redis) and at least
+	// 32 bytes. nil: a random key for this hub (single node; guest ids do
+	// not survive a restart).
+	GuestKey []byte
+	// GuestTTL is how long a guest id stays valid; a page that comes back
+	// with an older one gets a new identity. Default 30 days.
+	GuestTTL time.Duration
+	// AddressBan is how long a banned guest's address refuses identities
+	// created after the ban (a joiner without a guest id, or with one minted
+	// since): the banned user cannot come back by clearing the page's
+	// storage, while the people who share the address and chatted before
+	// are not affected. Default 1 h; negative: no address bans.
+	AddressBan time.Duration
+	// AuthFailLimit failed credential joins (a wrong manage token, a
+	// refused ticket) per AuthFailWindow are allowed per client address on
+	// this node; after that joins with credentials from the address are
+	// refused with rate_limited and the connection closed. Defaults 5, 1 min.
+	AuthFailLimit  int
+	AuthFailWindow time.Duration
 	// Authorize checks a creator's manage token for a gig; nil means nobody can moderate.
 	Authorize func(ctx context.Context, gigID, token string) error
 	// Gate admits joiners of ticketed gigs: a join's "ticket" (or "token")
@@ -98,9 +126,21 @@ func (c Config) withDefaults() (Config, error) {
 	defd(&c.PresencePush, time.Second)
 	defd(&c.BrokerTimeout, 2*time.Second)
 	def(&c.RelayQueue, 4096)
+	defd(&c.RelayRetry, 30*time.Second)
+	defd(&c.GuestTTL, 30*24*time.Hour)
+	defd(&c.AddressBan, time.Hour)
+	def(&c.AuthFailLimit, 5)
+	defd(&c.AuthFailWindow, time.Minute)
+	if c.GuestKey == nil {
+		c.GuestKey = make([]byte, guestKeyLen)
+		_, _ = rand.Read(c.GuestKey)
+	} else if len(c.GuestKey) < guestKeyLen {
+		return c, fmt.Errorf("%w: GuestKey must be at least %d bytes", ErrInvalidConfig, guestKeyLen)
+	}
 	for name, v := range map[string]int{
 		"HistorySize": c.HistorySize, "MaxTextRunes": c.MaxTextRunes, "MaxFrameBytes": c.MaxFrameBytes,
 		"RateBurst": c.RateBurst, "MaxConnsPerIP": c.MaxConnsPerIP, "SendQueue": c.SendQueue, "RelayQueue": c.RelayQueue,
+		"AuthFailLimit": c.AuthFailLimit,
 	} {
 		if v < 0 {
 			return c, fmt.Errorf("%w: %s must not be negative", ErrInvalidConfig, name)
@@ -110,6 +150,7 @@ func (c Config) withDefaults() (Config, error) {
 		"RateWindow": c.RateWindow, "RateTimeout": c.RateTimeout, "PingInterval": c.PingInterval,
 		"WriteTimeout": c.WriteTimeout, "HeartbeatInterval": c.HeartbeatInterval, "PresenceTTL": c.PresenceTTL,
 		"PresencePush": c.PresencePush, "BrokerTimeout": c.BrokerTimeout,
+		"GuestTTL": c.GuestTTL, "AuthFailWindow": c.AuthFailWindow,
 	} {
 		if v < 0 {
 			return c, fmt.Errorf("%w: %s must not be negative", ErrInvalidConfig, name)

@@ -18,6 +18,13 @@ type Counters struct {
 	// revoked ticket); GateFailed counts joins refused because the gate
 	// could not answer.
 	TicketRefused, GateFailed uint64
+	// AuthFailed counts joins refused for a wrong credential (manage token
+	// or ticket); AuthLimited counts joins and connections refused because
+	// an address or connection failed too often.
+	AuthFailed, AuthLimited uint64
+	// ModerationNotSaved counts moderation actions the broker never took
+	// (they held on their node only).
+	ModerationNotSaved uint64
 	// Viewers is the chat connections counted as viewers right now (the
 	// WebSocket chatters; data-channel chat counts with its media session).
 	Viewers int
@@ -26,6 +33,7 @@ type Counters struct {
 type counters struct {
 	local, remote, evicted, rateLimited, perIP atomic.Uint64
 	ticketRefused, gateFailed                  atomic.Uint64
+	authFailed, authLimited, modNotSaved       atomic.Uint64
 }
 
 // Counters returns a snapshot of the hub's counters.
@@ -39,6 +47,10 @@ func (h *Hub) Counters() Counters {
 
 		TicketRefused: h.ctr.ticketRefused.Load(),
 		GateFailed:    h.ctr.gateFailed.Load(),
+
+		AuthFailed:         h.ctr.authFailed.Load(),
+		AuthLimited:        h.ctr.authLimited.Load(),
+		ModerationNotSaved: h.ctr.modNotSaved.Load(),
 	}
 	h.mu.Lock()
 	for _, p := range h.presence {

@@ -18,6 +18,7 @@
 // Client to server:
 //
 //	{"type":"join","name":"Ann"}                    join the gig's room; name 1-32 characters, no control characters
+//	{"type":"join","name":"Ann","guest":"g_.."}     join as the guest the server named in an earlier "joined" (see Guests)
 //	{"type":"join","name":"Ann","token":"<manage>"} join as the creator (moderator); a bad token is an error "unauthorized"
 //	{"type":"join","name":"Ann","watching":true}    "watching": this viewer is already counted by a media session
 //	                                                (WHEP, FLV) of the same page, so the chat connection does not add one
@@ -26,14 +27,18 @@
 //	{"type":"message","text":"hello"}               text is trimmed, 1-500 characters (runes), plain text
 //	{"type":"delete","id":"<message id>"}           creator only: remove a message for everyone, including history
 //	{"type":"mute","user":"<user id>","seconds":60} creator only: the user cannot send for N seconds (0 unmutes)
-//	{"type":"ban","user":"<user id>"}               creator only: disconnect the user; the user and its IP cannot rejoin
-//	                                                (a ticket holder: the ticket cannot rejoin, from any address)
+//	{"type":"ban","user":"<user id>"}               creator only: disconnect the user; the user cannot rejoin (see Guests
+//	                                                for its address; a ticket holder: the ticket, from any address)
+//	{"type":"unban","user":"<user id>"}             creator only: lift the ban (and the address ban that came with it)
 //	{"type":"slow","seconds":10}                    creator only: one message per N seconds per user (0 turns it off)
 //
 // Server to client:
 //
-//	{"type":"joined","user":"u_3f9a1c2b7d04","name":"Ann","creator":false}  the answer to join; "user" is this connection's id
-//	                                                ("t_..." for a ticket holder: the same for every connection of the ticket)
+//	{"type":"joined","user":"u_3f9a1c2b7d04","name":"Ann","creator":false,"guest":"g_.."}
+//	                                                the answer to join; "user" is the participant's id: "u_..." for a
+//	                                                guest, the same for every connection that brings its "guest" token;
+//	                                                "t_..." for a ticket holder, the same for every connection of the ticket.
+//	                                                "guest" (guests only): the token to keep and send in later joins
 //	{"type":"history","messages":[<message>...]}    right after joined: the last 100 messages, oldest first
 //	{"type":"message","id":"..","user":"..","name":"..","text":"..","ts":1712345678901,"creator":true}
 //	                                                ts is Unix milliseconds; "creator" only when true
@@ -42,6 +47,8 @@
 //	{"type":"deleted","id":".."}                    drop that message from the page
 //	{"type":"moderation","action":"mute","user":"..","seconds":60}
 //	{"type":"moderation","action":"ban","user":".."}
+//	{"type":"moderation","action":"unban","user":".."}
+//	{"type":"bans","users":["u_..",..]}             to the creator after joined, when the gig has bans: the banned user ids
 //	{"type":"moderation","action":"slow","seconds":10}
 //	{"type":"error","code":"rate_limited","message":"..","retry_after_ms":5000}
 //	{"type":"restarting"}                           the server is shutting down; reconnect after a short delay
@@ -51,9 +58,30 @@
 // banned, forbidden (moderation without the creator's token), unauthorized
 // (wrong token), too_many_connections (per-IP cap), unavailable (moderation
 // disabled, server closing, or the ticket check failing), ticket_required,
-// invalid_ticket, ticket_revoked (see Tickets). After banned, too_large,
-// too_many_connections, the ticket codes and an unavailable ticket check
-// the server closes the connection.
+// invalid_ticket, ticket_revoked (see Tickets), moderation_not_saved (to
+// the creator: an action holds on its node but the broker did not take it
+// within RelayRetry, so other nodes and later rooms may not enforce it; do
+// it again later). After banned, too_large, too_many_connections, the
+// ticket codes, an unavailable ticket check and a rate_limited join (see
+// Flood control) the server closes the connection.
+//
+// # Guests
+//
+// A join without a ticket or manage token is a guest's. A guest joining
+// without a valid "guest" token (none, forged, or older than GuestTTL, 30
+// days) gets a new one in "joined"; pages keep it (per site) and send it
+// in every later join, on any gig and node. The token is signed with the
+// cluster's GuestKey, and the user id derived from it one way
+// (GuestUserID), so mute, ban and slow mode follow the guest across
+// reconnects, addresses and nodes, and a user id seen in chat reveals no
+// token. Banning a guest bans its user id, and, for AddressBan (1 h), its
+// address for identities created from it after the ban: a joiner from
+// that address without a guest token, or with one minted since, is
+// refused, so the banned guest cannot come back by clearing storage, while
+// people behind the same address (a household, a carrier's NAT) who
+// chatted before are not affected. Addresses are only stored as HMACs
+// under the server key. The client address is Config.ClientIP's (the
+// forwarded address behind a trusted proxy).
 //
 // # Tickets
 //
@@ -93,7 +121,12 @@
 //
 // Per connection RateBurst messages per RateWindow (3 per 2 s), after which
 // messages are refused for RateTimeout (5 s) with retry_after_ms. Per IP at
-// most MaxConnsPerIP connections on a node. Every connection has a bounded
+// most MaxConnsPerIP connections on a node. Refused credentials (a wrong
+// manage token, a refused ticket) count too: a connection is closed after
+// 3 wrong tokens (or when they exceed its message rate), and an address
+// with AuthFailLimit (5) refusals within AuthFailWindow (1 min) has every
+// join that carries a token or ticket refused with rate_limited
+// (retry_after_ms) and the connection closed (1008) until the window ends. Every connection has a bounded
 // outgoing queue (SendQueue batches); a client whose queue is full, or
 // whose socket takes no write for WriteTimeout, is disconnected so it never
 // slows the room. WebSocket connections are pinged every PingInterval and
@@ -118,7 +151,11 @@
 // A node subscribes to a gig's broker channel when its first local member
 // joins and unsubscribes when the last leaves. Moderation state (mutes, bans,
 // slow mode) is stored in the broker with expiry and announced over pub/sub,
-// so every node enforces it. Presence: each node heartbeats its local viewer
+// so every node enforces it; a node whose subscription comes back after an
+// outage reloads it. Broker writes (history, moderation) that fail are
+// retried with backoff, in order, for up to RelayRetry (30 s); local chat
+// never waits for them. A moderation action that could not be written is
+// reported to the creator (moderation_not_saved). Presence: each node heartbeats its local viewer
 // count per gig with a TTL; entries of a node that stopped heartbeating are
 // ignored once the TTL (PresenceTTL, 30 s) has passed.
 package chat

@@ -14,4 +14,10 @@ var (
 	ErrInvalidArgument = errors.New("chat: invalid argument")
 	// ErrNoGig means the request carried no gig id.
 	ErrNoGig = errors.New("chat: missing gig id")
+	// ErrRelayFull means a broker write was dropped because the relay
+	// queue was full (the broker has been unreachable for long).
+	ErrRelayFull = errors.New("chat: relay queue full")
+	// ErrRelayTimeout means a broker write waited longer than
+	// Config.RelayRetry while the broker was failing.
+	ErrRelayTimeout = errors.New("chat: broker write not done in time")
 )

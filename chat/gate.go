@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -46,6 +47,14 @@ func TicketUserID(ticketID string) string {
 // client has been told why, and closed if the gate refused it.
 func (c *client) admitJoin(m clientMessage) (pass *access.Pass, creator, ok bool) {
 	h := c.hub
+	if m.Token != "" || m.Ticket != "" {
+		if wait := h.fails.blocked(c.ip, time.Now()); wait > 0 {
+			h.ctr.authLimited.Add(1)
+			c.sendError(codeRateLimited, "too many refused tokens from your address, try again later", wait)
+			c.stop(true, closePolicy, codeRateLimited)
+			return nil, false, false
+		}
+	}
 	if m.Token != "" {
 		switch {
 		case h.cfg.Authorize != nil:
@@ -53,7 +62,7 @@ func (c *client) admitJoin(m clientMessage) (pass *access.Pass, creator, ok bool
 			err := h.cfg.Authorize(ctx, c.gig, m.Token)
 			cancel()
 			if err != nil {
-				c.sendError(codeUnauthorized, "the manage token is not valid for this gig", 0)
+				c.refusedToken()
 				return nil, false, false
 			}
 			// The creator always passes: no ticket to check or hold.
@@ -70,7 +79,7 @@ func (c *client) admitJoin(m clientMessage) (pass *access.Pass, creator, ok bool
 				c.gateFailed(err)
 				return nil, false, false
 			}
-			c.sendError(codeUnauthorized, "the manage token is not valid for this gig", 0)
+			c.refusedToken()
 			return nil, false, false
 		default:
 			c.sendError(codeUnavailable, "moderation is not enabled on this server", 0)
@@ -84,6 +93,9 @@ func (c *client) admitJoin(m clientMessage) (pass *access.Pass, creator, ok bool
 	switch {
 	case access.Denied(err):
 		h.ctr.ticketRefused.Add(1)
+		if m.Ticket != "" {
+			c.countFailure()
+		}
 		c.fail(access.Code(err), access.Message(c.gig, err), closeTicket)
 		return nil, false, false
 	case err != nil:
@@ -91,6 +103,28 @@ func (c *client) admitJoin(m clientMessage) (pass *access.Pass, creator, ok bool
 		return nil, false, false
 	}
 	return p, p.Creator, true
+}
+
+// refusedToken answers a wrong manage token. Each one counts against the
+// connection and its address: the connection is closed after a few, and the
+// address refused for a while (see authFails), so tokens cannot be guessed.
+func (c *client) refusedToken() {
+	c.sendError(codeUnauthorized, "the manage token is not valid for this gig", 0)
+	now := time.Now()
+	c.countFailure()
+	c.failedJoins++
+	allowed, wait := c.limiter.allow(now)
+	if c.failedJoins >= maxFailedJoinsPerConn || !allowed {
+		c.hub.ctr.authLimited.Add(1)
+		c.sendError(codeRateLimited, "too many refused tokens, try again later", max(wait, time.Second))
+		c.stop(true, closePolicy, codeRateLimited)
+	}
+}
+
+// countFailure counts a refused credential against the client's address.
+func (c *client) countFailure() {
+	c.hub.ctr.authFailed.Add(1)
+	c.hub.fails.fail(c.ip, time.Now())
 }
 
 // admit asks the gate about a credential.

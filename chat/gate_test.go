@@ -158,7 +158,7 @@ const testManage = "mt_manage-g1"
 func ticketConfig(g *testGate) Config {
 	cfg := testConfig()
 	cfg.Gate = g
-	cfg.TrustedProxyHeader = "X-Forwarded-For"
+	cfg.ClientIP = forwardedIP
 	cfg.Authorize = func(_ context.Context, gig, token string) error {
 		if gig == "g1" && token == testManage {
 			return nil
@@ -398,7 +398,7 @@ func TestTicketBanIsPerTicket(t *testing.T) {
 		for _, nd := range []*node{cl.a, cl.b} {
 			waitFor(t, 3*time.Second, "the ban on "+nd.hub.NodeID(), func() bool {
 				r := nd.hub.roomOf("g1")
-				return r != nil && r.banned(a.user, "")
+				return r != nil && r.banned(a.user)
 			})
 			for _, ip := range []string{"10.0.0.1", "203.0.113.9"} {
 				again := dialFrom(t, nd, "g1", ip)

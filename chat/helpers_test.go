@@ -61,6 +61,16 @@ type node struct {
 	log *logRecorder
 }
 
+// forwardedIP is a Config.ClientIP for tests: the last X-Forwarded-For
+// entry, as behind a trusted proxy.
+func forwardedIP(r *http.Request) string {
+	v := r.Header.Get("X-Forwarded-For")
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
+
 func testConfig() Config {
 	return Config{
 		PresencePush:      50 * time.Millisecond,
@@ -106,7 +116,7 @@ func dial(t testing.TB, n *node, gig string) *wsClient {
 }
 
 // dialHeader dials with extra request headers (X-Forwarded-For for a hub
-// with TrustedProxyHeader, to come from another address).
+// with ClientIP forwardedIP, to come from another address).
 func dialHeader(t testing.TB, n *node, gig string, hdr http.Header) *wsClient {
 	t.Helper()
 	conn, _, err := websocket.DefaultDialer.Dial(n.wsURL(gig), hdr)
@@ -158,7 +168,7 @@ func (c *wsClient) next(typ string) map[string]any {
 			if m["type"] == typ {
 				return m
 			}
-			if m["type"] == "presence" || m["type"] == "system" {
+			if m["type"] == "presence" || m["type"] == "system" || m["type"] == "bans" {
 				continue
 			}
 			c.t.Fatalf("waiting for %q, got %v", typ, m)

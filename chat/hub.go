@@ -25,6 +25,8 @@ type Hub struct {
 
 	upgrader websocket.Upgrader
 	relay    *relay
+	keys     serverKeys
+	fails    *authFails
 	// brokerHealth logs broker outages seen by joins and presence once.
 	brokerHealth health
 	subKick      chan struct{}
@@ -35,6 +37,9 @@ type Hub struct {
 	clients  map[*client]struct{}
 	perIP    map[string]int
 	presence map[string]*gigPresence
+	// resync: gigs whose moderation state is reloaded from the broker
+	// (their subscription came back after an outage).
+	resync map[string]bool
 
 	ctr counters
 }
@@ -65,6 +70,9 @@ func New(cfg Config, broker Broker, log *slog.Logger) (*Hub, error) {
 		clients:      make(map[*client]struct{}),
 		perIP:        make(map[string]int),
 		presence:     make(map[string]*gigPresence),
+		resync:       make(map[string]bool),
+		keys:         deriveKeys(cfg.GuestKey),
+		fails:        newAuthFails(cfg.AuthFailLimit, cfg.AuthFailWindow),
 	}
 	h.upgrader = websocket.Upgrader{
 		ReadBufferSize:  1024,
@@ -77,7 +85,7 @@ func New(cfg Config, broker Broker, log *slog.Logger) (*Hub, error) {
 	if h.upgrader.CheckOrigin == nil {
 		h.upgrader.CheckOrigin = func(*http.Request) bool { return true }
 	}
-	h.relay = newRelay(cfg.RelayQueue, cfg.BrokerTimeout, log)
+	h.relay = newRelay(cfg.RelayQueue, cfg.BrokerTimeout, cfg.RelayRetry, log)
 	h.wg.Add(3)
 	go func() { defer h.wg.Done(); h.relay.run(ctx) }()
 	go func() { defer h.wg.Done(); h.subscriptions() }()
@@ -211,7 +219,17 @@ func (h *Hub) subscriptions() {
 		for gig, r := range h.rooms {
 			want[gig] = r
 		}
+		var reload []*room
+		for gig := range h.resync {
+			if r := h.rooms[gig]; r != nil && isClosed(r.ready) {
+				reload = append(reload, r)
+			}
+			delete(h.resync, gig)
+		}
 		h.mu.Unlock()
+		for _, r := range reload {
+			h.loadRestrictions(r)
+		}
 		for gig, unsub := range subs {
 			if _, ok := want[gig]; !ok {
 				unsub()
@@ -262,6 +280,15 @@ func (h *Hub) loadRestrictions(r *room) {
 
 // onBroker handles an event relayed by another node.
 func (h *Hub) onBroker(gig string, msg []byte) {
+	if len(msg) == 0 {
+		// The subscription is back after an outage: moderation published
+		// meanwhile was missed, reload it from the store.
+		h.mu.Lock()
+		h.resync[gig] = true
+		h.kickSubscriptions()
+		h.mu.Unlock()
+		return
+	}
 	var env envelope
 	if err := json.Unmarshal(msg, &env); err != nil {
 		h.log.Debug("chat dropped malformed relay event", "gig", gig, "err", err)
@@ -292,25 +319,22 @@ func (h *Hub) post(r *room, m Message) {
 	env := encode(envelope{Node: h.cfg.NodeID, ID: m.ID, Frame: data})
 	// Queued before anyone can see the message, so a delete of it is
 	// always queued after its history append.
-	h.relay.push(func(ctx context.Context) error {
-		if err := h.broker.AppendHistory(ctx, r.gig, m, h.cfg.HistorySize); err != nil {
-			return err
-		}
-		return h.broker.Publish(ctx, r.gig, env)
+	h.relay.push(&relayJob{
+		what: "message",
+		steps: []func(ctx context.Context) error{
+			func(ctx context.Context) error { return h.broker.AppendHistory(ctx, r.gig, m, h.cfg.HistorySize) },
+			func(ctx context.Context) error { return h.broker.Publish(ctx, r.gig, env) },
+		},
 	})
 	h.ctr.local.Add(1)
 	r.broadcast(frame{id: m.ID, data: data})
 }
 
-// clientIP is the connection's address, or the last entry of the trusted
-// proxy header when one is configured.
+// clientIP is Config.ClientIP's answer, or the peer's host.
 func (h *Hub) clientIP(r *http.Request) string {
-	if h.cfg.TrustedProxyHeader != "" {
-		if v := r.Header.Get(h.cfg.TrustedProxyHeader); v != "" {
-			parts := splitComma(v)
-			if last := parts[len(parts)-1]; last != "" {
-				return last
-			}
+	if h.cfg.ClientIP != nil {
+		if ip := h.cfg.ClientIP(r); ip != "" {
+			return ip
 		}
 	}
 	return hostOnly(r.RemoteAddr)

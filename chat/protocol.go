@@ -15,29 +15,33 @@ const (
 	typeDelete  = "delete"
 	typeMute    = "mute"
 	typeBan     = "ban"
+	typeUnban   = "unban"
 	typeSlow    = "slow"
 )
 
 // Error codes sent in {"type":"error"} frames.
 const (
-	codeBadRequest     = "bad_request"
-	codeTooLarge       = "too_large"
-	codeInvalidName    = "invalid_name"
-	codeInvalidText    = "invalid_text"
-	codeNotJoined      = "not_joined"
-	codeAlreadyJoined  = "already_joined"
-	codeRateLimited    = "rate_limited"
-	codeSlowMode       = "slow_mode"
-	codeMuted          = "muted"
-	codeBanned         = "banned"
-	codeForbidden      = "forbidden"
-	codeUnauthorized   = "unauthorized"
-	codeTooManyConns   = "too_many_connections"
-	codeUnavailable    = "unavailable"
-	maxNameRunes       = 32
-	maxModerationSecs  = 7 * 24 * 3600
-	maxSlowModeSeconds = 3600
-	maxIDLen           = 64
+	codeBadRequest    = "bad_request"
+	codeTooLarge      = "too_large"
+	codeInvalidName   = "invalid_name"
+	codeInvalidText   = "invalid_text"
+	codeNotJoined     = "not_joined"
+	codeAlreadyJoined = "already_joined"
+	codeRateLimited   = "rate_limited"
+	codeSlowMode      = "slow_mode"
+	codeMuted         = "muted"
+	codeBanned        = "banned"
+	codeForbidden     = "forbidden"
+	codeUnauthorized  = "unauthorized"
+	codeTooManyConns  = "too_many_connections"
+	codeUnavailable   = "unavailable"
+	// codeModerationNotSaved: a moderation action holds on the creator's
+	// node but could not be stored for the others (broker down).
+	codeModerationNotSaved = "moderation_not_saved"
+	maxNameRunes           = 32
+	maxModerationSecs      = 7 * 24 * 3600
+	maxSlowModeSeconds     = 3600
+	maxIDLen               = 64
 )
 
 // clientMessage is one decoded, validated client frame.
@@ -46,6 +50,7 @@ type clientMessage struct {
 	Name     string `json:"name,omitempty"`
 	Token    string `json:"token,omitempty"`
 	Ticket   string `json:"ticket,omitempty"`
+	Guest    string `json:"guest,omitempty"`
 	Watching bool   `json:"watching,omitempty"`
 	Text     string `json:"text,omitempty"`
 	ID       string `json:"id,omitempty"`
@@ -100,9 +105,9 @@ func decodeClientMessage(data []byte, maxBytes, maxTextRunes int) (clientMessage
 		if !validID(m.User) || m.Seconds < 0 || m.Seconds > maxModerationSecs {
 			return clientMessage{}, perr(codeBadRequest, "mute needs a user id and 0-604800 seconds")
 		}
-	case typeBan:
+	case typeBan, typeUnban:
 		if !validID(m.User) {
-			return clientMessage{}, perr(codeBadRequest, "ban needs a user id")
+			return clientMessage{}, perr(codeBadRequest, m.Type+" needs a user id")
 		}
 	case typeSlow:
 		if m.Seconds < 0 || m.Seconds > maxSlowModeSeconds {
@@ -185,6 +190,15 @@ type joinedFrame struct {
 	User    string `json:"user"`
 	Name    string `json:"name"`
 	Creator bool   `json:"creator"`
+	// Guest is the guest token the page keeps and sends back in later
+	// joins (guests only).
+	Guest string `json:"guest,omitempty"`
+}
+
+// bansFrame lists the banned user ids of the gig, for the creator.
+type bansFrame struct {
+	Type  string   `json:"type"`
+	Users []string `json:"users"`
 }
 
 type historyFrame struct {

@@ -22,8 +22,12 @@ type room struct {
 	mu          sync.Mutex
 	mutes       map[string]time.Time
 	bannedUsers map[string]bool
-	bannedIPs   map[string]bool
+	bannedAddrs map[string]addrBan
 	slow        time.Duration
+	// lastSent is each user's last message time while slow mode is on, so
+	// reconnecting does not skip the wait.
+	lastSent   map[string]time.Time
+	slowPruned time.Time
 
 	// lastPresence is touched only by the presence loop.
 	lastPresence int
@@ -45,7 +49,8 @@ func newRoom(gig string, coalesce time.Duration) *room {
 		ready:       make(chan struct{}),
 		mutes:       make(map[string]time.Time),
 		bannedUsers: make(map[string]bool),
-		bannedIPs:   make(map[string]bool),
+		bannedAddrs: make(map[string]addrBan),
+		lastSent:    make(map[string]time.Time),
 	}
 	r.members.Store(&[]*client{})
 	return r
@@ -148,6 +153,13 @@ func (r *room) fanOut(b *batch) {
 // fanOutChunk is the least number of members worth a goroutine of their own.
 const fanOutChunk = 64
 
+// addrBan is an address ban: identities created from the address since
+// its start are refused until its end (see Config.AddressBan).
+type addrBan struct {
+	since, until time.Time
+	user         string // whose ban it came with; lifted with it
+}
+
 // apply updates the moderation state; it must not be called with other locks held.
 func (r *room) apply(x Restriction, now time.Time) {
 	r.mu.Lock()
@@ -160,11 +172,27 @@ func (r *room) apply(x Restriction, now time.Time) {
 			r.mutes[x.Target] = x.Until
 		}
 	case RestrictBan:
-		r.bannedUsers[x.Target] = true
+		if !x.removes(now) {
+			r.bannedUsers[x.Target] = true
+			break
+		}
+		delete(r.bannedUsers, x.Target)
+		for k, b := range r.bannedAddrs {
+			if b.user == x.Target {
+				delete(r.bannedAddrs, k)
+			}
+		}
 	case RestrictBanIP:
-		r.bannedIPs[x.Target] = true
+		if x.removes(now) {
+			delete(r.bannedAddrs, x.Target)
+		} else {
+			r.bannedAddrs[x.Target] = addrBan{since: x.Since, until: x.Until, user: x.User}
+		}
 	case RestrictSlow:
 		r.slow = time.Duration(x.Seconds) * time.Second
+		if r.slow == 0 {
+			clear(r.lastSent)
+		}
 	}
 }
 
@@ -182,13 +210,84 @@ func (r *room) mutedFor(user string, now time.Time) time.Duration {
 	return until.Sub(now)
 }
 
-// banned reports whether user, or the address ipKey, is banned; an empty
-// ipKey (a ticket holder, moderated by ticket alone) checks the user only.
-func (r *room) banned(user, ipKey string) bool {
+// banned reports whether user is banned.
+func (r *room) banned(user string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.bannedUsers[user] || ipKey != "" && r.bannedIPs[ipKey]
+	return r.bannedUsers[user]
 }
+
+// addrBanned reports whether the address ipKey refuses an identity created
+// at since (zero: one created now, for this join).
+func (r *room) addrBanned(ipKey string, since, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.bannedAddrs[ipKey]
+	if !ok {
+		return false
+	}
+	if !b.until.IsZero() && !b.until.After(now) {
+		delete(r.bannedAddrs, ipKey)
+		return false
+	}
+	return since.IsZero() || !since.Before(b.since)
+}
+
+// addrBansOf lists the address keys banned with user's ban.
+func (r *room) addrBansOf(user string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for k, b := range r.bannedAddrs {
+		if b.user == user {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// bannedList returns the banned user ids, sorted.
+func (r *room) bannedList() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.bannedUsers))
+	for u := range r.bannedUsers {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// slowWait returns how long user must still wait under slow mode.
+func (r *room) slowWait(user string, now time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if last, ok := r.lastSent[user]; ok && r.slow > 0 {
+		return max(0, last.Add(r.slow).Sub(now))
+	}
+	return 0
+}
+
+// sent records a message of user at now while slow mode is on.
+func (r *room) sent(user string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.slow <= 0 {
+		return
+	}
+	if len(r.lastSent) >= maxSlowUsers && now.Sub(r.slowPruned) >= r.slow {
+		r.slowPruned = now
+		for u, t := range r.lastSent {
+			if now.Sub(t) >= r.slow {
+				delete(r.lastSent, u)
+			}
+		}
+	}
+	r.lastSent[user] = now
+}
+
+// maxSlowUsers is when slowWait prunes users whose wait is over.
+const maxSlowUsers = 1024
 
 func (r *room) slowMode() time.Duration {
 	r.mu.Lock()

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -53,22 +54,21 @@ func TestPingKeepalive(t *testing.T) {
 
 func TestClientIP(t *testing.T) {
 	for _, tc := range []struct {
-		header, value, remote, want string
+		name     string
+		clientIP func(*http.Request) string
+		remote   string
+		want     string
 	}{
-		{"", "", "192.0.2.1:5000", "192.0.2.1"},
-		{"", "", "[2001:db8::1]:5000", "2001:db8::1"},
-		{"X-Forwarded-For", "", "10.0.0.1:1", "10.0.0.1"},
-		{"X-Forwarded-For", "203.0.113.9", "10.0.0.1:1", "203.0.113.9"},
-		{"X-Forwarded-For", "1.1.1.1, 203.0.113.9", "10.0.0.1:1", "203.0.113.9"},
+		{"peer", nil, "192.0.2.1:5000", "192.0.2.1"},
+		{"peer v6", nil, "[2001:db8::1]:5000", "2001:db8::1"},
+		{"resolver", func(*http.Request) string { return "203.0.113.9" }, "10.0.0.1:1", "203.0.113.9"},
+		{"resolver without answer", func(*http.Request) string { return "" }, "10.0.0.1:1", "10.0.0.1"},
 	} {
-		h := &Hub{cfg: Config{TrustedProxyHeader: tc.header}}
+		h := &Hub{cfg: Config{ClientIP: tc.clientIP}}
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = tc.remote
-		if tc.value != "" {
-			r.Header.Set("X-Forwarded-For", tc.value)
-		}
 		if got := h.clientIP(r); got != tc.want {
-			t.Errorf("clientIP(%+v) = %q, want %q", tc, got, tc.want)
+			t.Errorf("%s: clientIP = %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -2,7 +2,9 @@
 // display name (and the manage token for the creator, the ticket on
 // ticketed gigs), history, live
 // messages, presence, moderation events and errors. Reconnects by itself
-// with backoff and joins again under the same name.
+// with backoff and joins again under the same name. A guest keeps the
+// server-signed guest token of its first join (localStorage, per site) and
+// sends it back, so mutes and slow mode follow it across reconnects.
 
 export interface ChatMessage {
   id: string;
@@ -14,13 +16,14 @@ export interface ChatMessage {
 }
 
 export type ChatEvent =
-  | { type: 'joined'; user: string; name: string; creator: boolean }
+  | { type: 'joined'; user: string; name: string; creator: boolean; guest?: string }
+  | { type: 'bans'; users: string[] }
   | { type: 'history'; messages: ChatMessage[] }
   | ({ type: 'message' } & ChatMessage)
   | { type: 'system'; text: string }
   | { type: 'presence'; viewers: number }
   | { type: 'deleted'; id: string }
-  | { type: 'moderation'; action: 'mute' | 'ban' | 'slow' | string; user?: string; seconds?: number }
+  | { type: 'moderation'; action: 'mute' | 'ban' | 'unban' | 'slow' | string; user?: string; seconds?: number }
   | { type: 'error'; code: string; message: string; retry_after_ms?: number }
   | { type: 'restarting' };
 
@@ -28,6 +31,24 @@ export type Status = 'connecting' | 'open' | 'closed' | 'banned';
 
 // The chat's refusals of a ticket (access.Code on the server).
 export const deniedCodes = ['ticket_required', 'invalid_ticket', 'ticket_revoked'];
+
+const guestKey = 'bmg.chat.guest';
+
+function loadGuest(): string {
+  try {
+    return localStorage.getItem(guestKey) || '';
+  } catch {
+    return '';
+  }
+}
+
+function saveGuest(tok: string): void {
+  try {
+    localStorage.setItem(guestKey, tok);
+  } catch {
+    /* storage disabled: a new guest id on every visit */
+  }
+}
 
 export interface ChatHandlers {
   onEvent(e: ChatEvent): void;
@@ -76,6 +97,8 @@ export class ChatClient {
     const j: Record<string, unknown> = { type: 'join', name: this.name };
     if (this.opts.token) j.token = this.opts.token;
     if (this.opts.ticket) j.ticket = this.opts.ticket;
+    const guest = this.opts.token || this.opts.ticket ? '' : loadGuest();
+    if (guest) j.guest = guest;
     if (this.opts.watching?.()) j.watching = true;
     this.send(j);
   }
@@ -103,6 +126,7 @@ export class ChatClient {
       // would only be refused again.
       if (e.type === 'error' && (e.code === 'banned' || deniedCodes.includes(e.code))) this.banned = true;
       if (e.type === 'restarting') this.retry = 0;
+      if (e.type === 'joined' && typeof e.guest === 'string' && e.guest) saveGuest(e.guest);
       this.h.onEvent(e);
     };
     ws.onclose = () => {

@@ -39,11 +39,19 @@ export function chatPanel(host: HTMLElement, gigId: string, opts: ChatPanelOptio
     [0, 5, 10, 30, 60].map((s) => h('option', { value: String(s) }, s ? `Slow mode: ${s} s` : 'Slow mode: off')),
   );
   const modBar = mod ? h('div', { class: 'chat-modbar' }, h('span', { class: 'muted' }, 'You moderate this chat'), slowSel) : null;
+  // Banned participants, each with an Unban control (creator only).
+  const banned = new Map<string, string>(); // user id -> name
+  const banList = h('ul', { class: 'chat-bans-list' });
+  const banCount = h('span');
+  const bansBox = mod
+    ? h('details', { class: 'chat-modbar chat-bans', 'data-testid': 'chat-bans', hidden: true }, h('summary', null, banCount), banList)
+    : null;
 
   replace(host,
     h('div', { class: `chat${mod ? ' chat-mod' : ''}` },
       h('div', { class: 'chat-head' }, h('h2', null, 'Live chat'), viewers, status),
       modBar,
+      bansBox,
       list,
       notice,
       nameForm,
@@ -132,6 +140,11 @@ export function chatPanel(host: HTMLElement, gigId: string, opts: ChatPanelOptio
       case 'moderation':
         onModeration(e);
         break;
+      case 'bans':
+        banned.clear();
+        for (const u of e.users || []) banned.set(u, nameOf(u));
+        renderBans();
+        break;
       case 'error':
         onError(e);
         break;
@@ -162,6 +175,12 @@ export function chatPanel(host: HTMLElement, gigId: string, opts: ChatPanelOptio
       const who = nameOf(e.user);
       if (e.action === 'mute') systemLine(e.seconds ? `${who} is muted for ${span(e.seconds)}.` : `${who} can chat again.`);
       else if (e.action === 'ban') systemLine(`${who} was banned.`);
+      else if (e.action === 'unban') systemLine(`${banned.get(e.user) || who} may join again.`);
+    }
+    if (mod && e.user && (e.action === 'ban' || e.action === 'unban')) {
+      if (e.action === 'ban') banned.set(e.user, banned.get(e.user) || nameOf(e.user));
+      else banned.delete(e.user);
+      renderBans();
     }
     if (e.action === 'ban' && e.user) {
       // Drop a banned participant's messages from the page.
@@ -204,6 +223,9 @@ export function chatPanel(host: HTMLElement, gigId: string, opts: ChatPanelOptio
       case 'unauthorized':
         showNotice('The manage token was refused: moderation is off in this browser.', 0);
         break;
+      case 'moderation_not_saved':
+        showNotice(e.message || 'That moderation could not be saved: it may not hold on every server. Try again shortly.', 10000);
+        break;
       case 'too_many_connections':
         showNotice('Too many chat connections from your network. Close a tab and reload.', 0);
         break;
@@ -236,6 +258,25 @@ export function chatPanel(host: HTMLElement, gigId: string, opts: ChatPanelOptio
       ));
     }
     return li;
+  }
+
+  function renderBans() {
+    if (!bansBox) return;
+    bansBox.hidden = banned.size === 0;
+    banCount.textContent = `Banned (${banned.size})`;
+    replace(banList,
+      ...[...banned].map(([user, name]) =>
+        h('li', { 'data-user': user },
+          h('span', null, name === 'A participant' ? user : name), ' ',
+          h('button', {
+            class: 'btn btn-xs',
+            type: 'button',
+            'data-action': 'unban',
+            onclick: () => client.send({ type: 'unban', user }),
+          }, 'Unban'),
+        ),
+      ),
+    );
   }
 
   function nameOf(user: string): string {
