@@ -98,7 +98,8 @@ func TestFLVFanoutBench(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := media.NewRegistry(media.RegistryConfig{}, log)
 	rtmp := ingesttest.StartServer(t, ingest.Config{}, ingesttest.Keys{"bench": "bench"}, reg, log)
-	h := flv.NewHandler(flv.Config{}, reg, log)
+	// Every load viewer comes from 127.0.0.1.
+	h := flv.NewHandler(flv.Config{MaxViewersPerIP: -1}, reg, log)
 	mux := http.NewServeMux()
 	mux.Handle("GET /live/{file}", h)
 	rec := &ingestTimes{at: make(map[string]int64)}

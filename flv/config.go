@@ -1,6 +1,8 @@
 package flv
 
 import (
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
@@ -9,9 +11,29 @@ import (
 // Config configures the HTTP-FLV / WS-FLV handler. Zero fields take the
 // documented defaults.
 type Config struct {
-	// AllowOrigin is sent as Access-Control-Allow-Origin and checked
-	// against the Origin of WebSocket requests. Default "*".
+	// CORSOrigins are the origins whose pages may play streams ("*" = any),
+	// checked one by one like the API's: a listed Origin is echoed in
+	// Access-Control-Allow-Origin (with Vary: Origin), any other gets no
+	// CORS headers, and WebSocket upgrades from an unlisted Origin are
+	// refused (403). Default ["*"].
+	CORSOrigins []string
+	// AllowOrigin is one allowed origin; it is used only when CORSOrigins
+	// is empty.
+	//
+	// Deprecated: use CORSOrigins.
 	AllowOrigin string
+	// MaxViewers caps each gig's HTTP-FLV and WS-FLV viewers on this node:
+	// one more is answered 503 viewer_cap. Default 1000; negative: no cap.
+	MaxViewers int
+	// MaxViewersPerIP caps the FLV and WS-FLV connections of one client
+	// address (an IPv6 address counts by its /64) on this node, over every
+	// gig: one more is answered 429 too_many_connections. Default 10;
+	// negative: no cap.
+	MaxViewersPerIP int
+	// ClientIP returns the client's address for MaxViewersPerIP and logs
+	// (behind a trusted proxy, from X-Forwarded-For). Nil: the connection's
+	// peer address.
+	ClientIP func(r *http.Request) string
 	// QueueTags bounds each viewer's queue of tags (shared buffers, so this
 	// costs 8 bytes per slot). A viewer whose queue fills skips to the next
 	// keyframe. Default 512 (~6 s of 30 fps video + AAC).
@@ -32,8 +54,20 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.AllowOrigin == "" {
-		c.AllowOrigin = "*"
+	if len(c.CORSOrigins) == 0 {
+		c.CORSOrigins = []string{"*"}
+		if c.AllowOrigin != "" {
+			c.CORSOrigins = []string{c.AllowOrigin}
+		}
+	}
+	if c.MaxViewers == 0 {
+		c.MaxViewers = 1000
+	}
+	if c.MaxViewersPerIP == 0 {
+		c.MaxViewersPerIP = 10
+	}
+	if c.ClientIP == nil {
+		c.ClientIP = peerHost
 	}
 	if c.QueueTags <= 0 {
 		c.QueueTags = 512
@@ -48,4 +82,12 @@ func (c Config) withDefaults() Config {
 		c.GOPMaxBytes = 16 << 20
 	}
 	return c
+}
+
+func peerHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -22,6 +22,9 @@ type Counters struct {
 	// elsewhere); GateFailures the requests answered 503 because the Gate
 	// failed.
 	TicketRefused, TicketEnded, GateFailures uint64
+	// ViewerCapHits counts requests refused by MaxViewers (503);
+	// AddrCapHits those refused by MaxViewersPerIP (429).
+	ViewerCapHits, AddrCapHits uint64
 }
 
 // counters are the live atomics behind Counters: a viewer adds once per
@@ -29,6 +32,7 @@ type Counters struct {
 type counters struct {
 	httpTags, httpBytes, wsTags, wsBytes, writes, skips, stalled atomic.Uint64
 	refused, passEnded, gateFailures                             atomic.Uint64
+	capHits, addrCapHits                                         atomic.Uint64
 }
 
 // sent counts a batch written to a viewer of proto ("flv" or "ws-flv").
@@ -68,5 +72,7 @@ func (h *Handler) Counters() Counters {
 		TicketRefused: c.refused.Load(),
 		TicketEnded:   c.passEnded.Load(),
 		GateFailures:  c.gateFailures.Load(),
+		ViewerCapHits: c.capHits.Load(),
+		AddrCapHits:   c.addrCapHits.Load(),
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,8 +38,13 @@ type Handler struct {
 	closed  bool
 	feeds   map[*media.Stream]*feed
 	viewers map[*viewer]sink
-	wg      sync.WaitGroup
-	ctr     counters
+	// gigSlots and addrSlots count the requests holding a viewer slot per
+	// gig and per client address (addrKey), for MaxViewers and
+	// MaxViewersPerIP.
+	gigSlots  map[string]int
+	addrSlots map[string]int
+	wg        sync.WaitGroup
+	ctr       counters
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -55,6 +61,9 @@ func NewHandler(cfg Config, reg *media.Registry, log *slog.Logger) *Handler {
 		log:     log.With("component", "flv"),
 		feeds:   make(map[*media.Stream]*feed),
 		viewers: make(map[*viewer]sink),
+
+		gigSlots:  make(map[string]int),
+		addrSlots: make(map[string]int),
 	}
 	h.up = websocket.Upgrader{
 		HandshakeTimeout: 5 * time.Second,
@@ -63,16 +72,21 @@ func NewHandler(cfg Config, reg *media.Registry, log *slog.Logger) *Handler {
 	return h
 }
 
+// originAllowed checks WebSocket upgrades; players that send no Origin
+// (ffplay, VLC) are not browsers and need no permission.
 func (h *Handler) originAllowed(r *http.Request) bool {
 	o := r.Header.Get("Origin")
-	return h.cfg.AllowOrigin == "*" || o == "" || o == h.cfg.AllowOrigin
+	return o == "" || h.allowedOrigin(o) != ""
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	hdr.Set("Access-Control-Allow-Origin", h.cfg.AllowOrigin)
-	if h.cfg.AllowOrigin != "*" {
+	if allowed := h.allowedOrigin(r.Header.Get("Origin")); allowed != "" {
+		hdr.Set("Access-Control-Allow-Origin", allowed)
+	}
+	if !slices.Contains(h.cfg.CORSOrigins, "*") {
+		// The answer depends on the Origin: caches must keep them apart.
 		hdr.Add("Vary", "Origin")
 	}
 	if r.Method == http.MethodOptions {
@@ -103,6 +117,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
 		return
 	}
+	// Before waiting for tracks (requests waiting hold connections too)
+	// and before the Gate: a media admission ends the ticket's other
+	// screen, which must not happen for a viewer a cap turns away.
+	client := h.cfg.ClientIP(r)
+	addr := addrKey(client)
+	if !h.reserve(w, gigID, addr) {
+		return
+	}
+	defer h.release(gigID, addr)
 	if err := h.waitTracks(r, s); err != nil {
 		switch {
 		case errors.Is(err, ErrNoH264):
@@ -132,10 +155,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if websocket.IsWebSocketUpgrade(r) {
-		h.serveWS(w, r, s, pass)
+		h.serveWS(w, r, s, pass, client)
 		return
 	}
-	h.serveHTTP(w, r, s, pass)
+	h.serveHTTP(w, r, s, pass, client)
 }
 
 // waitTracks waits until the stream has its tracks: right after a publisher
@@ -241,7 +264,7 @@ func (h *Handler) track(v *viewer, s sink) bool {
 	return true
 }
 
-func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request, s *media.Stream, pass *access.Pass) {
+func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request, s *media.Stream, pass *access.Pass, client string) {
 	f, v, fileHdr, err := h.join(s)
 	if err != nil {
 		joinError(w, err)
@@ -260,10 +283,10 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request, s *media.Str
 		// HTTP/2 cannot be hijacked: plain writes, flushed per batch.
 		out = &writerSink{w: w, rc: http.NewResponseController(w), stall: h.cfg.StallTimeout}
 	}
-	h.run(f, v, out, fileHdr, "flv", r, pass)
+	h.run(f, v, out, fileHdr, "flv", r, pass, client)
 }
 
-func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request, s *media.Stream, pass *access.Pass) {
+func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request, s *media.Stream, pass *access.Pass, client string) {
 	w.Header().Del("Content-Type")
 	ws, err := h.up.Upgrade(w, r, nil)
 	if err != nil {
@@ -275,12 +298,12 @@ func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request, s *media.Strea
 		_ = ws.Close()
 		return
 	}
-	h.run(f, v, newWSSink(ws, h.cfg.StallTimeout, v), fileHdr, "ws-flv", r, pass)
+	h.run(f, v, newWSSink(ws, h.cfg.StallTimeout, v), fileHdr, "ws-flv", r, pass, client)
 }
 
 // run is a viewer's write loop, on the request's goroutine. It ends the
 // viewer when pass ends; the caller releases pass.
-func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string, r *http.Request, pass *access.Pass) {
+func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string, r *http.Request, pass *access.Pass, client string) {
 	if !h.track(v, out) {
 		out.finish(false)
 		h.leave(f, v)
@@ -288,7 +311,7 @@ func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string
 	}
 	defer h.wg.Done()
 	release := f.stream.AddViewer(proto)
-	log := h.log.With("gig", f.stream.GigID(), "proto", proto, "remote", r.RemoteAddr)
+	log := h.log.With("gig", f.stream.GigID(), "proto", proto, "remote", client)
 	if pass.TicketID != "" {
 		log = log.With("ticket", pass.TicketID)
 	}

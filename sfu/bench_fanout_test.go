@@ -148,7 +148,9 @@ func TestWHEPFanoutBench(t *testing.T) {
 		}
 	})
 	rtmp := ingesttest.StartServer(t, ingest.Config{}, ingesttest.Keys{"bench": "bench"}, reg, log)
-	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0", Keys: keysAdapter{"bench": "bench"}}, reg, log)
+	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0", Keys: keysAdapter{"bench": "bench"}, AllowPrivateCandidates: true,
+		// Every load viewer comes from 127.0.0.1.
+		MaxSessionsPerIP: -1, OfferRate: -1}, reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func TestCloseEndsSessionsWithoutLeaks(t *testing.T) {
 	if err := reg.Publish(st); err != nil {
 		t.Fatal(err)
 	}
-	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0"}, reg, testLogger(t))
+	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0", AllowPrivateCandidates: true}, reg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

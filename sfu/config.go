@@ -46,13 +46,34 @@ type Config struct {
 	// no cap): a POST for a gig that already has this many gets 503, while
 	// other gigs still accept viewers.
 	MaxViewers int
+	// MaxSessionsPerIP caps the WHEP sessions of one client address (an
+	// IPv6 address counts by its /64) on this node, over every gig: one
+	// client cannot fill a gig's MaxViewers. A session counts from its
+	// POST until it ends, connected or not. Default 10; negative: no cap.
+	MaxSessionsPerIP int
+	// OfferRate is how many WHEP offers one client address may POST per
+	// OfferWindow; more are answered 429 with Retry-After. Default 20;
+	// negative: no limit.
+	OfferRate int
+	// OfferWindow is OfferRate's window. Default 10 s.
+	OfferWindow time.Duration
+	// AllowPrivateCandidates keeps remote ICE candidates with loopback,
+	// private (RFC 1918, fc00::/7), link-local or other non-public
+	// addresses that WHIP/WHEP clients name in offers and trickle PATCHes.
+	// By default they are dropped, so nobody can make the server send
+	// connectivity checks (or dial ICE-TCP) into its own network. Clients
+	// that reach the server from such an address still connect: their
+	// checks make it learn the address (peer-reflexive), which is only ever
+	// an address that really sent us authenticated STUN.
+	AllowPrivateCandidates bool
 	// CORSOrigins may call the WHEP endpoints from a browser on another
 	// origin ("*" = any).
 	CORSOrigins []string
 	// MaxSDPBytes caps an offer or trickle body. Default 64 KiB.
 	MaxSDPBytes int64
-	// ConnectTimeout closes a session whose connection is not up in time.
-	// Default 15 s.
+	// ConnectTimeout closes a WHEP or WHIP session whose connection (ICE and
+	// DTLS) is not up this long after the answer; until then it holds a
+	// viewer slot. Default 5 s.
 	ConnectTimeout time.Duration
 	// NACKHistory is how many packets per stream are kept for
 	// retransmission beyond the current GOP. Default 2048.
@@ -87,8 +108,9 @@ type Config struct {
 	// ?screen=) and ends their sessions when their Pass ends. Nil: every
 	// gig is open. WHIP publishing does not use it.
 	Gate access.Gate
-	// ClientIP returns the viewer's address for OnDataChannel (behind a
-	// proxy, from X-Forwarded-For). Default: the request's remote host.
+	// ClientIP returns the client's address (behind a trusted proxy, from
+	// X-Forwarded-For) for OnDataChannel, MaxSessionsPerIP and OfferRate.
+	// Default: the request's remote host.
 	ClientIP func(r *http.Request) string
 }
 
@@ -100,7 +122,16 @@ func (c *Config) setDefaults() {
 		c.MaxSDPBytes = 64 << 10
 	}
 	if c.ConnectTimeout <= 0 {
-		c.ConnectTimeout = 15 * time.Second
+		c.ConnectTimeout = 5 * time.Second
+	}
+	if c.MaxSessionsPerIP == 0 {
+		c.MaxSessionsPerIP = 10
+	}
+	if c.OfferRate == 0 {
+		c.OfferRate = 20
+	}
+	if c.OfferWindow <= 0 {
+		c.OfferWindow = 10 * time.Second
 	}
 	if c.NACKHistory <= 0 {
 		c.NACKHistory = 2048

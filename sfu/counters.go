@@ -26,6 +26,12 @@ type Counters struct {
 	// revoked, or watching elsewhere); GateFailures the offers answered 503
 	// because the Gate failed.
 	TicketRefused, TicketEnded, GateFailures uint64
+	// AddrCapHits counts WHEP offers refused because their client address
+	// had MaxSessionsPerIP sessions; RateLimited the offers over OfferRate.
+	AddrCapHits, RateLimited uint64
+	// CandidatesDropped counts remote ICE candidates with non-public
+	// addresses removed from offers and trickle PATCHes (WHIP and WHEP).
+	CandidatesDropped uint64
 }
 
 // counters are the live atomics behind Counters. The packet counts are
@@ -33,6 +39,7 @@ type Counters struct {
 type counters struct {
 	packets, bytes, nacks, rtx, plis, skips, dropped, capHits, sdpTooLarge atomic.Uint64
 	refused, passEnded, gateFailures                                       atomic.Uint64
+	addrCapHits, rateLimited, candidatesDropped                            atomic.Uint64
 }
 
 // sent counts a batch written by a viewer; nil (unit tests) counts nothing.
@@ -67,5 +74,9 @@ func (s *SFU) Counters() Counters {
 		TicketRefused: c.refused.Load(),
 		TicketEnded:   c.passEnded.Load(),
 		GateFailures:  c.gateFailures.Load(),
+		AddrCapHits:   c.addrCapHits.Load(),
+		RateLimited:   c.rateLimited.Load(),
+
+		CandidatesDropped: c.candidatesDropped.Load(),
 	}
 }

@@ -66,6 +66,19 @@ func newRig(t *testing.T, cfg sfu.Config) *rig {
 	if cfg.ICEAddr == "" {
 		cfg.ICEAddr = "127.0.0.1:0"
 	}
+	// Every client here is on 127.0.0.1: let the server check the loopback
+	// candidates they offer, as it did before they were filtered (the
+	// filter has its own tests in candidate_filter_test.go and
+	// whep_limits_test.go).
+	cfg.AllowPrivateCandidates = true
+	// Nor do per-address limits mean anything when every client shares
+	// one address (they have their own tests in whep_limits_test.go).
+	if cfg.MaxSessionsPerIP == 0 {
+		cfg.MaxSessionsPerIP = -1
+	}
+	if cfg.OfferRate == 0 {
+		cfg.OfferRate = -1
+	}
 	s, err := sfu.New(cfg, reg, log)
 	if err != nil {
 		t.Fatal(err)

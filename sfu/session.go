@@ -29,8 +29,11 @@ type session struct {
 	gigID    string
 	etag     string
 	remoteIP string
-	created  time.Time
-	log      *slog.Logger
+	// addr is remoteIP's addrKey: the session holds one of its
+	// MaxSessionsPerIP slots from the POST until it ends.
+	addr    string
+	created time.Time
+	log     *slog.Logger
 
 	sfu *SFU
 	// stream is the stream being watched; it changes when the creator

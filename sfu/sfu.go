@@ -45,6 +45,11 @@ type SFU struct {
 	// gigViewers counts each gig's WHEP sessions, those being set up
 	// included, so the per-gig viewer cap holds under concurrent POSTs.
 	gigViewers map[string]int
+	// addrSessions counts each client address's (addrKey) WHEP sessions the
+	// same way, for MaxSessionsPerIP.
+	addrSessions map[string]int
+	// offers limits WHEP offers per address (nil: no limit).
+	offers *offerLimiter
 	// count is every gig's sessions together (Viewers).
 	count atomic.Int64
 	// ctr counts for metrics (Counters).
@@ -98,6 +103,10 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 		sessions:     make(map[string]*session),
 		broadcasters: make(map[*media.Stream]*broadcaster),
 		gigViewers:   make(map[string]int),
+		addrSessions: make(map[string]int),
+	}
+	if cfg.OfferRate > 0 {
+		s.offers = newOfferLimiter(cfg.OfferRate, cfg.OfferWindow)
 	}
 	reg.OnEvent(s.onRegistryEvent)
 	log.Info("webrtc ready", "ice_port", t.port, "ice_tcp", t.tcpMux != nil, "public_ips", cfg.PublicIPs)
@@ -247,7 +256,7 @@ func (s *SFU) removeSession(v *session) {
 	defer s.mu.Unlock()
 	if s.sessions[v.id] == v {
 		delete(s.sessions, v.id)
-		s.releaseLocked(v.gigID)
+		s.releaseLocked(v.gigID, v.addr)
 	}
 }
 
@@ -261,30 +270,39 @@ func (s *SFU) session(gigID, id string) (*session, bool) {
 	return v, true
 }
 
-// reserve takes one of the gig's viewer slots, or reports its cap. It runs
-// once per POST, so the mutex costs nothing on the media path.
-func (s *SFU) reserve(gigID string) bool {
+// reserve takes one of the gig's viewer slots and one of the client
+// address's (addr is an addrKey), or says which cap is reached
+// (errViewerCap, errAddrCap). It runs once per POST, so the mutex costs
+// nothing on the media path.
+func (s *SFU) reserve(gigID, addr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cfg.MaxViewers > 0 && s.gigViewers[gigID] >= s.cfg.MaxViewers {
-		return false
+		return errViewerCap
+	}
+	if s.cfg.MaxSessionsPerIP > 0 && s.addrSessions[addr] >= s.cfg.MaxSessionsPerIP {
+		return errAddrCap
 	}
 	s.gigViewers[gigID]++
+	s.addrSessions[addr]++
 	s.count.Add(1)
-	return true
+	return nil
 }
 
-// release gives back a slot taken by reserve for a session that was never
+// release gives back slots taken by reserve for a session that was never
 // added.
-func (s *SFU) release(gigID string) {
+func (s *SFU) release(gigID, addr string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.releaseLocked(gigID)
+	s.releaseLocked(gigID, addr)
 }
 
-func (s *SFU) releaseLocked(gigID string) {
+func (s *SFU) releaseLocked(gigID, addr string) {
 	if s.gigViewers[gigID]--; s.gigViewers[gigID] <= 0 {
 		delete(s.gigViewers, gigID)
+	}
+	if s.addrSessions[addr]--; s.addrSessions[addr] <= 0 {
+		delete(s.addrSessions, addr)
 	}
 	s.count.Add(-1)
 }
@@ -317,7 +335,7 @@ func (s *SFU) hasBFrames(st *media.Stream) bool {
 // success the session holds a reserved viewer slot.
 // The session owns pass from then on: it closes when the pass ends and
 // releases it when it closes.
-func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o *offerInfo, remoteIP string, pass *access.Pass) (*session, string, error) {
+func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o *offerInfo, remoteIP, addr string, pass *access.Pass) (*session, string, error) {
 	cert, err := s.certificate()
 	if err != nil {
 		return nil, "", err
@@ -342,6 +360,7 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 		id:        id,
 		gigID:     gigID,
 		remoteIP:  remoteIP,
+		addr:      addr,
 		created:   time.Now(),
 		log:       log,
 		pass:      pass,

@@ -175,7 +175,7 @@ func TestWHEPPassEndsSessionWithoutLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := accesstest.NewGate("gig1")
-	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0", Gate: g}, reg, testLogger(t))
+	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0", Gate: g, AllowPrivateCandidates: true}, reg, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

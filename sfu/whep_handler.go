@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,6 +140,16 @@ func (s *SFU) readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	s.cors(w, r)
 	gigID := r.PathValue("id")
+	remoteIP := s.cfg.ClientIP(r)
+	addr := addrKey(remoteIP)
+	// Every POST counts, first: a flood of offers, good or bad, costs the
+	// flooder its own address's budget and nobody else's.
+	if ok, retry := s.offers.allow(addr, time.Now()); !ok {
+		s.ctr.rateLimited.Add(1)
+		w.Header().Set("Retry-After", retryAfterSeconds(retry))
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many WebRTC offers from this address; wait a few seconds and try again")
+		return
+	}
 	if !hasContentType(r, mimeSDP) {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
 		return
@@ -163,9 +174,16 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// The slot comes before the Gate: a media admission ends the ticket's
-	// other screen, which must not happen for a viewer the cap turns away.
-	if !s.reserve(gigID) {
+	// The slots come before the Gate: a media admission ends the ticket's
+	// other screen, which must not happen for a viewer a cap turns away.
+	if err := s.reserve(gigID, addr); err != nil {
+		if errors.Is(err, errAddrCap) {
+			s.ctr.addrCapHits.Add(1)
+			// Sessions that never connect are gone after ConnectTimeout.
+			w.Header().Set("Retry-After", retryAfterSeconds(s.cfg.ConnectTimeout))
+			writeError(w, http.StatusTooManyRequests, "too_many_sessions", "this address already has as many WebRTC sessions as the server allows; close one and try again")
+			return
+		}
 		s.ctr.capHits.Add(1)
 		w.Header().Set("Retry-After", "30")
 		writeError(w, http.StatusServiceUnavailable, "viewer_cap", "this show has reached its WebRTC viewer limit; try again later or watch over FLV")
@@ -175,22 +193,23 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	// request without a ticket costs no more than the ticket check.
 	pass := s.admitViewer(w, r, gigID, screen)
 	if pass == nil {
-		s.release(gigID)
+		s.release(gigID, addr)
 		return
 	}
 	offer, err := parseOffer(body, s.videoMime(st))
 	if err != nil {
 		pass.Release()
-		s.release(gigID)
+		s.release(gigID, addr)
 		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
 		return
 	}
+	offer.sdp, _ = s.filterOfferCandidates(offer.sdp)
 	ctx, cancel := context.WithTimeout(r.Context(), gatherTimeout)
 	defer cancel()
-	v, answer, err := s.newSession(ctx, gigID, st, offer, s.cfg.ClientIP(r), pass)
+	v, answer, err := s.newSession(ctx, gigID, st, offer, remoteIP, addr, pass)
 	if err != nil {
 		pass.Release()
-		s.release(gigID)
+		s.release(gigID, addr)
 		switch {
 		case errors.Is(err, ErrBadOffer):
 			writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
@@ -204,6 +223,11 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeCreated(w, "/whep/"+gigID+"/"+v.id, v.etag, answer)
 	v.log.Info("webrtc viewer joined", "remote", v.remoteIP, "audio", v.audio != nil, "setup", time.Since(v.created).Round(time.Microsecond))
+}
+
+// retryAfterSeconds is d as a Retry-After value: whole seconds, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
 }
 
 // writeCreated answers a WHIP or WHEP POST: 201 with the SDP answer, the
@@ -299,7 +323,7 @@ func (s *SFU) servePatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "ice_restart_unsupported", "ICE restarts are not supported: DELETE this session and POST a new offer")
 		return
 	}
-	if err := addCandidates(v.pc, frag); err != nil {
+	if err := s.addCandidates(v.pc, frag); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
 		return
 	}

@@ -61,6 +61,7 @@ func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
 		return
 	}
+	offer.sdp, _ = s.filterOfferCandidates(offer.sdp)
 	if st, ok := s.reg.Get(gigID); ok && !st.Closed() {
 		if old := s.publisherOf(st); old != nil && old.idle() > takeoverIdle {
 			old.log.Info("whip publisher replaced by a reconnect", "idle", old.idle().Round(time.Millisecond))
@@ -136,7 +137,7 @@ func (s *SFU) servePublishPatch(w http.ResponseWriter, r *http.Request) {
 		p.log.Info("whip ice restart")
 		return
 	}
-	if err := addCandidates(p.pc, frag); err != nil {
+	if err := s.addCandidates(p.pc, frag); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
 		return
 	}
@@ -168,7 +169,7 @@ func (p *publisher) restartICE(ctx context.Context, prev string, frag *trickleFr
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-	if err := addCandidates(p.pc, frag); err != nil {
+	if err := p.sfu.addCandidates(p.pc, frag); err != nil {
 		return "", err
 	}
 	return p.pc.LocalDescription().SDP, nil
@@ -218,8 +219,10 @@ func answerFragment(sdp string) string {
 	return b.String()
 }
 
-// addCandidates adds a fragment's trickled candidates.
-func addCandidates(pc *webrtc.PeerConnection, frag *trickleFrag) error {
+// addCandidates adds a fragment's trickled candidates, those with
+// non-public addresses dropped unless AllowPrivateCandidates.
+func (s *SFU) addCandidates(pc *webrtc.PeerConnection, frag *trickleFrag) error {
+	s.filterFragCandidates(frag)
 	for _, c := range frag.candidates {
 		init := webrtc.ICECandidateInit{Candidate: c.candidate}
 		if c.mid != "" {
