@@ -43,7 +43,7 @@ func newCollector(src Sources) *collector {
 		rtmpConns:        d("rtmp_connections", "Open RTMP connections."),
 		rtmpKeysRefused:  d("rtmp_publish_refused_total", "RTMP publishes refused for an unknown stream key or a failed key lookup."),
 		storeUnavailable: d("store_unavailable_total", "API requests answered 503 because the store engine (Redis) could not be reached."),
-		limitHits:        d("limit_hits_total", "Requests or connections refused by a limit, by limit (chat_rate, chat_per_ip, webrtc_viewer_cap, body_too_large, rtmp_max_conns, rtmp_per_ip, rtmp_pre_publish, sdp_too_large).", "limit"),
+		limitHits:        d("limit_hits_total", "Requests or connections refused by a limit, by limit (chat_rate, chat_per_ip, webrtc_viewer_cap, webrtc_per_ip, whep_offer_rate, ice_private_candidate, flv_viewer_cap, flv_per_ip, body_too_large, rtmp_max_conns, rtmp_per_ip, rtmp_pre_publish, sdp_too_large).", "limit"),
 	}
 }
 

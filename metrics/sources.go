@@ -40,6 +40,11 @@ const (
 	LimitBodyTooLarge    = "body_too_large"
 	LimitRTMPMaxConns    = "rtmp_max_conns"
 	LimitRTMPPerIP       = "rtmp_per_ip"
+	LimitWebRTCPerIP     = "webrtc_per_ip"
+	LimitWHEPOfferRate   = "whep_offer_rate"
+	LimitICEPrivate      = "ice_private_candidate"
+	LimitFLVViewerCap    = "flv_viewer_cap"
+	LimitFLVPerIP        = "flv_per_ip"
 	LimitRTMPPrePublish  = "rtmp_pre_publish"
 	LimitSDPTooLarge     = "sdp_too_large"
 )

@@ -116,6 +116,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if a.broker, err = a.chatBroker(); err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
+	guestKey, err := a.chatGuestKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("--redis: %w", err)
+	}
 	a.hub, err = chat.New(chat.Config{
 		NodeID:        cfg.NodeID,
 		MaxConnsPerIP: cfg.ChatMaxConnsPerIP,
@@ -129,7 +133,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Authorize: func(ctx context.Context, gigID, token string) error {
 			return a.store.CheckManageToken(ctx, gigID, token)
 		},
-		Gate: a.gate,
+		Gate:     a.gate,
+		ClientIP: a.clients.String,
+		GuestKey: guestKey,
 	}, a.broker, log)
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
@@ -141,7 +147,13 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webrtc (--webrtc-port %d): %w", cfg.WebRTCPort, err)
 	}
-	a.flv = flv.NewHandler(flv.Config{AllowOrigin: allowOrigin(cfg.CORSOrigins), Gate: a.gate}, a.reg, log)
+	a.flv = flv.NewHandler(flv.Config{
+		CORSOrigins:     cfg.CORSOrigins,
+		MaxViewers:      cfg.FLVMaxViewers,
+		MaxViewersPerIP: cfg.FLVMaxViewersPerIP,
+		ClientIP:        a.clients.String,
+		Gate:            a.gate,
+	}, a.reg, log)
 
 	if cfg.RTMPAddr != "" {
 		a.rtmp, err = ingest.New(ingest.Config{
@@ -173,8 +185,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		CORSOrigins:  cfg.CORSOrigins,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		BodyTimeout:  cfg.HTTPBodyTimeout,
-		CreateLimit:  a.limiter("gig-create", cfg.GigCreateLimit),
-		BookLimit:    a.limiter("booking", cfg.BookingLimit),
+		CreateLimit:  a.limiter("gig-create", cfg.GigCreateLimit, guestKey),
+		BookLimit:    a.limiter("booking", cfg.BookingLimit, guestKey),
 		ClientIP:     a.clients.String,
 		RTMPURL:      a.rtmpURL(),
 		RTMPPort:     a.rtmpPort(),
@@ -222,6 +234,17 @@ func (a *app) openEngine(ctx context.Context) error {
 	return nil
 }
 
+// chatGuestKey is the key chat guest ids are signed with: shared by every
+// node through Redis, random per process (nil) on memory.
+func (a *app) chatGuestKey(ctx context.Context) ([]byte, error) {
+	if a.chatRDB == nil {
+		return nil, nil
+	}
+	kctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return chat.SharedGuestKey(kctx, a.chatRDB)
+}
+
 func (a *app) chatBroker() (chat.Broker, error) {
 	if a.chatRDB == nil {
 		return chat.NewMemoryBroker(), nil
@@ -245,6 +268,12 @@ func (a *app) sfuConfig() sfu.Config {
 		Keys:        keyResolver{a.store, sfu.ErrUnknownKey},
 		Gate:        a.gate,
 		ClientIP:    a.clients.String,
+		// Per-address limits and candidate filtering (hardening).
+		MaxSessionsPerIP:       a.cfg.WebRTCMaxSessionsPerIP,
+		OfferRate:              a.cfg.WHEPOfferLimit.Limit,
+		OfferWindow:            a.cfg.WHEPOfferLimit.Window,
+		ConnectTimeout:         a.cfg.WebRTCConnectTimeout,
+		AllowPrivateCandidates: a.cfg.WebRTCAllowPrivateCandidates,
 		OnDataChannel: func(gigID, remoteIP string, dc *webrtc.DataChannel) {
 			attachDataChannel(a.hub, gigID, remoteIP, dc, a.log)
 		},
@@ -280,9 +309,11 @@ func (a *app) mounts() []api.Mount {
 
 // limiter counts a per-address rule on the engine: in Redis, so every node
 // shares the count; in process on the embedded engine.
-func (a *app) limiter(name string, r ratelimit.Rule) api.Limiter {
+// The salt (the nodes' shared chat guest key) keeps client addresses out
+// of Redis key names.
+func (a *app) limiter(name string, r ratelimit.Rule, salt []byte) api.Limiter {
 	if a.chatRDB != nil {
-		return ratelimit.NewRedis(a.chatRDB, name, r)
+		return ratelimit.NewRedis(a.chatRDB, name, r, salt)
 	}
 	return ratelimit.NewMemory(r)
 }
@@ -476,14 +507,6 @@ func addrString(ln net.Listener) string {
 		return "disabled"
 	}
 	return ln.Addr().String()
-}
-
-// allowOrigin is the one Access-Control-Allow-Origin the FLV handler sends.
-func allowOrigin(origins []string) string {
-	if len(origins) == 1 {
-		return origins[0]
-	}
-	return "*"
 }
 
 // parseICEServers reads "stun:host:port" and "turn:user:pass@host:port"

@@ -98,7 +98,10 @@ func benchApp(b *testing.B, extra ...string) (*app, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	args := append([]string{"--http-addr", "127.0.0.1:0", "--rtmp-addr", "127.0.0.1:0", "--webrtc-port", strconv.Itoa(l), "--max-viewers", "100000"}, extra...)
+	args := append([]string{"--http-addr", "127.0.0.1:0", "--rtmp-addr", "127.0.0.1:0", "--webrtc-port", strconv.Itoa(l), "--max-viewers", "100000",
+		// One load client on 127.0.0.1: no per-address caps.
+		"--webrtc-max-sessions-per-ip", "0", "--whep-offer-limit", "100000/1s", "--flv-max-viewers-per-ip", "0",
+		"--webrtc-allow-private-candidates", "true"}, extra...)
 	cfg, err := parseConfig(args, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		b.Fatal(err)

@@ -41,6 +41,14 @@ type Config struct {
 	FrameAncestors  []string
 	EndedRetention  time.Duration
 
+	// WebRTC and FLV viewer limits per client address.
+	WebRTCMaxSessionsPerIP       int
+	WHEPOfferLimit               ratelimit.Rule
+	WebRTCConnectTimeout         time.Duration
+	WebRTCAllowPrivateCandidates bool
+	FLVMaxViewers                int
+	FLVMaxViewersPerIP           int
+
 	// Payments (Stripe Checkout); empty keys leave paid booking off.
 	StripeSecretKey     string
 	StripeWebhookSecret string
@@ -135,6 +143,19 @@ func options() []option {
 			check: checkOptionalHTTPURL, set: func(c *Config, v string) { c.StripeAPIBase = v }},
 		{name: "pprof", env: "BMG_PPROF", def: "false", usage: "serve net/http/pprof under /debug/pprof/",
 			check: checkBool, set: func(c *Config, v string) { c.Pprof, _ = strconv.ParseBool(v) }},
+
+		{name: "webrtc-max-sessions-per-ip", env: "BMG_WEBRTC_MAX_SESSIONS_PER_IP", def: "10", usage: "WebRTC (WHEP) sessions one client address may hold on this node, connected or not (0 = no cap; IPv6: one /64)",
+			check: intRange(0, 1_000_000), set: func(c *Config, v string) { c.WebRTCMaxSessionsPerIP = capOrNone(v) }},
+		{name: "whep-offer-limit", env: "BMG_WHEP_OFFER_LIMIT", def: "20/10s", usage: "WHEP offers (POSTs) one client address may send per window (N/duration; 429 rate_limited over it)",
+			check: checkRate, set: func(c *Config, v string) { c.WHEPOfferLimit, _ = parseRate(v) }},
+		{name: "webrtc-connect-timeout", env: "BMG_WEBRTC_CONNECT_TIMEOUT", def: "5s", usage: "time a new WHEP/WHIP session has to connect (ICE) before it is dropped and its slot freed",
+			check: durationRange(time.Second, time.Minute), set: func(c *Config, v string) { c.WebRTCConnectTimeout, _ = time.ParseDuration(v) }},
+		{name: "webrtc-allow-private-candidates", env: "BMG_WEBRTC_ALLOW_PRIVATE_CANDIDATES", def: "false", usage: "accept private, loopback and link-local ICE candidates from clients (off: the server never sends media to internal addresses a client names; LAN and loopback clients still connect)",
+			check: checkBool, set: func(c *Config, v string) { c.WebRTCAllowPrivateCandidates, _ = strconv.ParseBool(v) }},
+		{name: "flv-max-viewers", env: "BMG_FLV_MAX_VIEWERS", def: "1000", usage: "HTTP-FLV and WS-FLV viewers per gig on this node before 503",
+			check: intRange(1, 1_000_000), set: func(c *Config, v string) { c.FLVMaxViewers, _ = strconv.Atoi(v) }},
+		{name: "flv-max-viewers-per-ip", env: "BMG_FLV_MAX_VIEWERS_PER_IP", def: "10", usage: "HTTP-FLV and WS-FLV connections one client address may hold on this node (0 = no cap; 429 over it)",
+			check: intRange(0, 1_000_000), set: func(c *Config, v string) { c.FLVMaxViewersPerIP = capOrNone(v) }},
 
 		{name: "max-body-bytes", env: "BMG_MAX_BODY_BYTES", def: "65536", usage: "largest JSON request body the API reads (413 above it)",
 			check: intRange(1024, 16<<20), set: func(c *Config, v string) { c.MaxBodyBytes, _ = strconv.ParseInt(v, 10, 64) }},
@@ -247,7 +268,10 @@ func (c Config) redacted() []any {
 		"ice_servers", strings.Join(ice, ","), "max_viewers", c.MaxViewers, "opus_bitrate", c.OpusBitrate, "opus_complexity", c.OpusComplexity,
 		"cors_origins", strings.Join(c.CORSOrigins, ","), "shutdown_timeout", c.ShutdownTimeout.String(),
 		"node_id", c.NodeID, "pprof", c.Pprof, "public_url", c.PublicURL, "trusted_proxies", strings.Join(c.TrustedProxies, ","), "frame_ancestors", strings.Join(c.FrameAncestors, " "),
-		"ended_retention", c.EndedRetention.String(), "gig_create_limit", fmt.Sprintf("%d/%s", c.GigCreateLimit.Limit, c.GigCreateLimit.Window), "booking_limit", fmt.Sprintf("%d/%s", c.BookingLimit.Limit, c.BookingLimit.Window),
+		"ended_retention", c.EndedRetention.String(),
+		"webrtc_max_sessions_per_ip", c.WebRTCMaxSessionsPerIP, "whep_offer_limit", fmt.Sprintf("%d/%s", c.WHEPOfferLimit.Limit, c.WHEPOfferLimit.Window),
+		"webrtc_connect_timeout", c.WebRTCConnectTimeout.String(), "webrtc_allow_private_candidates", c.WebRTCAllowPrivateCandidates,
+		"flv_max_viewers", c.FLVMaxViewers, "flv_max_viewers_per_ip", c.FLVMaxViewersPerIP, "gig_create_limit", fmt.Sprintf("%d/%s", c.GigCreateLimit.Limit, c.GigCreateLimit.Window), "booking_limit", fmt.Sprintf("%d/%s", c.BookingLimit.Limit, c.BookingLimit.Window),
 		"paid_booking", c.StripeSecretKey != "" && c.StripeWebhookSecret != "", "stripe_api_base", c.StripeAPIBase,
 		"max_body_bytes", c.MaxBodyBytes, "max_sdp_bytes", c.MaxSDPBytes,
 		"http_header_timeout", c.HTTPHeaderTimeout.String(), "http_idle_timeout", c.HTTPIdleTimeout.String(), "http_body_timeout", c.HTTPBodyTimeout.String(),
@@ -407,6 +431,16 @@ func checkFrameAncestors(v string) error {
 		}
 	}
 	return nil
+}
+
+// capOrNone maps a flag's 0 ("no cap") to the -1 the media packages take
+// for it (their 0 means "the default").
+func capOrNone(v string) int {
+	n, _ := strconv.Atoi(v)
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // parseRate reads "N/duration" ("10/1h").

@@ -110,6 +110,11 @@ func startNode(t *testing.T, extra ...string) *node {
 		"--rtmp-addr", "127.0.0.1:" + strconv.Itoa(rtmpPort),
 		"--webrtc-port", strconv.Itoa(rtcPort),
 		"--log-level", "debug",
+		// Every test client comes from 127.0.0.1: no per-address media caps
+		// or offer limit unless a test sets them (later flags win), and
+		// loopback candidates as before.
+		"--webrtc-max-sessions-per-ip", "0", "--whep-offer-limit", "100000/1s",
+		"--flv-max-viewers-per-ip", "0", "--webrtc-allow-private-candidates", "true",
 	}, extra...)
 	n := &node{
 		t:      t,

@@ -90,11 +90,16 @@ func (a *app) metricsSources() metrics.Sources {
 		},
 		StoreUnavailable: func() uint64 { return a.meters.api.Counters().StoreUnavailable },
 		Limits: func() map[string]uint64 {
-			c, w := a.hub.Counters(), a.sfu.Counters()
+			c, w, f := a.hub.Counters(), a.sfu.Counters(), a.flv.Counters()
 			out := map[string]uint64{
 				metrics.LimitChatRate:        c.RateLimited,
 				metrics.LimitChatPerIP:       c.PerIPRefused,
 				metrics.LimitWebRTCViewerCap: w.ViewerCapHits,
+				metrics.LimitWebRTCPerIP:     w.AddrCapHits,
+				metrics.LimitWHEPOfferRate:   w.RateLimited,
+				metrics.LimitICEPrivate:      w.CandidatesDropped,
+				metrics.LimitFLVViewerCap:    f.ViewerCapHits,
+				metrics.LimitFLVPerIP:        f.AddrCapHits,
 				metrics.LimitSDPTooLarge:     w.SDPTooLarge,
 				metrics.LimitBodyTooLarge:    a.meters.api.Counters().BodyTooLarge,
 				metrics.LimitRTMPMaxConns:    0,

@@ -6,6 +6,9 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -72,6 +75,7 @@ type Redis struct {
 	rule   Rule
 	rdb    redis.UniversalClient
 	prefix string
+	salt   []byte
 	script *redis.Script
 }
 
@@ -84,14 +88,22 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}`
 
-// NewRedis counts in Redis under keys "bmg:ratelimit:<name>:<key>".
-func NewRedis(rdb redis.UniversalClient, name string, r Rule) *Redis {
-	return &Redis{rule: r, rdb: rdb, prefix: "bmg:ratelimit:" + name + ":", script: redis.NewScript(incrScript)}
+// NewRedis counts in Redis under keys "bmg:ratelimit:<name>:<HMAC of the
+// key>": with a salt only the nodes know, client addresses are never stored
+// in the clear nor guessable from the key names.
+func NewRedis(rdb redis.UniversalClient, name string, r Rule, salt []byte) *Redis {
+	return &Redis{rule: r, rdb: rdb, prefix: "bmg:ratelimit:" + name + ":", salt: salt, script: redis.NewScript(incrScript)}
+}
+
+func (r *Redis) keyOf(key string) string {
+	m := hmac.New(sha256.New, r.salt)
+	m.Write([]byte(key))
+	return r.prefix + hex.EncodeToString(m.Sum(nil)[:16])
 }
 
 // Allow is Memory.Allow on the shared count.
 func (r *Redis) Allow(ctx context.Context, key string, _ time.Time) (bool, time.Duration, error) {
-	res, err := r.script.Run(ctx, r.rdb, []string{r.prefix + key}, r.rule.Window.Milliseconds()).Int64Slice()
+	res, err := r.script.Run(ctx, r.rdb, []string{r.keyOf(key)}, r.rule.Window.Milliseconds()).Int64Slice()
 	if err != nil || len(res) != 2 {
 		return true, 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}

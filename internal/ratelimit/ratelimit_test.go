@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ func TestRule(t *testing.T) {
 	defer other.Close()
 	for name, pair := range map[string][2]limiter{
 		"memory": {NewMemory(rule), nil},
-		"redis":  {NewRedis(rdb, "test", rule), NewRedis(other, "test", rule)},
+		"redis":  {NewRedis(rdb, "test", rule, []byte("salt")), NewRedis(other, "test", rule, []byte("salt"))},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
@@ -49,8 +50,17 @@ func TestRule(t *testing.T) {
 			}
 		})
 	}
+	keys, _ := rdb.Keys(context.Background(), "bmg:ratelimit:*").Result()
+	for _, k := range keys {
+		if strings.Contains(k, "203.0.113") {
+			t.Fatalf("a client address is stored in the clear: %s", k)
+		}
+	}
+	if len(keys) == 0 {
+		t.Fatal("no counter keys in Redis")
+	}
 	srv.Stop()
-	if ok, _, err := NewRedis(rdb, "test", rule).Allow(context.Background(), "k", time.Now()); !ok || err == nil {
+	if ok, _, err := NewRedis(rdb, "test", rule, nil).Allow(context.Background(), "k", time.Now()); !ok || err == nil {
 		t.Fatalf("Redis down: ok=%v err=%v, want allowed with ErrUnavailable", ok, err)
 	}
 }
