@@ -25,9 +25,21 @@ build: web ## build bin/bookmygig
 run: build ## build and start the server on the embedded engine (HTTP :8080, RTMP :1935)
 	./$(BIN) $(ARGS)
 
-lint: ## gofmt and go vet
+# golangci-lint runs depguard (.golangci.yml): DESIGN.md's import directions.
+# Its version is pinned in scripts/deps.sh, which installs it (make deps-test);
+# the one in $(go env GOBIN) or GOPATH/bin is preferred to another on PATH.
+lint: ## gofmt, go vet and golangci-lint (import directions)
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@want=$$(sed -n 's/^golangci_lint_version=v//p' scripts/deps.sh); \
+	gobin=$$($(GO) env GOBIN); gobin=$${gobin:-$$($(GO) env GOPATH)/bin}; \
+	lint=$$gobin/golangci-lint; [ -x "$$lint" ] || lint=$$(command -v golangci-lint) || lint=; \
+	have=$$([ -n "$$lint" ] && "$$lint" version --short 2>/dev/null); \
+	if [ "$$have" != "$$want" ]; then \
+		echo "lint: golangci-lint $$want needed, found $${have:-none}: run 'make deps-test' or" \
+			"'go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$$want'" >&2; exit 1; \
+	fi; \
+	echo "$$lint run ./..."; "$$lint" run ./...
 
 # -p 1: packages one at a time, so the browser and load tests of one package
 # do not starve another's timing on a 2-core machine.

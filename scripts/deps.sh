@@ -52,6 +52,22 @@ if [ "$mode" = test ] && ! command -v stripe-mock >/dev/null; then
 	fi
 fi
 
+# golangci-lint for `make lint` (depguard keeps the import directions), by
+# version: another version may judge the same code differently. Installed
+# when the one in GOBIN (else on PATH) is missing or another version.
+golangci_lint_version=v2.15.0
+if [ "$mode" = test ]; then
+	gobin=$(go env GOBIN)
+	gobin=${gobin:-$(go env GOPATH)/bin}
+	lint=$gobin/golangci-lint
+	[ -x "$lint" ] || lint=$(command -v golangci-lint) || lint=
+	have=$([ -n "$lint" ] && "$lint" version --short 2>/dev/null) || have=
+	if [ "v$have" != "$golangci_lint_version" ]; then
+		echo "deps: installing golangci-lint $golangci_lint_version (found ${have:-none}; compiling takes a few minutes)"
+		go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$golangci_lint_version"
+	fi
+fi
+
 # The web build's Vite 8 needs Node.js 20.19+ or 22.12+, but Debian 12's apt
 # has Node 18. Node 20 comes from the npm registry (the node-linux-<arch>
 # package holds the official binary) into $node_prefix, linked into
