@@ -24,6 +24,9 @@ var (
 	// errCorrupt means a stored gig does not parse: someone else wrote to our
 	// keys. It is an internal error, not an outage.
 	errCorrupt = errors.New("corrupt gig hash")
+	// errNotReplicated means a write reached the master but not the
+	// replicas the URL asks for in time; callers see ErrUnavailable.
+	errNotReplicated = errors.New("write not replicated")
 )
 
 // ValidationError says which input field is wrong and why. Field uses the

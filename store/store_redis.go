@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bookmygig/bookmygig/internal/redisconn"
 	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
@@ -59,7 +60,10 @@ const (
 
 // RedisConfig configures RedisStore. Zero durations take the defaults above.
 type RedisConfig struct {
-	// URL is a redis:// or rediss:// URL (redis://user:pass@host:6379/0).
+	// URL is a redis:// or rediss:// URL (redis://user:pass@host:6379/0)
+	// or a redis-sentinel:// URL (internal/redisconn). Its wait_replicas
+	// (default 1 with sentinels) makes every gig write wait for that many
+	// replicas before it is acknowledged.
 	URL string
 	// DialTimeout bounds connecting; IOTimeout bounds each read and write.
 	DialTimeout time.Duration
@@ -95,6 +99,10 @@ type RedisStore struct {
 	retention time.Duration // 0: keep ended gigs forever
 	list      *redis.Script
 	sweep     *redis.Script
+	// waitReplicas > 0 makes gig writes WAIT for that many replicas (see
+	// replicated).
+	waitReplicas int
+	waitTimeout  time.Duration
 }
 
 // NewRedis connects to Redis and checks it answers. An unreachable Redis is
@@ -104,7 +112,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*RedisSto
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	opt, err := redis.ParseURL(cfg.URL)
+	target, err := redisconn.Parse(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
@@ -118,24 +126,25 @@ func NewRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*RedisSto
 	if op <= 0 {
 		op = DefaultRedisOpTimeout
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = dial, io, io
-	// Waiting for a pooled connection must not outlast the request either.
-	opt.PoolTimeout = io
-	// Retrying hides nothing useful here: a dead Redis stays dead for the
-	// length of a request, and retries would stretch the 503 past a second.
-	opt.MaxRetries = -1
-	opt.ContextTimeoutEnabled = true
-	if cfg.PoolSize > 0 {
-		opt.PoolSize = cfg.PoolSize
-	}
 	s := &RedisStore{
-		rdb:       redis.NewClient(opt),
-		log:       log.With("component", "store", "engine", "redis"),
-		opTimeout: op,
-		now:       time.Now,
-		retention: endedRetention(cfg.EndedRetention),
-		list:      newListScript(),
-		sweep:     newSweepScript(),
+		rdb: target.Client(redisconn.Options{
+			DialTimeout: dial, ReadTimeout: io, WriteTimeout: io,
+			// Waiting for a pooled connection must not outlast the request either.
+			PoolTimeout: io,
+			PoolSize:    cfg.PoolSize,
+			// Retrying hides nothing useful here: a dead Redis stays dead for the
+			// length of a request, and retries would stretch the 503 past a second.
+			MaxRetries:            -1,
+			ContextTimeoutEnabled: true,
+		}),
+		waitReplicas: target.WaitReplicas,
+		waitTimeout:  target.WaitTimeout,
+		log:          log.With("component", "store", "engine", "redis"),
+		opTimeout:    op,
+		now:          time.Now,
+		retention:    endedRetention(cfg.EndedRetention),
+		list:         newListScript(),
+		sweep:        newSweepScript(),
 	}
 	if cfg.Now != nil {
 		s.now = cfg.Now
@@ -225,19 +234,46 @@ func (s *RedisStore) Create(ctx context.Context, in GigInput) (Gig, Secrets, err
 
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
-	_, err = s.rdb.TxPipelined(octx, func(p redis.Pipeliner) error {
-		p.HSet(octx, gigKey(g.ID), fields...)
-		p.ZAdd(octx, keyByStart, redis.Z{Score: score, Member: g.ID})
-		p.ZAdd(octx, statusKey(g.Status), redis.Z{Score: score, Member: g.ID})
-		p.ZAdd(octx, categoryKey(g.Category, g.Status), redis.Z{Score: score, Member: g.ID})
-		p.Set(octx, streamKeyKey(skh), g.ID, 0)
-		return nil
+	// Watch without keys only pins one connection, for replicated's WAIT.
+	err = s.rdb.Watch(octx, func(tx *redis.Tx) error {
+		_, err := tx.TxPipelined(octx, func(p redis.Pipeliner) error {
+			p.HSet(octx, gigKey(g.ID), fields...)
+			p.ZAdd(octx, keyByStart, redis.Z{Score: score, Member: g.ID})
+			p.ZAdd(octx, statusKey(g.Status), redis.Z{Score: score, Member: g.ID})
+			p.ZAdd(octx, categoryKey(g.Category, g.Status), redis.Z{Score: score, Member: g.ID})
+			p.Set(octx, streamKeyKey(skh), g.ID, 0)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return s.replicated(octx, tx)
 	})
 	if err != nil {
 		return Gig{}, Secrets{}, s.fail(ctx, "create", err)
 	}
 	s.fail(ctx, "create", nil)
 	return g, sec, nil
+}
+
+// replicated waits until waitReplicas replicas hold every write made on
+// tx's connection. Redis replicates asynchronously: a write the master
+// acknowledged may not have reached the replica that Sentinel promotes when
+// the master dies, so with replicas configured the store acknowledges a gig
+// write only once WAIT has counted them. Falling short is ErrUnavailable
+// (the write may still survive; it is just not promised).
+func (s *RedisStore) replicated(ctx context.Context, tx *redis.Tx) error {
+	if s.waitReplicas <= 0 {
+		return nil
+	}
+	n, err := tx.Wait(ctx, s.waitReplicas, s.waitTimeout).Result()
+	if err != nil {
+		return err
+	}
+	if n < int64(s.waitReplicas) {
+		return fmt.Errorf("%w: %d of %d replicas acknowledged the write within %v", errNotReplicated, n, s.waitReplicas, s.waitTimeout)
+	}
+	return nil
 }
 
 // Get implements Reader.
@@ -295,7 +331,10 @@ func (s *RedisStore) modify(ctx context.Context, op, id string, fn func(cur redi
 				write(p)
 				return nil
 			})
-			return err
+			if err != nil {
+				return err
+			}
+			return s.replicated(octx, tx)
 		}, key)
 		if !errors.Is(err, redis.TxFailedErr) {
 			return s.fail(ctx, op, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bookmygig/bookmygig/internal/redisconn"
 	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
@@ -51,7 +52,7 @@ const (
 
 // RedisConfig configures RedisStore. Zero durations take the defaults above.
 type RedisConfig struct {
-	// URL is a redis:// or rediss:// URL.
+	// URL is a redis://, rediss:// or redis-sentinel:// URL (internal/redisconn).
 	URL string
 	// DialTimeout bounds connecting; IOTimeout bounds each read and write.
 	DialTimeout time.Duration
@@ -85,7 +86,7 @@ func NewRedisStore(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*Red
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	opt, err := redis.ParseURL(cfg.URL)
+	target, err := redisconn.Parse(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
@@ -99,18 +100,18 @@ func NewRedisStore(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*Red
 	if op <= 0 {
 		op = DefaultRedisOpTimeout
 	}
-	// Waiting for a pooled connection may use the whole op budget: a burst
-	// of bookings queues for connections rather than failing early.
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = dial, io, io, op
-	// A dead Redis stays dead for the length of a request; retries would
-	// only stretch the 503 past a second.
-	opt.MaxRetries = -1
-	opt.ContextTimeoutEnabled = true
-	if cfg.PoolSize > 0 {
-		opt.PoolSize = cfg.PoolSize
-	}
 	s := &RedisStore{
-		rdb:       redis.NewClient(opt),
+		rdb: target.Client(redisconn.Options{
+			DialTimeout: dial, ReadTimeout: io, WriteTimeout: io,
+			// Waiting for a pooled connection may use the whole op budget: a
+			// burst of bookings queues for connections rather than failing early.
+			PoolTimeout: op,
+			PoolSize:    cfg.PoolSize,
+			// A dead Redis stays dead for the length of a request; retries
+			// would only stretch the 503 past a second.
+			MaxRetries:            -1,
+			ContextTimeoutEnabled: true,
+		}),
 		log:       log.With("component", "ticket", "engine", "redis"),
 		opTimeout: op,
 		sc:        newScripts(),

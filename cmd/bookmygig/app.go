@@ -21,6 +21,7 @@ import (
 	"github.com/bookmygig/bookmygig/internal/clientip"
 	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/internal/ratelimit"
+	"github.com/bookmygig/bookmygig/internal/redisconn"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/payment"
 	"github.com/bookmygig/bookmygig/sfu"
@@ -224,13 +225,11 @@ func (a *app) openEngine(ctx context.Context) error {
 	}
 	a.store = st
 	redis.SetLogger(redisLogger{a.log})
-	opt, err := redis.ParseURL(a.cfg.Redis)
-	if err != nil {
+	// A redis-sentinel:// URL gives a failover client: pub/sub and
+	// commands move to the new master by themselves after a failover.
+	if a.chatRDB, err = redisconn.Open(a.cfg.Redis, redisconn.Options{DialTimeout: 500 * time.Millisecond, MaxRetries: 1}); err != nil {
 		return fmt.Errorf("--redis: %w", err)
 	}
-	opt.DialTimeout = 500 * time.Millisecond
-	opt.MaxRetries = 1
-	a.chatRDB = redis.NewClient(opt)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/internal/clientip"
 	"github.com/bookmygig/bookmygig/internal/ratelimit"
+	"github.com/bookmygig/bookmygig/internal/redisconn"
 )
 
 // Config is the whole server configuration, filled from flags with
@@ -87,7 +88,7 @@ func options() []option {
 			check: checkAddr, set: func(c *Config, v string) { c.HTTPAddr = v }},
 		{name: "rtmp-addr", env: "BMG_RTMP_ADDR", def: ":1935", usage: "RTMP listen address for OBS/ffmpeg publishers (empty disables RTMP)",
 			check: checkOptionalAddr, set: func(c *Config, v string) { c.RTMPAddr = v }},
-		{name: "redis", env: "BMG_REDIS", def: "", usage: "Redis URL (redis://[:password@]host:port/db); empty runs on the embedded in-memory engine",
+		{name: "redis", env: "BMG_REDIS", def: "", usage: "Redis URL: redis://[:password@]host:port/db, or through Sentinel redis-sentinel://[:password@]host:port[,host:port...]/master[/db] (gig writes then wait for 1 replica: ?wait_replicas=N, ?wait_timeout=300ms, ?sentinel_password=...); empty runs on the embedded in-memory engine",
 			check: checkRedisURL, set: func(c *Config, v string) { c.Redis = v }, secret: true},
 		{name: "log-format", env: "BMG_LOG_FORMAT", def: "text", usage: "log format: text or json",
 			check: oneOf("text", "json"), set: func(c *Config, v string) { c.LogFormat = v }},
@@ -248,11 +249,7 @@ func printUsage(w io.Writer, opts []option) {
 
 // redacted returns the configuration as log attributes with secrets hidden.
 func (c Config) redacted() []any {
-	redis := c.Redis
-	if u, err := url.Parse(redis); err == nil && u.User != nil {
-		u.User = url.UserPassword("redacted", "redacted")
-		redis = u.String()
-	}
+	redis := redisconn.Redact(c.Redis)
 	engine := "memory"
 	if c.Redis != "" {
 		engine = "redis"
@@ -327,9 +324,8 @@ func checkRedisURL(v string) error {
 	if v == "" {
 		return nil
 	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-		return errors.New("want redis://host:port[/db]")
+	if _, err := redisconn.Parse(v); err != nil {
+		return fmt.Errorf("want redis://host:port[/db] or redis-sentinel://host:port[,host:port...]/master[/db]: %w", err)
 	}
 	return nil
 }

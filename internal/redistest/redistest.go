@@ -24,6 +24,8 @@ type Server struct {
 	// durable servers log every write to an append-only file before
 	// answering, so a kill and Restart loses no acknowledged write.
 	durable bool
+	// args are extra redis-server arguments (--replicaof for a replica).
+	args []string
 }
 
 // URL returns the redis:// URL of the server.
@@ -43,14 +45,14 @@ func StartDurable(t testing.TB) *Server {
 	return start(t, true)
 }
 
-func start(t testing.TB, durable bool) *Server {
+func start(t testing.TB, durable bool, args ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found on PATH: install it with `apt-get install -y redis-server` (or run `make test`, which installs it on Debian as root)")
 	}
 	dir := t.TempDir()
-	s := &Server{dir: dir, durable: durable}
+	s := &Server{dir: dir, durable: durable, args: args}
 	for attempt := 0; attempt < 5; attempt++ {
 		port, err := freePort()
 		if err != nil {
@@ -79,7 +81,7 @@ func (s *Server) launch(bin string) error {
 		"--save", "",
 		"--dir", s.dir,
 		"--protected-mode", "no",
-	}, aof...)...)
+	}, append(aof, s.args...)...)...)
 	s.cmd.Stdout = nil
 	s.cmd.Stderr = nil
 	if err := s.cmd.Start(); err != nil {

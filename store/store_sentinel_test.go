@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/internal/redistest"
+)
+
+// TestRedisSentinelContract runs the store contract through Sentinel, with
+// every write waiting for the replica.
+func TestRedisSentinelContract(t *testing.T) {
+	sen := redistest.StartSentinel(t)
+	admin := adminClient(t, sen.Master.Addr)
+	runContract(t, func(t *testing.T, o storeOptions) Store {
+		if err := admin.FlushAll(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		s := newRedisStoreWith(t, RedisConfig{URL: sen.URL(), Now: o.now, EndedRetention: o.retention}, nil)
+		t.Cleanup(func() { checkConsistentWith(t, admin, o.retention >= 0) })
+		return s
+	})
+}
+
+// TestRedisSentinelFailover: a gig write is acknowledged only once the
+// replica holds it, so every acknowledged gig survives a kill -9 of the
+// master; while the new master has no replica, writes are refused
+// (ErrUnavailable) rather than acknowledged without a copy; they succeed
+// again once the old master is back as a replica.
+func TestRedisSentinelFailover(t *testing.T) {
+	ctx := context.Background()
+	sen := redistest.StartSentinel(t)
+	now := time.Now().Add(time.Hour)
+	s := newRedisStoreWith(t, RedisConfig{URL: sen.URL(), Now: func() time.Time { return now.Add(-time.Hour) }}, nil)
+	var acked []string
+	for i := 0; i < 20; i++ {
+		g, _, err := s.Create(ctx, inputAt("before", now, CategoryMusic))
+		if err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+		acked = append(acked, g.ID)
+	}
+	old := sen.KillMaster(t)
+	start := time.Now()
+	newMaster := sen.WaitFailover(t, old.Addr, 20*time.Second)
+	t.Logf("failover to %s took %v", newMaster, time.Since(start).Round(time.Millisecond))
+	for _, id := range acked {
+		var err error
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if _, err = s.Get(ctx, id); !errors.Is(err, ErrUnavailable) {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("acknowledged gig %s after failover: %v", id, err)
+		}
+	}
+	if _, _, err := s.Create(ctx, inputAt("no replica", now, CategoryMusic)); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("create with no replica to wait for: err = %v, want ErrUnavailable", err)
+	}
+	t.Logf("acknowledged gigs checked at %v", time.Since(start).Round(time.Millisecond))
+	sen.Rejoin(t, old, newMaster)
+	t.Logf("old master a replica again at %v", time.Since(start).Round(time.Millisecond))
+	if _, _, err := s.Create(ctx, inputAt("after", now, CategoryMusic)); err != nil {
+		t.Fatalf("create once the old master is a replica again: %v", err)
+	}
+}
