@@ -20,6 +20,7 @@ done
 need_pkg libopus-dev pkg-config --exists opus
 if [ "$mode" = test ]; then
 	need_pkg redis-server command -v redis-server
+	need_pkg redis-sentinel command -v redis-sentinel
 	need_pkg ffmpeg command -v ffprobe
 	need_pkg chromium test -x /usr/bin/chromium
 	need_pkg procps command -v ps
