@@ -67,3 +67,38 @@ func TestRedisSentinelFailover(t *testing.T) {
 		t.Fatalf("create once the old master is a replica again: %v", err)
 	}
 }
+
+// TestRedisWaitReplicas: a gig write the replica has not confirmed is not
+// acknowledged. Replication is asynchronous, so without the WAIT a write
+// answered just before a failover can be missing on the promoted replica.
+func TestRedisWaitReplicas(t *testing.T) {
+	ctx := context.Background()
+	sen := redistest.StartSentinel(t)
+	now := time.Now().Add(time.Hour)
+	clock := func() time.Time { return now.Add(-time.Hour) }
+	waiting := newRedisStoreWith(t, RedisConfig{URL: sen.URL(), Now: clock}, nil)
+	blind := newRedisStoreWith(t, RedisConfig{URL: sen.URL() + "?wait_replicas=0", Now: clock}, nil)
+	g, _, err := waiting.Create(ctx, inputAt("replicated", now, CategoryMusic))
+	if err != nil {
+		t.Fatalf("create with the replica up: %v", err)
+	}
+	resume := sen.Replica.Freeze(t)
+	start := time.Now()
+	if _, _, err := waiting.Create(ctx, inputAt("unconfirmed", now, CategoryMusic)); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("create with a frozen replica: err = %v, want ErrUnavailable", err)
+	}
+	if took := time.Since(start); took > DefaultRedisOpTimeout+200*time.Millisecond {
+		t.Fatalf("refusing took %v", took)
+	}
+	renamed := "renamed"
+	if _, err := waiting.Update(ctx, g.ID, Patch{Title: &renamed}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("update with a frozen replica: err = %v, want ErrUnavailable", err)
+	}
+	if _, _, err := blind.Create(ctx, inputAt("blind", now, CategoryMusic)); err != nil {
+		t.Fatalf("wait_replicas=0 acknowledges without the replica: %v", err)
+	}
+	resume()
+	if _, _, err := waiting.Create(ctx, inputAt("resumed", now, CategoryMusic)); err != nil {
+		t.Fatalf("create once the replica is back: %v", err)
+	}
+}

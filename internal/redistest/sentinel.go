@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -256,4 +258,18 @@ func (s *Sentinel) Rejoin(t testing.TB, srv *Server, master string) {
 	srv.args = append([]string{"--replicaof", host, port}, noSyncDelay()...)
 	srv.Restart(t)
 	s.WaitReplicas(t, master, 1, 20*time.Second)
+}
+
+// Freeze stops the server process (SIGSTOP) until the returned function
+// resumes it (SIGCONT): a replica that holds its connection but
+// acknowledges nothing, as one stuck on a slow disk or network.
+func (s *Server) Freeze(t testing.TB) (resume func()) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("redistest: freeze %s: %v", s.Addr, err)
+	}
+	var once sync.Once
+	resume = func() { once.Do(func() { _ = s.cmd.Process.Signal(syscall.SIGCONT) }) }
+	t.Cleanup(resume)
+	return resume
 }
