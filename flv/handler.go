@@ -112,8 +112,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "validation_failed", "screen must be at most 64 letters, digits, '-' or '_'.")
 		return
 	}
-	s, ok := h.reg.Get(gigID)
-	if !ok || s.Closed() {
+	// Find brings the stream from the gig's origin node when this node
+	// is an edge of a cluster.
+	s, ok := h.reg.Find(r.Context(), gigID)
+	if !ok {
 		writeError(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
 		return
 	}

@@ -12,6 +12,8 @@ var (
 	ErrKicked = errors.New("stream ended from outside its publisher")
 	// ErrMalformed is returned by the codec parsers for input they cannot read.
 	ErrMalformed = errors.New("malformed media data")
+	// ErrNotLive is returned by a Finder when no node has the gig live.
+	ErrNotLive = errors.New("gig is not live")
 	// ErrUnsupported is returned for codecs or codec features the server does not carry.
 	ErrUnsupported = errors.New("unsupported codec")
 )

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +49,44 @@ type Registry struct {
 	hooks  []func(Event)
 
 	viewerHook atomic.Pointer[ViewerHook]
+	finder     atomic.Pointer[Finder]
+}
+
+// SourceRelay is the Source of a stream pulled from another node of a
+// cluster (an edge's copy of the origin's stream). It is not a publisher:
+// such a stream neither claims the gig nor ends it when it stops.
+const SourceRelay = "relay"
+
+// Finder is asked for a gig's stream when none is live on this node: a
+// cluster node pulls it from the node the creator publishes to and returns
+// the local copy once it is published here. It returns ErrNotLive when no
+// node has the gig live.
+type Finder func(ctx context.Context, gigID string) (*Stream, error)
+
+// SetFinder sets the Finder that Find asks on a miss.
+func (r *Registry) SetFinder(fn Finder) {
+	r.finder.Store(&fn)
+}
+
+// Find returns the gig's live stream on this node, else asks the Finder
+// (set by SetFinder) to bring it here. Viewers' requests use Find; relays
+// between nodes use Get, so that they never start pulls of their own.
+func (r *Registry) Find(ctx context.Context, gigID string) (*Stream, bool) {
+	if s, ok := r.Get(gigID); ok && !s.Closed() {
+		return s, true
+	}
+	fn := r.finder.Load()
+	if fn == nil {
+		return nil, false
+	}
+	s, err := (*fn)(ctx, gigID)
+	if err != nil || s == nil || s.Closed() {
+		if err != nil && !errors.Is(err, ErrNotLive) && ctx.Err() == nil {
+			r.log.Warn("could not bring the gig's stream to this node", "gig", gigID, "err", err)
+		}
+		return nil, false
+	}
+	return s, true
 }
 
 // ViewerHook is told of every viewer of a published stream (protocol
