@@ -235,9 +235,24 @@ export class Player {
     this.setState('playing', '');
     pc.onconnectionstatechange = () => {
       if (gen !== this.gen) return;
-      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
+      const st = pc.connectionState;
+      if (st === 'failed' || st === 'closed' || st === 'disconnected') {
         this.connectionLost = true;
         this.setState('stalled', 'Connection lost. Reconnecting…');
+        const loc = this.session?.location;
+        if (st !== 'closed' && loc) {
+          // Is the node that served us gone (a cluster node died)? Then
+          // offer again at once: behind a load balancer, or from the full
+          // node that steered us, the new offer reaches a node that is up
+          // and relays the show. A node that is up and ended the session
+          // (ticket revoked or watching elsewhere) is left to the page.
+          fetch(loc, { method: 'OPTIONS', cache: 'no-store' }).then(
+            () => {},
+            () => {
+              if (gen === this.gen) void this.start();
+            },
+          );
+        }
       }
     };
     this.watch(gen);

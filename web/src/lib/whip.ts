@@ -38,7 +38,10 @@ export async function negotiate(pc: RTCPeerConnection, endpoint: string, token?:
   if (res.status !== 201 && res.status !== 200) {
     throw errorFrom(res.status, body);
   }
-  const location = new URL(res.headers.get('Location') || endpoint, new URL(endpoint, location_()).href).href;
+  // A full node of a cluster answers 307 to another node (fetch follows it
+  // with the same body): the session lives where the answer came from.
+  const base = res.url || new URL(endpoint, location_()).href;
+  const location = new URL(res.headers.get('Location') || base, base).href;
   const ice = parseIceServers(res.headers.get('Link'));
   if (ice.length) {
     try {
