@@ -11,6 +11,8 @@ type Load struct {
 	CPU float64 `json:"cpu"`
 	// EgressBps is the media the node sends, in bits per second.
 	EgressBps int64 `json:"egress_bps"`
+	// Relays counts the relay sessions the node serves to other nodes.
+	Relays int `json:"relays"`
 }
 
 // NodeStatus is a live node as the directory knows it.
