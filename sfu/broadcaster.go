@@ -238,7 +238,7 @@ func (b *broadcaster) unsubscribe(s *subscriber) {
 // fresh one instead, one PLI round trip away.
 func (b *broadcaster) startPos() (pos uint64, waitKey bool) {
 	pos, waitKey = b.ring.start()
-	if b.rtp != nil && !waitKey && b.rtp.keyframeAge() > rtpGOPReplay {
+	if b.rtp != nil && !b.rtp.replayAny && !waitKey && b.rtp.keyframeAge() > rtpGOPReplay {
 		pos, waitKey = b.ring.headPos(), true
 	}
 	waitKey = waitKey && b.hasVideo.Load()

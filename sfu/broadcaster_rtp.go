@@ -45,6 +45,9 @@ type rtpSource struct {
 	plis        atomic.Uint64
 	keyAt       atomic.Int64 // unix ns of the last keyframe
 	clocks      [2]rtpClock  // video, audio
+	// replayAny starts new viewers from the cached keyframe however old
+	// (a relay: the origin's RTMP encoder cannot make a fresh one).
+	replayAny bool
 
 	// Video writer state (the publisher's video read goroutine only).
 	keyTS     uint32

@@ -108,6 +108,13 @@ type Config struct {
 	// ?screen=) and ends their sessions when their Pass ends. Nil: every
 	// gig is open. WHIP publishing does not use it.
 	Gate access.Gate
+	// RelayAuth reports whether a WHEP POST's Bearer token is the cluster's
+	// relay token: such a request is another node pulling the gig (a relay
+	// session): no Gate, caps or offer rate limit, private candidates kept,
+	// not counted as a viewer (RelaySessions counts it), 404 unless the gig
+	// is live on this very node, and the stream's AAC offered as RFC 3640.
+	// Nil: no relays.
+	RelayAuth func(token string) bool
 	// ClientIP returns the client's address (behind a trusted proxy, from
 	// X-Forwarded-For) for OnDataChannel, MaxSessionsPerIP and OfferRate.
 	// Default: the request's remote host.

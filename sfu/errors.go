@@ -14,6 +14,14 @@ var (
 	// ErrUnknownKey is what a KeyResolver wraps for a stream key that
 	// belongs to no gig; WHIP answers 401.
 	ErrUnknownKey = errors.New("unknown stream key")
+	// ErrRelayRefused is returned by Pull when the upstream node does not
+	// answer 201 with an SDP answer; the error names the status and code.
+	ErrRelayRefused = errors.New("relay upstream refused the pull")
+	// ErrUpstreamGone is what Pull.Err wraps when the upstream ended the
+	// relay (connection lost, no media, stream gone).
+	ErrUpstreamGone = errors.New("relay upstream gone")
+	// ErrPullClosed is Pull.Err after Pull.Close.
+	ErrPullClosed = errors.New("relay pull closed")
 	// errNilPass: a Gate admitted without a Pass (a bug in the Gate);
 	// answered like a failing Gate, never as open.
 	errNilPass = errors.New("gate returned no pass")

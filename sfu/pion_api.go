@@ -236,6 +236,11 @@ type pionAPIs struct {
 	viewers    *webrtc.API // H.264 + Opus
 	vp8Viewers *webrtc.API // VP8 + Opus (WHIP publishers sending VP8)
 	publishers *webrtc.API
+	// pulls receives relayed streams from other nodes (relay_pull.go).
+	pulls *webrtc.API
+	// viewerSettings build the per-session APIs of relay sessions, whose
+	// media engines depend on the stream's AAC track (relay_origin.go).
+	viewerSettings webrtc.SettingEngine
 }
 
 func newAPI(cfg *Config, t *iceTransport, log *slog.Logger) (*pionAPIs, error) {
@@ -286,11 +291,17 @@ func newAPI(cfg *Config, t *iceTransport, log *slog.Logger) (*pionAPIs, error) {
 	// AES rounds); AES-128-GCM (10) costs about a third less with the same
 	// one-pass AEAD, and the HMAC-SHA1 profile stays for peers without GCM.
 	// Whichever side picks (the DTLS server), it picks from this list.
+	pulls, err := newPullAPI(se)
+	if err != nil {
+		return nil, err
+	}
 	vse := se
 	vse.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	return &pionAPIs{
-		viewers:    webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(vse), webrtc.WithInterceptorRegistry(ir)),
-		vp8Viewers: webrtc.NewAPI(webrtc.WithMediaEngine(m8), webrtc.WithSettingEngine(vse), webrtc.WithInterceptorRegistry(&interceptor.Registry{})),
-		publishers: pub,
+		viewers:        webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(vse), webrtc.WithInterceptorRegistry(ir)),
+		vp8Viewers:     webrtc.NewAPI(webrtc.WithMediaEngine(m8), webrtc.WithSettingEngine(vse), webrtc.WithInterceptorRegistry(&interceptor.Registry{})),
+		publishers:     pub,
+		pulls:          pulls,
+		viewerSettings: vse,
 	}, nil
 }

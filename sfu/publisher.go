@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,12 @@ type publisher struct {
 	b      *broadcaster
 	// videoMime is the negotiated video codec ("" without video).
 	videoMime string
+	// relay marks a pull from another node (relay_pull.go): its stream is
+	// published at the first packet, and it is not a WHIP publisher.
+	relay       bool
+	publishOnce sync.Once
+	// reason is why the session ended, set before closed is closed.
+	reason string
 
 	videoSSRC atomic.Uint32
 	lastRTP   atomic.Int64 // unix ns
@@ -80,11 +87,7 @@ func (s *SFU) newPublisher(ctx context.Context, gigID string, o *publishOffer, r
 		return nil, "", err
 	}
 	pc.OnConnectionStateChange(p.onConnectionState)
-	pc.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
-		p.wg.Add(2)
-		go p.readTrack(tr)
-		go p.readRTCP(rx, tr.Kind() == webrtc.RTPCodecTypeAudio)
-	})
+	pc.OnTrack(p.onTrack)
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.sdp}); err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
 	}
@@ -122,6 +125,42 @@ func (s *SFU) newPublisher(ctx context.Context, gigID string, o *publishOffer, r
 	p.wg.Add(1)
 	go p.watch()
 	return p, local.SDP, nil
+}
+
+// onTrack starts reading a track and its RTCP.
+func (p *publisher) onTrack(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
+	p.wg.Add(2)
+	go p.readTrack(tr)
+	if strings.EqualFold(tr.Codec().MimeType, mimeAAC) {
+		// A relay's AAC: no viewer gets it, its reports map no clock.
+		go p.drainRTCP(rx)
+		return
+	}
+	go p.readRTCP(rx, tr.Kind() == webrtc.RTPCodecTypeAudio)
+}
+
+func (p *publisher) drainRTCP(rx *webrtc.RTPReceiver) {
+	defer p.wg.Done()
+	for {
+		if _, _, err := rx.ReadRTCP(); err != nil {
+			return
+		}
+	}
+}
+
+// firstMedia publishes a relay's stream when its first packet arrives.
+func (p *publisher) firstMedia() {
+	if !p.relay {
+		return
+	}
+	p.publishOnce.Do(func() {
+		if err := p.sfu.reg.Publish(p.stream); err != nil {
+			p.log.Warn("relay stream not published", "err", err)
+			p.stream.CloseWithCause(err)
+			return
+		}
+		p.log.Info("relay stream live")
+	})
 }
 
 func (p *publisher) setETag(e string) { p.etag.Store(&e) }
@@ -239,7 +278,12 @@ func (p *publisher) close(reason string) {
 		p.wg.Wait()
 		p.sfu.removePublisher(p)
 		p.sfu.reg.Unpublish(p.stream)
-		p.log.Info("whip publisher left", "reason", reason, "duration", time.Since(p.created).Round(time.Millisecond),
+		p.reason = reason
+		what := "whip publisher left"
+		if p.relay {
+			what = "relay pull ended"
+		}
+		p.log.Info(what, "reason", reason, "duration", time.Since(p.created).Round(time.Millisecond),
 			"packets", p.packets.Load(), "keyframe_requests", p.b.rtp.plis.Load())
 		close(p.closed)
 	})

@@ -8,7 +8,13 @@ import (
 func (s *SFU) Publishers() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.publishers)
+	n := 0
+	for _, p := range s.publishers {
+		if !p.relay {
+			n++
+		}
+	}
+	return n
 }
 
 // addPublisher registers p and its broadcaster (which lives until the
@@ -36,7 +42,7 @@ func (s *SFU) publisher(gigID, id string) (*publisher, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.publishers[id]
-	if !ok || p.gigID != gigID {
+	if !ok || p.gigID != gigID || p.relay {
 		return nil, false
 	}
 	return p, true

@@ -36,7 +36,7 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 	defer p.wg.Done()
 	mime := tr.Codec().MimeType
 	audio := tr.Kind() == webrtc.RTPCodecTypeAudio
-	p.log.Info("whip track", "kind", tr.Kind().String(), "codec", mime, "ssrc", uint32(tr.SSRC()))
+	p.log.Info("incoming track", "kind", tr.Kind().String(), "codec", mime, "ssrc", uint32(tr.SSRC()))
 	if !audio {
 		p.videoSSRC.Store(uint32(tr.SSRC()))
 		// The viewers that waited for this publisher need a keyframe now.
@@ -47,6 +47,7 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 		buf      = make([]byte, 1600)
 		dep      h264Depacketizer
 		vp8Dep   vp8Depacketizer
+		aacDep   aacDepacketizer
 		vp8W     int
 		vp8H     int
 		clock    = trackClock{rate: int64(tr.Codec().ClockRate)}
@@ -59,6 +60,7 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 	h264 := strings.EqualFold(mime, webrtc.MimeTypeH264)
 	vp8 := strings.EqualFold(mime, webrtc.MimeTypeVP8)
 	opus := strings.EqualFold(mime, webrtc.MimeTypeOpus)
+	aac := strings.EqualFold(mime, mimeAAC)
 	for {
 		n, _, err := tr.Read(buf)
 		if err != nil {
@@ -69,8 +71,20 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 		}
 		now := time.Now()
 		p.lastRTP.Store(now.UnixNano())
-		p.packets.Add(1)
+		if p.packets.Add(1) == 1 {
+			p.firstMedia()
+		}
 		switch {
+		case aac:
+			// A relay's AAC (its track was set from the answer): frames
+			// for FLV viewers only.
+			units, err := aacDep.push(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload)
+			if err != nil {
+				p.log.Debug("dropping aac packet", "err", err)
+			}
+			for _, u := range units {
+				_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecAAC, DTS: clock.dts(u.ts, now, t0), Data: u.data})
+			}
 		case opus:
 			payload := p.b.writeRTP(true, &pkt, false, now)
 			if !trackSet {

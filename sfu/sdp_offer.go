@@ -13,6 +13,8 @@ import (
 type offerInfo struct {
 	sdp   string
 	audio bool // an audio m-line that can receive
+	// relay: the offer comes from another node (Config.RelayAuth).
+	relay bool
 }
 
 // parseOffer checks that an offer is one we can answer usefully and says why

@@ -44,6 +44,10 @@ type session struct {
 	pc     *webrtc.PeerConnection
 	video  *downTrack
 	audio  *downTrack
+	// relay marks another node's pull (relay_origin.go): not a viewer.
+	relay bool
+	// aac sends the stream's AAC to a relay session that negotiated it.
+	aac *aacSender
 
 	sub       atomic.Pointer[subscriber]
 	udp       atomic.Pointer[udpDest]
@@ -123,8 +127,13 @@ func (v *session) run() {
 // watch streams st to the viewer until st ends (errStreamEnded), the
 // session ends (nil) or the transport fails.
 func (v *session) watch(st *media.Stream, b *broadcaster, egress *udpDest, connectedAt time.Time) error {
-	release := st.AddViewer("webrtc")
-	defer release()
+	if !v.relay {
+		release := st.AddViewer("webrtc")
+		defer release()
+	}
+	if v.aac != nil {
+		defer v.aac.attach(st)()
+	}
 	sub := newSubscriber(b, v.video, v.audio, v.sfu.cfg.CatchUpBitrate, v.sfu.cfg.CatchUpBurstBytes)
 	sub.egress = egress
 	sub.ctr = &v.sfu.ctr

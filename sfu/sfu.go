@@ -29,7 +29,12 @@ type SFU struct {
 	vp8API *webrtc.API
 	// pubAPI negotiates WHIP publishers (receive-side interceptors).
 	pubAPI *webrtc.API
-	ice    *iceTransport
+	// pullAPI negotiates relay pulls from other nodes (relay_pull.go).
+	pullAPI *webrtc.API
+	// viewerSettings are the viewers' pion settings, for relay sessions'
+	// own APIs.
+	viewerSettings webrtc.SettingEngine
+	ice            *iceTransport
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -50,6 +55,9 @@ type SFU struct {
 	addrSessions map[string]int
 	// offers limits WHEP offers per address (nil: no limit).
 	offers *offerLimiter
+	// relays counts each gig's relay sessions (RelaySessions); they are
+	// not viewers and take no viewer or address slot.
+	relays map[string]int
 	// count is every gig's sessions together (Viewers).
 	count atomic.Int64
 	// ctr counts for metrics (Counters).
@@ -90,20 +98,23 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &SFU{
-		cfg:          cfg,
-		log:          log,
-		reg:          reg,
-		api:          apis.viewers,
-		vp8API:       apis.vp8Viewers,
-		pubAPI:       apis.publishers,
-		publishers:   make(map[string]*publisher),
-		ice:          t,
-		ctx:          ctx,
-		cancel:       cancel,
-		sessions:     make(map[string]*session),
-		broadcasters: make(map[*media.Stream]*broadcaster),
-		gigViewers:   make(map[string]int),
-		addrSessions: make(map[string]int),
+		cfg:            cfg,
+		log:            log,
+		reg:            reg,
+		api:            apis.viewers,
+		vp8API:         apis.vp8Viewers,
+		pubAPI:         apis.publishers,
+		pullAPI:        apis.pulls,
+		relays:         make(map[string]int),
+		viewerSettings: apis.viewerSettings,
+		publishers:     make(map[string]*publisher),
+		ice:            t,
+		ctx:            ctx,
+		cancel:         cancel,
+		sessions:       make(map[string]*session),
+		broadcasters:   make(map[*media.Stream]*broadcaster),
+		gigViewers:     make(map[string]int),
+		addrSessions:   make(map[string]int),
 	}
 	if cfg.OfferRate > 0 {
 		s.offers = newOfferLimiter(cfg.OfferRate, cfg.OfferWindow)
@@ -248,15 +259,25 @@ func (s *SFU) addSession(v *session) error {
 		return ErrClosed
 	}
 	s.sessions[v.id] = v
+	if v.relay {
+		s.relays[v.gigID]++
+	}
 	return nil
 }
 
 func (s *SFU) removeSession(v *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.sessions[v.id] == v {
-		delete(s.sessions, v.id)
+	if s.sessions[v.id] != v {
+		return
+	}
+	delete(s.sessions, v.id)
+	if !v.relay {
 		s.releaseLocked(v.gigID, v.addr)
+		return
+	}
+	if s.relays[v.gigID]--; s.relays[v.gigID] <= 0 {
+		delete(s.relays, v.gigID)
 	}
 }
 
@@ -344,6 +365,15 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 	if s.videoMime(st) == webrtc.MimeTypeVP8 {
 		api = s.vp8API
 	}
+	var aac *media.AACConfig
+	var aacOff *aacOffer
+	if o.relay {
+		aacOff = findAACOffer(o.sdp)
+		aac = relayAACConfig(st, aacOff)
+		if api, err = s.relayAPI(s.videoMime(st), aac); err != nil {
+			return nil, "", err
+		}
+	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
 	if err != nil {
 		return nil, "", fmt.Errorf("new peer connection: %w", err)
@@ -351,7 +381,9 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 	id := randomID()
 	vctx, cancel := context.WithCancel(s.ctx)
 	log := s.log.With("gig", gigID, "session", id[:8])
-	if pass.TicketID != "" {
+	if o.relay {
+		log = log.With("relay", true)
+	} else if pass.TicketID != "" {
 		log = log.With("ticket", pass.TicketID)
 	} else if pass.Creator {
 		log = log.With("creator", true)
@@ -361,6 +393,7 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 		gigID:     gigID,
 		remoteIP:  remoteIP,
 		addr:      addr,
+		relay:     o.relay,
 		created:   time.Now(),
 		log:       log,
 		pass:      pass,
@@ -390,6 +423,11 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.sdp}); err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
 	}
+	if aac != nil {
+		if err := v.addAAC(aac, aacOff.mid, true); err != nil {
+			return fail(err)
+		}
+	}
 	v.video = newVideoDownTrack(s.videoMime(st), "gig-"+gigID, randomUint16(), randomUint32())
 	tracks := []*downTrack{v.video}
 	if o.audio {
@@ -404,6 +442,11 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 		v.wg.Add(1)
 		go v.readRTCP(sender, d)
 	}
+	if aac != nil && v.aac == nil {
+		if err := v.addAAC(aac, aacOff.mid, false); err != nil {
+			return fail(err)
+		}
+	}
 	local, err := answerGathered(ctx, pc)
 	if err != nil {
 		return fail(err)
@@ -414,7 +457,7 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 	}
 	v.wg.Add(1)
 	go v.run()
-	if s.cfg.Gate != nil {
+	if s.cfg.Gate != nil && !o.relay {
 		v.wg.Add(1)
 		go v.watchPass()
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/media"
 )
 
 const (
@@ -142,13 +143,17 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	gigID := r.PathValue("id")
 	remoteIP := s.cfg.ClientIP(r)
 	addr := addrKey(remoteIP)
+	relay := s.isRelay(r)
 	// Every POST counts, first: a flood of offers, good or bad, costs the
 	// flooder its own address's budget and nobody else's.
-	if ok, retry := s.offers.allow(addr, time.Now()); !ok {
-		s.ctr.rateLimited.Add(1)
-		w.Header().Set("Retry-After", retryAfterSeconds(retry))
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many WebRTC offers from this address; wait a few seconds and try again")
-		return
+	// Relays (other nodes) are not limited.
+	if !relay {
+		if ok, retry := s.offers.allow(addr, time.Now()); !ok {
+			s.ctr.rateLimited.Add(1)
+			w.Header().Set("Retry-After", retryAfterSeconds(retry))
+			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many WebRTC offers from this address; wait a few seconds and try again")
+			return
+		}
 	}
 	if !hasContentType(r, mimeSDP) {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
@@ -159,7 +164,15 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "validation_failed", "screen must be at most 64 letters, digits, '-' or '_'")
 		return
 	}
-	st, ok := s.reg.Get(gigID)
+	// A relay asks for this node's own stream only (no chains of pulls);
+	// a viewer's request may bring the gig here from its origin.
+	var st *media.Stream
+	var ok bool
+	if relay {
+		st, ok = s.reg.Get(gigID)
+	} else {
+		st, ok = s.reg.Find(r.Context(), gigID)
+	}
 	if !ok || st.Closed() {
 		writeError(w, http.StatusNotFound, "gig_not_live", "this gig is not live right now")
 		return
@@ -172,6 +185,10 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	body, ok := s.readBody(w, r)
 	if !ok {
+		return
+	}
+	if relay {
+		s.serveRelay(w, r, gigID, st, body, remoteIP)
 		return
 	}
 	// The slots come before the Gate: a media admission ends the ticket's
