@@ -122,21 +122,29 @@ func (r *Registry) OnEvent(fn func(Event)) {
 
 // Publish makes s the gig's live stream. A gig whose current publisher has
 // written within StaleAfter is refused with ErrAlreadyLive; a stale one is
-// closed and replaced.
+// closed and replaced, and so is a relayed copy (SourceRelay) when s comes
+// from a publisher.
 func (r *Registry) Publish(s *Stream) error {
 	if hook := r.viewerHook.Load(); hook != nil {
 		s.viewerHook.Store(hook)
 	}
 	r.mu.Lock()
 	old := r.streams[s.GigID()]
-	if old != nil && !old.Closed() && time.Since(old.LastWrite()) < r.cfg.StaleAfter {
+	// A relayed copy gives way to the creator's own stream: the publisher
+	// reconnected to this node, which becomes the gig's origin.
+	takeover := old != nil && old.Source() == SourceRelay && s.Source() != SourceRelay
+	if old != nil && !old.Closed() && !takeover && time.Since(old.LastWrite()) < r.cfg.StaleAfter {
 		r.mu.Unlock()
 		return fmt.Errorf("publish gig %s: %w", s.GigID(), ErrAlreadyLive)
 	}
 	r.streams[s.GigID()] = s
 	r.mu.Unlock()
 	if old != nil {
-		r.log.Info("replacing stale publisher", "gig", s.GigID(), "idle", time.Since(old.LastWrite()).Round(time.Millisecond))
+		if takeover {
+			r.log.Info("publisher takes over from the relayed copy", "gig", s.GigID())
+		} else {
+			r.log.Info("replacing stale publisher", "gig", s.GigID(), "idle", time.Since(old.LastWrite()).Round(time.Millisecond))
+		}
 		old.Close()
 		r.emit(Event{Type: Unpublished, GigID: old.GigID(), Stream: old})
 	}

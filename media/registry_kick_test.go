@@ -65,3 +65,27 @@ func TestStreamErrTellsAnOrdinaryEndFromAKick(t *testing.T) {
 		t.Fatalf("Err after Close = %v, want ErrStreamClosed", err)
 	}
 }
+
+// A creator reconnecting to a node that relays the gig from another node
+// takes the gig over; a relay never displaces a publisher.
+func TestPublisherTakesOverRelayedCopy(t *testing.T) {
+	r := NewRegistry(RegistryConfig{}, nil)
+	relay := NewStream(StreamConfig{GigID: "g", Source: SourceRelay}, nil)
+	if err := r.Publish(relay); err != nil {
+		t.Fatal(err)
+	}
+	pub := NewStream(StreamConfig{GigID: "g", Source: "rtmp"}, nil)
+	if err := r.Publish(pub); err != nil {
+		t.Fatalf("publisher refused while the gig was only relayed here: %v", err)
+	}
+	if !relay.Closed() {
+		t.Fatal("the relayed copy is still open after the publisher took over")
+	}
+	if got, _ := r.Get("g"); got != pub {
+		t.Fatal("the registry does not serve the publisher's stream")
+	}
+	again := NewStream(StreamConfig{GigID: "g", Source: SourceRelay}, nil)
+	if err := r.Publish(again); !errors.Is(err, ErrAlreadyLive) {
+		t.Fatalf("a relay displaced a live publisher: %v", err)
+	}
+}

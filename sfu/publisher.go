@@ -34,7 +34,11 @@ type publisher struct {
 	videoMime string
 	// relay marks a pull from another node (relay_pull.go): its stream is
 	// published at the first packet, and it is not a WHIP publisher.
-	relay       bool
+	relay bool
+	// mediaClock: the relay's upstream stamps every track with the
+	// stream's own media time (headerMediaClock), so the frames' DTS is
+	// that time and audio lines up with video whatever arrives first.
+	mediaClock  bool
 	publishOnce sync.Once
 	// reason is why the session ended, set before closed is closed.
 	reason string

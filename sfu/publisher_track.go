@@ -13,6 +13,9 @@ import (
 // packet's arrival after the stream's start, then RTP time (unwrapped), so
 // audio and video line up to within the network's jitter for FLV.
 type trackClock struct {
+	// media: ts is the stream's media time times rate (a relay from a
+	// node that says so), shared by every track.
+	media   bool
 	rate    int64
 	started bool
 	base    time.Duration
@@ -23,6 +26,10 @@ type trackClock struct {
 func (c *trackClock) dts(ts uint32, arrival, t0 time.Time) time.Duration {
 	if !c.started {
 		c.started, c.base, c.last = true, arrival.Sub(t0), ts
+		if c.media {
+			// The upstream's timestamps are the media time itself.
+			c.base, c.ext = 0, int64(ts)
+		}
 	}
 	c.ext += int64(int32(ts - c.last))
 	c.last = ts
@@ -50,7 +57,7 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 		aacDep   aacDepacketizer
 		vp8W     int
 		vp8H     int
-		clock    = trackClock{rate: int64(tr.Codec().ClockRate)}
+		clock    = trackClock{rate: int64(tr.Codec().ClockRate), media: p.mediaClock}
 		trackSet bool
 		t0       = p.stream.StartedAt()
 	)
@@ -61,6 +68,10 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 	vp8 := strings.EqualFold(mime, webrtc.MimeTypeVP8)
 	opus := strings.EqualFold(mime, webrtc.MimeTypeOpus)
 	aac := strings.EqualFold(mime, mimeAAC)
+	var (
+		lastAAC    time.Duration
+		aacWritten bool
+	)
 	for {
 		n, _, err := tr.Read(buf)
 		if err != nil {
@@ -83,7 +94,14 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 				p.log.Debug("dropping aac packet", "err", err)
 			}
 			for _, u := range units {
-				_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecAAC, DTS: clock.dts(u.ts, now, t0), Data: u.data})
+				dts := clock.dts(u.ts, now, t0)
+				if aacWritten && dts <= lastAAC {
+					// A late or repeated packet (a retransmission):
+					// FLV players need increasing timestamps.
+					continue
+				}
+				aacWritten, lastAAC = true, dts
+				_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecAAC, DTS: dts, Data: u.data})
 			}
 		case opus:
 			payload := p.b.writeRTP(true, &pkt, false, now)

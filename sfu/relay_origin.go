@@ -216,6 +216,53 @@ func (v *session) addAAC(cfg *media.AACConfig, mid string, before bool) error {
 }
 
 // serveRelay answers a relay's WHEP offer for st (the POST's checks done).
+// headerMediaClock on a relay's 201 says that the RTP timestamps of every
+// track are the stream's media time times the clock rate (no random
+// offsets), so the edge can line audio up with video exactly: the cached
+// GOP a relay starts with arrives in a burst, and arrival times would put
+// the video ahead of the audio by the GOP's age.
+const (
+	headerMediaClock = "X-Media-Clock"
+	mediaClockStream = "stream"
+)
+
+// mediaClockOf reports whether st's packets carry its media time: frames
+// packetized here (RTMP), or a relay whose upstream said so. A WHIP
+// publisher's timestamps are its own and are forwarded as they are.
+func (s *SFU) mediaClockOf(st *media.Stream) bool {
+	switch st.Source() {
+	case "whip":
+		return false
+	case media.SourceRelay:
+		p := s.publisherOf(st)
+		return p != nil && p.mediaClock
+	default:
+		return true
+	}
+}
+
+// aacSettle is how old a stream must be before a missing AAC track is
+// taken as final: an RTMP publisher sends its audio sequence header just
+// after the video one, and a WHIP stream's AAC comes from the transcoder a
+// moment after its Opus.
+const aacSettle = 2 * time.Second
+
+// awaitAACTrack waits, for a stream younger than aacSettle, until it has an
+// AAC track: an edge that pulls at the start of a show would otherwise get
+// no AAC for its FLV viewers for the whole pull.
+func awaitAACTrack(ctx context.Context, st *media.Stream) {
+	settled := st.StartedAt().Add(aacSettle)
+	for st.Track(media.CodecAAC) == nil && time.Now().Before(settled) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-st.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 func (s *SFU) serveRelay(w http.ResponseWriter, r *http.Request, gigID string, st *media.Stream, body, remoteIP string) {
 	offer, err := parseOffer(body, s.videoMime(st))
 	if err != nil {
@@ -223,6 +270,9 @@ func (s *SFU) serveRelay(w http.ResponseWriter, r *http.Request, gigID string, s
 		return
 	}
 	offer.relay = true
+	if findAACOffer(offer.sdp) != nil {
+		awaitAACTrack(r.Context(), st)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), gatherTimeout)
 	defer cancel()
 	v, answer, err := s.newSession(ctx, gigID, st, offer, remoteIP, "", access.Open())
@@ -237,6 +287,9 @@ func (s *SFU) serveRelay(w http.ResponseWriter, r *http.Request, gigID string, s
 			writeError(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
 		}
 		return
+	}
+	if v.mediaClock {
+		w.Header().Set(headerMediaClock, mediaClockStream)
 	}
 	s.writeCreated(w, "/whep/"+gigID+"/"+v.id, v.etag, answer)
 	v.log.Info("relay session joined", "remote", remoteIP, "audio", v.audio != nil, "aac", v.aac != nil,

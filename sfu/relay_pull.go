@@ -203,6 +203,7 @@ func (pl *Pull) post(ctx context.Context, base *url.URL, offer string) (string, 
 		return "", fmt.Errorf("%w: bad Location %q", ErrRelayRefused, loc)
 	}
 	pl.location = u.String()
+	pl.pub.mediaClock = resp.Header.Get(headerMediaClock) == mediaClockStream
 	if !strings.Contains(strings.ToLower(resp.Header.Get("Content-Type")), mimeSDP) {
 		return "", fmt.Errorf("%w: answer of type %q, want %s", ErrRelayRefused, resp.Header.Get("Content-Type"), mimeSDP)
 	}

@@ -25,10 +25,13 @@ const (
 // session is one WHEP viewer: a PeerConnection with a video and (when offered)
 // an audio down track, fed by a subscriber of the stream's broadcaster.
 type session struct {
-	id       string
-	gigID    string
-	etag     string
-	remoteIP string
+	// mediaClock: a relay session whose timestamps are the stream's media
+	// time (relay_origin.go).
+	mediaClock bool
+	id         string
+	gigID      string
+	etag       string
+	remoteIP   string
 	// addr is remoteIP's addrKey: the session holds one of its
 	// MaxSessionsPerIP slots from the POST until it ends.
 	addr    string

@@ -428,10 +428,16 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 			return fail(err)
 		}
 	}
-	v.video = newVideoDownTrack(s.videoMime(st), "gig-"+gigID, randomUint16(), randomUint32())
+	// Viewers get random timestamp offsets (RFC 3550); a relay gets the
+	// stream's media time when its packets carry it (mediaClockOf).
+	vOff, aOff := randomUint32(), randomUint32()
+	if o.relay && s.mediaClockOf(st) {
+		vOff, aOff, v.mediaClock = 0, 0, true
+	}
+	v.video = newVideoDownTrack(s.videoMime(st), "gig-"+gigID, randomUint16(), vOff)
 	tracks := []*downTrack{v.video}
 	if o.audio {
-		v.audio = newDownTrack(webrtc.RTPCodecTypeAudio, "gig-"+gigID, randomUint16(), randomUint32())
+		v.audio = newDownTrack(webrtc.RTPCodecTypeAudio, "gig-"+gigID, randomUint16(), aOff)
 		tracks = append(tracks, v.audio)
 	}
 	for _, d := range tracks {
