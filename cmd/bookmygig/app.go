@@ -16,6 +16,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/api"
 	"github.com/bookmygig/bookmygig/chat"
+	"github.com/bookmygig/bookmygig/cluster"
 	"github.com/bookmygig/bookmygig/flv"
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/internal/clientip"
@@ -65,6 +66,7 @@ type app struct {
 	payments  payment.Provider
 	sfu       *sfu.SFU
 	flv       *flv.Handler
+	cluster   *clusterNode // nil unless --cluster-secret
 	rtmp      *ingest.Server
 	httpSrv   *http.Server
 	// meters and the /metrics registry (metrics.go).
@@ -155,6 +157,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		ClientIP:        a.clients.String,
 		Gate:            a.gate,
 	}, a.reg, log)
+	if err = a.openCluster(); err != nil {
+		return nil, err
+	}
 
 	if cfg.RTMPAddr != "" {
 		a.rtmp, err = ingest.New(ingest.Config{
@@ -211,6 +216,40 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
+// openCluster joins the nodes on the same Redis (--cluster-secret).
+func (a *app) openCluster() error {
+	if a.cfg.ClusterSecret == "" || a.chatRDB == nil {
+		return nil
+	}
+	relayURL := a.cfg.NodeRelayURL
+	if relayURL == "" {
+		host, port, err := net.SplitHostPort(a.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("--http-addr: %w", err)
+		}
+		if host == "" || net.ParseIP(host).IsUnspecified() {
+			if host, err = os.Hostname(); err != nil {
+				return fmt.Errorf("--node-relay-url is needed: %w", err)
+			}
+		}
+		relayURL = "http://" + net.JoinHostPort(host, port)
+	}
+	publicURL := a.cfg.NodePublicURL
+	if publicURL == "" {
+		publicURL = relayURL
+	}
+	dir := cluster.New(a.chatRDB, cluster.Config{
+		NodeID:    a.cfg.NodeID,
+		RelayURL:  relayURL,
+		PublicURL: publicURL,
+		Fanout:    a.cfg.RelayFanout,
+	}, a.log.With("component", "cluster"))
+	a.cluster = newClusterNode(dir, a.reg, a.sfu, a.flv, clusterOptions{
+		secret: a.cfg.ClusterSecret, maxViewers: a.cfg.MaxNodeViewers, idle: a.cfg.RelayIdle,
+	}, a.log.With("component", "cluster"))
+	return nil
+}
+
 // openEngine connects the gig store and, on Redis, the chat relay client.
 func (a *app) openEngine(ctx context.Context) error {
 	if a.cfg.Redis == "" {
@@ -265,6 +304,7 @@ func (a *app) sfuConfig() sfu.Config {
 		MaxSDPBytes: a.cfg.MaxSDPBytes,
 		CORSOrigins: a.cfg.CORSOrigins,
 		Keys:        keyResolver{a.store, sfu.ErrUnknownKey},
+		RelayAuth:   a.relayAuth,
 		Gate:        a.gate,
 		ClientIP:    a.clients.String,
 		// Per-address limits and candidate filtering (hardening).
@@ -284,10 +324,16 @@ func (a *app) mounts() []api.Mount {
 	var out []api.Mount
 	for _, r := range a.sfu.Routes() {
 		summary := "WebRTC playback (WHEP)"
+		h := r.Handler
 		if strings.HasPrefix(r.Pattern, "/whip/") {
 			summary = "WebRTC publishing (WHIP, Bearer stream key)"
+		} else if a.cluster != nil && r.Method == http.MethodPost && r.Pattern == "/whep/{id}" {
+			h = a.cluster.steer(h)
 		}
-		out = append(out, api.Mount{Method: r.Method, Path: ginPath(r.Pattern), Summary: summary, Handler: r.Handler})
+		out = append(out, api.Mount{Method: r.Method, Path: ginPath(r.Pattern), Summary: summary, Handler: h})
+	}
+	if a.cluster != nil {
+		out = append(out, api.Mount{Method: http.MethodGet, Path: "/api/cluster", Summary: "cluster nodes, their load and every live gig's relay tree", Handler: http.HandlerFunc(a.cluster.serveCluster)})
 	}
 	out = append(out,
 		api.Mount{Method: http.MethodGet, Path: "/live/:file", Summary: "HTTP-FLV and WebSocket-FLV playback ({gigID}.flv)", Handler: a.flv},
@@ -382,8 +428,18 @@ func (a *app) rtmpURL() string {
 	return "rtmp://" + host + "/live"
 }
 
+// relayAuth accepts the relay token of this cluster's nodes.
+func (a *app) relayAuth(token string) bool {
+	return a.cfg.ClusterSecret != "" && cluster.ValidRelayToken(a.cfg.ClusterSecret, token)
+}
+
 // onStreamEvent runs on the publisher's goroutine: it only queues work.
+// A relayed copy of another node's stream is not a publisher: it neither
+// starts nor ends the gig, and carries both audio codecs already.
 func (a *app) onStreamEvent(ev media.Event) {
+	if ev.Stream.Source() == media.SourceRelay {
+		return
+	}
 	if a.leases != nil {
 		a.leases.poke()
 	}
@@ -474,6 +530,11 @@ func (a *app) shutdown() {
 		}
 		if a.reg != nil {
 			a.reg.CloseAll()
+		}
+		if a.cluster != nil {
+			// After the streams closed: their origins are withdrawn, so
+			// edges move to the publisher's next node at once.
+			a.cluster.close()
 		}
 		<-httpDone
 		if a.shows != nil {

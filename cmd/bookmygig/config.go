@@ -42,6 +42,14 @@ type Config struct {
 	FrameAncestors  []string
 	EndedRetention  time.Duration
 
+	// Cluster: nodes on one Redis relay each other's gigs.
+	ClusterSecret  string
+	RelayFanout    int
+	MaxNodeViewers int
+	NodeRelayURL   string
+	NodePublicURL  string
+	RelayIdle      time.Duration
+
 	// WebRTC and FLV viewer limits per client address.
 	WebRTCMaxSessionsPerIP       int
 	WHEPOfferLimit               ratelimit.Rule
@@ -142,6 +150,18 @@ func options() []option {
 			check: checkPrefixed("whsec_"), set: func(c *Config, v string) { c.StripeWebhookSecret = v }, secret: true},
 		{name: "stripe-api-base", env: "BMG_STRIPE_API_BASE", def: "", usage: "Stripe API base URL (default: Stripe's; tests point it at stripe-mock)",
 			check: checkOptionalHTTPURL, set: func(c *Config, v string) { c.StripeAPIBase = v }},
+		{name: "cluster-secret", env: "BMG_CLUSTER_SECRET", def: "", usage: "shared secret of the nodes of a cluster (with --redis): nodes pull live gigs from each other with a token derived from it; empty: media stays on the node it is published to",
+			check: checkClusterSecret, set: func(c *Config, v string) { c.ClusterSecret = v }, secret: true},
+		{name: "relay-fanout", env: "BMG_RELAY_FANOUT", def: "8", usage: "most nodes that pull one gig from one node (the origin or an edge); further nodes pull from edges",
+			check: intRange(1, 1000), set: func(c *Config, v string) { c.RelayFanout, _ = strconv.Atoi(v) }},
+		{name: "max-node-viewers", env: "BMG_MAX_NODE_VIEWERS", def: "0", usage: "media viewers on this node above which a WHEP offer is answered 307 to the least-loaded node of the cluster (0 = never steer)",
+			check: intRange(0, 10_000_000), set: func(c *Config, v string) { c.MaxNodeViewers, _ = strconv.Atoi(v) }},
+		{name: "node-relay-url", env: "BMG_NODE_RELAY_URL", def: "", usage: "URL other nodes reach this node's HTTP port on, for relays (http://10.0.0.2:8080; default: http://<hostname>:<http port>)",
+			check: checkOptionalHTTPURL, set: func(c *Config, v string) { c.NodeRelayURL = v }},
+		{name: "node-public-url", env: "BMG_NODE_PUBLIC_URL", def: "", usage: "URL viewers reach this node on directly, where full nodes steer WHEP viewers to (https://node2.gigs.example.com; default: --node-relay-url)",
+			check: checkOptionalHTTPURL, set: func(c *Config, v string) { c.NodePublicURL = v }},
+		{name: "relay-idle", env: "BMG_RELAY_IDLE", def: "10s", usage: "how long a node keeps pulling a gig from another node after its last viewer here left (a viewer who comes back finds it warm)",
+			check: durationRange(100*time.Millisecond, time.Hour), set: func(c *Config, v string) { c.RelayIdle, _ = time.ParseDuration(v) }},
 		{name: "pprof", env: "BMG_PPROF", def: "false", usage: "serve net/http/pprof under /debug/pprof/",
 			check: checkBool, set: func(c *Config, v string) { c.Pprof, _ = strconv.ParseBool(v) }},
 
@@ -232,6 +252,9 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		}
 		o.set(&cfg, v)
 	}
+	if cfg.ClusterSecret != "" && cfg.Redis == "" {
+		return Config{}, errors.New("--cluster-secret needs --redis: the nodes of a cluster meet in Redis")
+	}
 	return cfg, nil
 }
 
@@ -276,6 +299,8 @@ func (c Config) redacted() []any {
 		"rtmp_read_timeout", c.RTMPReadTimeout.String(), "rtmp_publish_timeout", c.RTMPPublishTimeout.String(), "rtmp_max_conns_per_ip", c.RTMPMaxConnsPerIP, "chat_max_conns_per_ip", c.ChatMaxConnsPerIP,
 		"chat_rate", strconv.Itoa(c.ChatRateBurst) + "/" + c.ChatRateWindow.String(), "chat_rate_timeout", c.ChatRateTimeout.String(),
 		"chat_max_text_chars", c.ChatMaxTextChars,
+		"cluster", c.ClusterSecret != "", "relay_fanout", c.RelayFanout, "max_node_viewers", c.MaxNodeViewers,
+		"node_relay_url", c.NodeRelayURL, "node_public_url", c.NodePublicURL, "relay_idle", c.RelayIdle.String(),
 	}
 }
 
@@ -384,6 +409,13 @@ func checkOptionalHTTPURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return errors.New("want an http(s)://host[:port] URL")
+	}
+	return nil
+}
+
+func checkClusterSecret(v string) error {
+	if v != "" && len(v) < 16 {
+		return errors.New("use at least 16 characters (e.g. openssl rand -hex 32)")
 	}
 	return nil
 }

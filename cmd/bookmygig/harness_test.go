@@ -67,7 +67,7 @@ func (s *syncBuffer) String() string {
 
 // node is one running bookmygig process.
 type node struct {
-	t        *testing.T
+	t        testing.TB
 	cmd      *exec.Cmd
 	HTTP     string // http://127.0.0.1:port
 	RTMP     string // rtmp://127.0.0.1:port/live
@@ -76,7 +76,7 @@ type node struct {
 	exitCode int
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,7 +86,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func freeUDPPort(t *testing.T) int {
+func freeUDPPort(t testing.TB) int {
 	t.Helper()
 	for i := 0; i < 20; i++ {
 		p := freePort(t)
@@ -102,7 +102,7 @@ func freeUDPPort(t *testing.T) int {
 
 // startNode runs the server binary on free loopback ports with extra args
 // and waits until /healthz answers. The process gets SIGTERM at cleanup.
-func startNode(t *testing.T, extra ...string) *node {
+func startNode(t testing.TB, extra ...string) *node {
 	t.Helper()
 	httpPort, rtmpPort, rtcPort := freePort(t), freePort(t), freeUDPPort(t)
 	args := append([]string{

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/internal/browsertest"
+	"github.com/bookmygig/bookmygig/internal/redistest"
+	"github.com/bookmygig/bookmygig/web"
+	"github.com/pion/webrtc/v4"
+)
+
+const testClusterSecret = "cluster-secret-for-tests-0123456789"
+
+// startClusterNode runs a node of a cluster on rds.
+func startClusterNode(t testing.TB, rds *redistest.Server, id string, extra ...string) *node {
+	t.Helper()
+	return startNode(t, append([]string{"--redis", rds.URL(), "--node-id", id, "--cluster-secret", testClusterSecret}, extra...)...)
+}
+
+type clusterState struct {
+	Node  string `json:"node"`
+	Nodes []struct {
+		ID        string `json:"id"`
+		PublicURL string `json:"public_url"`
+		Viewers   int    `json:"viewers"`
+		Relays    int    `json:"relays"`
+	} `json:"nodes"`
+	Gigs []struct {
+		GigID  string `json:"gig_id"`
+		Origin string `json:"origin"`
+		Relays []struct {
+			Node   string `json:"node"`
+			Parent string `json:"parent"`
+		} `json:"relays"`
+	} `json:"gigs"`
+}
+
+func (n *node) cluster(t *testing.T) clusterState {
+	t.Helper()
+	var c clusterState
+	if code := n.do(t, http.MethodGet, "/api/cluster", "", nil, &c); code != http.StatusOK {
+		t.Fatalf("GET /api/cluster: %d", code)
+	}
+	return c
+}
+
+// relayTree returns the gig's origin and its relays as "child<-parent".
+func (c clusterState) relayTree(gigID string) (string, []string) {
+	for _, g := range c.Gigs {
+		if g.GigID == gigID {
+			var out []string
+			for _, r := range g.Relays {
+				out = append(out, r.Node+"<-"+r.Parent)
+			}
+			return g.Origin, out
+		}
+	}
+	return "", nil
+}
+
+func (v *whepViewer) packets() int64 { return v.video.Load() }
+
+// waitPlaying waits until v has video and audio flowing.
+func (v *whepViewer) waitPlaying(t *testing.T, what string) {
+	t.Helper()
+	waitFor(t, 15*time.Second, what+" to receive video and audio", func() bool {
+		return v.video.Load() > 30 && v.audio.Load() > 10
+	})
+}
+
+// TestClusterRelaysGigAcrossNodes: three nodes on one Redis, the creator
+// publishes to node A; viewers on B and C watch over WebRTC and HTTP-FLV
+// (with audio) through one relay per edge; then A dies (kill -9), the
+// encoder reconnects to B, and the WebRTC viewers on C go on with the same
+// sessions.
+func TestClusterRelaysGigAcrossNodes(t *testing.T) {
+	ingesttest.RequireFFmpeg(t)
+	rds := redistest.Start(t)
+	a := startClusterNode(t, rds, "node-a")
+	b := startClusterNode(t, rds, "node-b")
+	c := startClusterNode(t, rds, "node-c")
+
+	g := a.createGig(t, "Cluster show")
+	pub := ingesttest.Publish(t, a.RTMP+"/"+g.Credentials.StreamKey, ingesttest.Options{Duration: 5 * time.Minute})
+	a.waitStatus(t, g.ID, "live", 15*time.Second)
+
+	// WebRTC viewers on both edges: the first request starts the relay,
+	// the others share it.
+	var onB, onC []*whepViewer
+	for i := 0; i < 2; i++ {
+		onB = append(onB, b.watchWHEP(t, g.ID))
+		onC = append(onC, c.watchWHEP(t, g.ID))
+	}
+	for _, v := range append(append([]*whepViewer{}, onB...), onC...) {
+		v.waitPlaying(t, "a WHEP viewer on an edge")
+		if mime, _ := v.audioCodec.Load().(string); !strings.EqualFold(mime, webrtc.MimeTypeOpus) {
+			t.Fatalf("edge viewer audio codec %q, want Opus", mime)
+		}
+	}
+	// Legacy players on the edges get H.264 and the creator's AAC.
+	for _, n := range []*node{b, c} {
+		url := n.HTTP + "/live/" + g.ID + ".flv"
+		got := strings.Join(probe(t, url), " ")
+		if !strings.Contains(got, "video:h264:640x360") || !strings.Contains(got, "audio:aac:48000") {
+			t.Fatalf("ffprobe of HTTP-FLV on an edge: %s", got)
+		}
+		decodeFrames(t, url, 30)
+	}
+
+	// One relay per edge, both from the origin.
+	var origin string
+	var tree []string
+	waitFor(t, 10*time.Second, "the relay tree in /api/cluster", func() bool {
+		origin, tree = c.cluster(t).relayTree(g.ID)
+		return origin == "node-a" && len(tree) == 2
+	})
+	if strings.Join(tree, " ") != "node-b<-node-a node-c<-node-a" {
+		t.Fatalf("relay tree %v, want node-b and node-c each pulling from node-a", tree)
+	}
+	st := a.cluster(t)
+	for _, n := range st.Nodes {
+		if n.ID == "node-a" && n.Relays != 2 {
+			t.Fatalf("origin serves %d relays, want one per edge (2): %+v", n.Relays, st.Nodes)
+		}
+	}
+	if len(st.Nodes) != 3 {
+		t.Fatalf("/api/cluster lists %d nodes: %+v", len(st.Nodes), st.Nodes)
+	}
+
+	// The origin dies; the encoder comes back on node B.
+	a.kill()
+	pub.Kill()
+	pub = ingesttest.Publish(t, b.RTMP+"/"+g.Credentials.StreamKey, ingesttest.Options{Duration: 5 * time.Minute})
+	before := make([]int64, len(onC))
+	for i, v := range onC {
+		before[i] = v.packets()
+	}
+	b.waitStatus(t, g.ID, "live", 15*time.Second)
+	liveAt := time.Now()
+	for i, v := range onC {
+		waitFor(t, 10*time.Second, "a viewer on C to resume on its session", func() bool { return v.packets() > before[i]+60 })
+		resumed := time.Since(liveAt)
+		if v.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			t.Fatalf("viewer on C: connection %s after the failover", v.pc.ConnectionState())
+		}
+		if lost := v.lost.Load(); lost > 200 {
+			t.Fatalf("viewer on C: %d sequence numbers skipped across the failover (want a continuous sequence)", lost)
+		}
+		t.Logf("viewer %d on C resumed %v after the publisher was live on B (%d packets lost over the whole show)", i, resumed.Round(time.Millisecond), v.lost.Load())
+		if resumed > 3*time.Second {
+			t.Fatalf("viewer on C resumed %v after the publisher reconnected, want within 3 s", resumed)
+		}
+	}
+	waitFor(t, 10*time.Second, "node B as the new origin", func() bool {
+		origin, _ = c.cluster(t).relayTree(g.ID)
+		return origin == "node-b"
+	})
+	for _, n := range []*node{b, c} {
+		n.assertLogsFree(t, testClusterSecret, g.Credentials.StreamKey)
+	}
+}
+
+// TestWebPlaysGigRelayedFromAnotherNode: the watch page served by node C
+// plays (WebRTC, then HTTP-FLV) a gig whose creator publishes to node A.
+func TestWebPlaysGigRelayedFromAnotherNode(t *testing.T) {
+	if !web.Built() {
+		t.Fatal("the web front-end is not built: run `make web` (or `make test`)")
+	}
+	ingesttest.RequireFFmpeg(t)
+	browsertest.Require(t)
+	rds := redistest.Start(t)
+	a := startClusterNode(t, rds, "node-a")
+	c := startClusterNode(t, rds, "node-c")
+	art := artifacts(t)
+
+	g := a.createGig(t, "Relayed to the browser")
+	ingesttest.Publish(t, a.RTMP+"/"+g.Credentials.StreamKey, ingesttest.Options{Duration: 5 * time.Minute})
+	a.waitStatus(t, g.ID, "live", 15*time.Second)
+	for _, mode := range []string{"auto", "flv"} {
+		var w watchResult
+		browser(t, 150*time.Second, &w, "web_watch.mjs", c.HTTP, art, g.ID, mode, "40")
+		want := map[string]string{"auto": "webrtc", "flv": "flv"}[mode]
+		if !w.OK || w.Transport != want || w.FramesDecoded <= 0 || w.AudioEnergy <= 0 || w.Width != 640 || w.Height != 360 {
+			t.Fatalf("watch %s on node C: %+v", mode, w)
+		}
+		t.Logf("watch %s on node C: %d frames, latency estimate %.0f ms", mode, w.FramesDecoded, w.LatencyMS)
+	}
+}
