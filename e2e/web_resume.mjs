@@ -7,7 +7,8 @@
 // for playback, then (within timeoutSec) for playback to stop (decoded
 // frames stop advancing, or the page leaves the playing state), then for
 // frames to advance again, without reloading. Prints {"ok":true,
-// "transport_before","transport_after","down_state","resumed_after_ms"}.
+// "transport_before","transport_after","down_state","resumed_after_ms",
+// "resumed_at" (Unix ms, for callers that time from their own event)}.
 // Once the page plays it writes <artifactDir>/resume-playing-<mode>, the
 // caller's cue to drop the publisher.
 import { writeFileSync } from 'node:fs';
@@ -60,5 +61,6 @@ await run(artifacts, async ({ newPage, shot }) => {
     transport_after: back.transport,
     down_state: down,
     resumed_after_ms: Date.now() - downAt,
+    resumed_at: Date.now(),
   };
 }, { timeoutMs: timeoutMs * 3 + 30000 });

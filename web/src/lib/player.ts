@@ -55,6 +55,7 @@ export class Player {
   private webrtcRefused = false;
   private whepMisses = 0; // consecutive WHEP 404s
   private connectionLost = false;
+  private checking = false; // a checkNode probe is under way
   private credential = ''; // ticket (or the creator's manage token) on ticketed gigs
   private screen = ''; // this page's name for the one-ticket-one-screen rule
 
@@ -239,20 +240,7 @@ export class Player {
       if (st === 'failed' || st === 'closed' || st === 'disconnected') {
         this.connectionLost = true;
         this.setState('stalled', 'Connection lost. Reconnecting…');
-        const loc = this.session?.location;
-        if (st !== 'closed' && loc) {
-          // Is the node that served us gone (a cluster node died)? Then
-          // offer again at once: behind a load balancer, or from the full
-          // node that steered us, the new offer reaches a node that is up
-          // and relays the show. A node that is up and ended the session
-          // (ticket revoked or watching elsewhere) is left to the page.
-          fetch(loc, { method: 'OPTIONS', cache: 'no-store' }).then(
-            () => {},
-            () => {
-              if (gen === this.gen) void this.start();
-            },
-          );
-        }
+        if (st !== 'closed') void this.checkNode(gen);
       }
     };
     this.watch(gen);
@@ -340,9 +328,38 @@ export class Player {
       } else if (!quiet && this.state === 'playing' && this.lastFrameAt && now - this.lastFrameAt > quietMs) {
         quiet = true;
         this.ev.onQuiet?.();
+        if (this.transport === 'webrtc') void this.checkNode(gen);
       }
     }, 1000);
     this.timers.push(t);
+  }
+
+  // checkNode runs when a WebRTC session goes quiet or loses its
+  // connection: if the node that served it is gone (a cluster node died),
+  // offer again at once. Behind a load balancer, or from the full node
+  // that steered us, the new offer reaches a node that is up and relays
+  // the show. A session the server ended on purpose (ticket revoked, or
+  // watching elsewhere) said goodbye over DTLS: that is left to the page.
+  // A creator's pause leaves the session in place (PATCH answers 415).
+  private async checkNode(gen: number): Promise<void> {
+    const pc = this.pc;
+    const loc = this.session?.location;
+    if (!pc || !loc || this.checking) return;
+    const dtls = pc.getReceivers()[0]?.transport?.state;
+    if (dtls === 'closed') return;
+    this.checking = true;
+    let gone = false;
+    try {
+      const res = await fetch(loc, { method: 'PATCH', cache: 'no-store' });
+      gone = res.status !== 415;
+    } catch {
+      gone = true;
+    } finally {
+      this.checking = false;
+    }
+    if (gone && gen === this.gen && pc.getReceivers()[0]?.transport?.state !== 'closed') {
+      void this.start();
+    }
   }
 
   metrics(): PlayerMetrics {
