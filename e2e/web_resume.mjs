@@ -8,7 +8,8 @@
 // frames stop advancing, or the page leaves the playing state), then for
 // frames to advance again, without reloading. Prints {"ok":true,
 // "transport_before","transport_after","down_state","resumed_after_ms",
-// "resumed_at" (Unix ms, for callers that time from their own event)}.
+// "resumed_at" (Unix ms when the page played again, frames advancing in
+// the 600 ms after it, for callers that time from their own event)}.
 // Once the page plays it writes <artifactDir>/resume-playing-<mode>, the
 // caller's cue to drop the publisher.
 import { writeFileSync } from 'node:fs';
@@ -45,13 +46,19 @@ await run(artifacts, async ({ newPage, shot }) => {
   await shot(page, `resume-down-${mode}`);
   const downAt = Date.now();
 
+  let playingAt = 0; // when the page played again (confirmed just after)
   const back = await waitFor('playback to resume', async () => {
     const m = await playerMetrics(page);
     if (!m || m.state !== 'playing' || !m.framesDecoded) return null;
     const a = m.framesDecoded;
+    const at = Date.now();
     await new Promise((r) => setTimeout(r, 600));
     const m2 = await playerMetrics(page);
-    return m2 && m2.state === 'playing' && m2.framesDecoded > a ? m2 : null;
+    if (m2 && m2.state === 'playing' && m2.framesDecoded > a) {
+      playingAt = at;
+      return m2;
+    }
+    return null;
   }, timeoutMs);
   await shot(page, `resume-back-${mode}`);
   const reloaded = await page.evaluate(() => performance.getEntriesByType('navigation').length !== 1);
@@ -61,6 +68,6 @@ await run(artifacts, async ({ newPage, shot }) => {
     transport_after: back.transport,
     down_state: down,
     resumed_after_ms: Date.now() - downAt,
-    resumed_at: Date.now(),
+    resumed_at: playingAt,
   };
 }, { timeoutMs: timeoutMs * 3 + 30000 });

@@ -12,6 +12,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 )
@@ -24,6 +25,10 @@ type Config struct {
 	// FrameAncestors lists who may show the pages in a frame, in CSP
 	// syntax ("'self'", "https://partner.example"); empty means 'self'.
 	FrameAncestors []string
+	// ConnectSources, if set, returns more origins the pages may connect
+	// to (CSP connect-src) besides their own: the other nodes of a cluster,
+	// where a full node steers WebRTC offers (307). Asked per page load.
+	ConnectSources func() []string
 }
 
 // Handler returns the handler for the built front-end.
@@ -41,13 +46,21 @@ func Handler(cfg Config) http.Handler {
 // MediaSource blobs (FLV playback), and framing by cfg.FrameAncestors, so
 // an injected script has nowhere to load from or send to and the pages
 // cannot be clickjacked.
-func contentSecurityPolicy(cfg Config) string {
+func contentSecurityPolicy(cfg Config, connect []string) string {
 	anc := "'self'"
 	if len(cfg.FrameAncestors) > 0 {
 		anc = strings.Join(cfg.FrameAncestors, " ")
 	}
+	src := "'self'"
+	for _, c := range connect {
+		// Only plain origins: anything else could end the directive.
+		if u, err := url.Parse(c); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+			!strings.ContainsAny(u.Host, " ;,'\"") {
+			src += " " + u.Scheme + "://" + u.Host
+		}
+	}
 	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; " +
-		"connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors " + anc
+		"connect-src " + src + "; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors " + anc
 }
 
 // Built reports whether the embedded front-end has an index.html.
@@ -58,13 +71,14 @@ func Built() bool {
 
 // newHandler serves files from root; tests hand it an fstest.MapFS.
 func newHandler(root fs.FS, cfg Config) http.Handler {
-	return &handler{root: root, files: http.FileServerFS(root), csp: contentSecurityPolicy(cfg)}
+	return &handler{root: root, files: http.FileServerFS(root), cfg: cfg, csp: contentSecurityPolicy(cfg, nil)}
 }
 
 type handler struct {
 	root  fs.FS
 	files http.Handler
 	csp   string
+	cfg   Config
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -107,7 +121,11 @@ func (h *handler) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "same-origin")
-	w.Header().Set("Content-Security-Policy", h.csp)
+	csp := h.csp
+	if h.cfg.ConnectSources != nil {
+		csp = contentSecurityPolicy(h.cfg, h.cfg.ConnectSources())
+	}
+	w.Header().Set("Content-Security-Policy", csp)
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(b)

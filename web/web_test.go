@@ -71,6 +71,23 @@ func TestPagesSendCSP(t *testing.T) {
 	}
 }
 
+// TestCSPNamesClusterNodes: a cluster's pages may connect to the other
+// nodes (a full node steers WebRTC offers there); only plain origins pass.
+func TestCSPNamesClusterNodes(t *testing.T) {
+	root := fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}}
+	nodes := []string{"https://node2.gigs.example/", "http://10.0.0.3:8080", "javascript:alert(1)", "https://evil.example; script-src *"}
+	h := newHandler(root, Config{ConnectSources: func() []string { return nodes }})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/gig/x", nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	if !strings.Contains(csp, "connect-src 'self' https://node2.gigs.example http://10.0.0.3:8080; ") {
+		t.Fatalf("CSP %q does not let the page reach the other nodes", csp)
+	}
+	if strings.Contains(csp, "evil") || strings.Contains(csp, "javascript") || strings.Count(csp, "script-src") != 1 {
+		t.Fatalf("CSP %q took a source that is not a plain origin", csp)
+	}
+}
+
 func TestHandlerNotBuilt(t *testing.T) {
 	h := newHandler(fstest.MapFS{".gitkeep": {Data: nil}}, Config{})
 	rec := httptest.NewRecorder()

@@ -187,7 +187,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Viewers:      a.hub,
 		StreamInfo:   a.streamInfo,
 		Mounts:       a.mounts(),
-		Web:          web.Handler(web.Config{FrameAncestors: cfg.FrameAncestors}),
+		Web:          web.Handler(web.Config{FrameAncestors: cfg.FrameAncestors, ConnectSources: a.clusterURLs}),
 		CORSOrigins:  cfg.CORSOrigins,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		BodyTimeout:  cfg.HTTPBodyTimeout,
@@ -426,6 +426,14 @@ func (a *app) rtmpURL() string {
 		host = net.JoinHostPort(host, strconv.Itoa(p))
 	}
 	return "rtmp://" + host + "/live"
+}
+
+// clusterURLs are the other nodes' public URLs (nil outside a cluster).
+func (a *app) clusterURLs() []string {
+	if a.cluster == nil {
+		return nil
+	}
+	return a.cluster.nodeURLs()
 }
 
 // relayAuth accepts the relay token of this cluster's nodes.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,6 +55,10 @@ type clusterNode struct {
 	mu     sync.Mutex
 	relays map[string]*relay
 	closed bool
+
+	// origins are the public URLs of the live nodes, for the pages' CSP
+	// (a steered WHEP offer goes to another node).
+	origins atomic.Pointer[[]string]
 
 	cpu cpuMeter
 	// egress is the byte count at the last load sample.
@@ -198,6 +203,13 @@ func (c *clusterNode) keepLoad() {
 		if err := c.dir.PublishLoad(ctx, c.load()); err != nil && c.ctx.Err() == nil {
 			c.log.Warn("cluster load update failed", "err", err)
 		}
+		if nodes, err := c.dir.Nodes(ctx); err == nil {
+			urls := make([]string, 0, len(nodes))
+			for _, n := range nodes {
+				urls = append(urls, n.PublicURL)
+			}
+			c.origins.Store(&urls)
+		}
 		cancel()
 		select {
 		case <-c.ctx.Done():
@@ -205,6 +217,14 @@ func (c *clusterNode) keepLoad() {
 		case <-t.C:
 		}
 	}
+}
+
+// nodeURLs are the public URLs of the cluster's live nodes.
+func (c *clusterNode) nodeURLs() []string {
+	if p := c.origins.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // originMoved wakes the gig's relay, if any, to check its upstream.

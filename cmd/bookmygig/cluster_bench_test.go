@@ -132,7 +132,6 @@ func BenchmarkCluster(b *testing.B) {
 	}
 }
 
-
 func msf(d time.Duration) string { return fmt.Sprintf("%.0f ms", ms(d)) }
 
 // hopMeter matches the same video packets seen by two viewers.

@@ -1,7 +1,14 @@
 package main
 
 import (
+	"context"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -164,8 +171,13 @@ func TestClusterRelaysGigAcrossNodes(t *testing.T) {
 	}
 }
 
-// TestWebPlaysGigRelayedFromAnotherNode: the watch page served by node C
-// plays (WebRTC, then HTTP-FLV) a gig whose creator publishes to node A.
+// TestWebPlaysGigRelayedFromAnotherNode drives the watch page against a
+// cluster whose creator publishes to node A:
+//   - served by node C, it plays over WebRTC and over HTTP-FLV (relayed);
+//   - behind a load balancer, when the edge playing to it dies (kill -9),
+//     it plays again from another node within 3 s, without a reload;
+//   - on node B when B is full (--max-node-viewers 1), its offer is
+//     answered 307 and the page plays from the node it was sent to.
 func TestWebPlaysGigRelayedFromAnotherNode(t *testing.T) {
 	if !web.Built() {
 		t.Fatal("the web front-end is not built: run `make web` (or `make test`)")
@@ -174,6 +186,7 @@ func TestWebPlaysGigRelayedFromAnotherNode(t *testing.T) {
 	browsertest.Require(t)
 	rds := redistest.Start(t)
 	a := startClusterNode(t, rds, "node-a")
+	b := startClusterNode(t, rds, "node-b", "--max-node-viewers", "1")
 	c := startClusterNode(t, rds, "node-c")
 	art := artifacts(t)
 
@@ -187,6 +200,152 @@ func TestWebPlaysGigRelayedFromAnotherNode(t *testing.T) {
 		if !w.OK || w.Transport != want || w.FramesDecoded <= 0 || w.AudioEnergy <= 0 || w.Width != 640 || w.Height != 360 {
 			t.Fatalf("watch %s on node C: %+v", mode, w)
 		}
-		t.Logf("watch %s on node C: %d frames, latency estimate %.0f ms", mode, w.FramesDecoded, w.LatencyMS)
+		t.Logf("watch %s on node C (relayed from A): %d frames, latency estimate %.0f ms", mode, w.FramesDecoded, w.LatencyMS)
 	}
+
+	t.Run("edge-dies", func(t *testing.T) {
+		// The balancer sends everything to C while it is up, then to A.
+		lb := startBalancer(t, c, a)
+		cue := filepath.Join(art, "resume-playing-auto")
+		_ = os.Remove(cue)
+		type resumeResult struct {
+			OK        bool   `json:"ok"`
+			Error     string `json:"error"`
+			Before    string `json:"transport_before"`
+			After     string `json:"transport_after"`
+			Down      string `json:"down_state"`
+			ResumedAt int64  `json:"resumed_at"`
+		}
+		done := make(chan resumeResult, 1)
+		go func() {
+			var r resumeResult
+			_ = browsertest.Run(t, 150*time.Second, &r, "web_resume.mjs", lb, art, g.ID, "auto", "40")
+			done <- r
+		}()
+		waitFor(t, 60*time.Second, "the page to play through the balancer", func() bool { _, err := os.Stat(cue); return err == nil })
+		before := a.streamViewers(t, g.ID)["webrtc"]
+		killedAt := time.Now()
+		c.kill()
+		r := <-done
+		if !r.OK || r.Before != "webrtc" || r.After != "webrtc" {
+			t.Fatalf("after node C died: %+v", r)
+		}
+		resumed := time.UnixMilli(r.ResumedAt).Sub(killedAt)
+		t.Logf("the page played again %v after its node was killed (down: %s)", resumed.Round(time.Millisecond), r.Down)
+		if resumed > 3*time.Second {
+			t.Fatalf("the page played again %v after its node died, want within 3 s", resumed)
+		}
+		if after := a.streamViewers(t, g.ID)["webrtc"]; after != before+1 {
+			t.Fatalf("node A has %d WebRTC viewers after the edge died, want %d (the page moved there)", after, before+1)
+		}
+	})
+
+	t.Run("steered", func(t *testing.T) {
+		// A viewer fills node B.
+		b.watchWHEP(t, g.ID).waitPlaying(t, "the viewer that fills node B")
+		// B's load reaches the directory, and dead C has left it.
+		waitFor(t, 15*time.Second, "node B to steer to node A", func() bool {
+			code, loc := offerStatus(t, b.HTTP+"/whep/"+g.ID)
+			return code == http.StatusTemporaryRedirect && strings.HasPrefix(loc, a.HTTP+"/whep/"+g.ID)
+		})
+		beforeA, beforeB := a.streamViewers(t, g.ID)["webrtc"], b.streamViewers(t, g.ID)["webrtc"]
+		var w watchResult
+		browser(t, 150*time.Second, &w, "web_watch.mjs", b.HTTP, art, g.ID, "auto", "40")
+		if !w.OK || w.Transport != "webrtc" || w.FramesDecoded <= 0 || w.AudioEnergy <= 0 {
+			t.Fatalf("watch on a full node B (steered): %+v", w)
+		}
+		if n := b.streamViewers(t, g.ID)["webrtc"]; n > beforeB {
+			t.Fatalf("node B has %d WebRTC viewers after the page, had %d: the page was not steered", n, beforeB)
+		}
+		if n := a.streamViewers(t, g.ID)["webrtc"]; n <= beforeA {
+			t.Fatalf("node A has %d WebRTC viewers after the page, had %d: the page did not play there", n, beforeA)
+		}
+	})
+}
+
+// offerStatus POSTs a WHEP offer without following redirects and returns
+// the status and Location; a session it opened is deleted.
+func offerStatus(t *testing.T, url string) (int, string) {
+	t.Helper()
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Post(url, "application/sdp", strings.NewReader(offer.SDP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusCreated {
+		// Served here after all: end the session.
+		if loc, err := resp.Location(); err == nil {
+			req, _ := http.NewRequest(http.MethodDelete, loc.String(), nil)
+			if r2, err := http.DefaultClient.Do(req); err == nil {
+				r2.Body.Close()
+			}
+		}
+	}
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// streamViewers is GET /api/gigs/{id}/stream's viewer counts on node n.
+func (n *node) streamViewers(t *testing.T, gigID string) map[string]int {
+	t.Helper()
+	var st struct {
+		Viewers map[string]int `json:"viewers"`
+	}
+	n.do(t, http.MethodGet, "/api/gigs/"+gigID+"/stream", "", nil, &st)
+	return st.Viewers
+}
+
+// startBalancer is a load balancer in front of nodes, as nginx with
+// proxy_next_upstream would be: every request goes to the first node that
+// accepts the connection. It returns its base URL.
+func startBalancer(t *testing.T, nodes ...*node) string {
+	t.Helper()
+	var targets []*url.URL
+	for _, n := range nodes {
+		u, err := url.Parse(n.HTTP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets = append(targets, u)
+	}
+	dialer := &net.Dialer{Timeout: time.Second}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetXForwarded()
+			r.Out.URL.Scheme = "http"
+			r.Out.URL.Host = "balanced" // the transport picks the node
+			r.Out.Host = r.In.Host
+		},
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				var last error
+				for _, u := range targets {
+					c, err := dialer.DialContext(ctx, network, u.Host)
+					if err == nil {
+						return c, nil
+					}
+					last = err
+				}
+				return nil, last
+			},
+			DisableKeepAlives: true, // each request picks its node anew
+		},
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

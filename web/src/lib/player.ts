@@ -36,6 +36,9 @@ export interface PlayerMetrics {
 const firstFrameTimeoutMs = 8000;
 const stallMs = 4000;
 const quietMs = 1500;
+// nodeCheckMs without a frame makes the player ask whether its node is
+// still there (30 fps video: 30 frames missed).
+const nodeCheckMs = 1000;
 
 export class Player {
   private pc: RTCPeerConnection | null = null;
@@ -311,26 +314,36 @@ export class Player {
     this.watch(gen);
   }
 
-  // watch notices frozen playback (the creator's encoder dropped).
+  // watch notices frozen playback (the creator's encoder dropped, or the
+  // node serving us died: checkNode tells them apart).
   private watch(gen: number): void {
     let quiet = false;
+    let checked = false;
     const t = window.setInterval(async () => {
       if (gen !== this.gen) return clearInterval(t);
       const m = await this.collect();
       const now = Date.now();
+      const since = now - this.lastFrameAt;
       if (m.framesDecoded !== this.lastFrames) {
         this.lastFrames = m.framesDecoded;
         this.lastFrameAt = now;
         quiet = false;
+        checked = false;
         if (this.state === 'stalled' && !this.connectionLost) this.setState('playing', '');
-      } else if (this.state === 'playing' && this.lastFrameAt && now - this.lastFrameAt > stallMs) {
+        return;
+      }
+      if (!this.lastFrameAt || this.state !== 'playing') return;
+      if (!checked && this.transport === 'webrtc' && since > nodeCheckMs) {
+        checked = true;
+        void this.checkNode(gen);
+      }
+      if (since > stallMs) {
         this.setState('stalled', 'The creator’s stream paused. It resumes here by itself.');
-      } else if (!quiet && this.state === 'playing' && this.lastFrameAt && now - this.lastFrameAt > quietMs) {
+      } else if (!quiet && since > quietMs) {
         quiet = true;
         this.ev.onQuiet?.();
-        if (this.transport === 'webrtc') void this.checkNode(gen);
       }
-    }, 1000);
+    }, 500);
     this.timers.push(t);
   }
 
