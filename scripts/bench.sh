@@ -13,6 +13,8 @@
 #                                               then viewer PLI -> first keyframe over joining viewers
 #   tickets    go test -bench TicketCheck ./cmd/bookmygig/   what a ticket adds to FLV connect and WHEP setup
 #                                               (memory and Redis engines), and the gate's ticket check alone
+#   cluster    go test -bench Cluster ./cmd/bookmygig/   3 nodes: added latency per relay hop, cold/warm
+#                                               first frame on an edge, origin CPU with 2 edges x 100 viewers
 #   floor      bench/floor.sh                   the kernel's own cost of the FLV and WebRTC send patterns
 #                                               (no server code): what the fan-out CPU goals are weighed against
 #
@@ -28,7 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-runs=${BENCH_RUNS:-api transcode chat tickets flv whep whip floor}
+runs=${BENCH_RUNS:-api transcode chat tickets flv whep whip cluster floor}
 api_benchtime=${API_BENCHTIME:-3000x}
 transcode_benchtime=${TRANSCODE_BENCHTIME:-5x}
 chat_benchtime=${CHAT_BENCHTIME:-1x}
@@ -61,6 +63,9 @@ run_flv() {
 run_whep() {
 	bash bench/whep.sh
 }
+run_cluster() {
+	go test -count=1 -timeout 10m -run='^$' -bench='^BenchmarkCluster$' -benchtime=1x ./cmd/bookmygig/
+}
 run_floor() {
 	bash bench/floor.sh
 }
@@ -87,6 +92,7 @@ describe() {
 	flv) echo "FLV fan-out: N=${FLV_BENCH_N:-1,100,500,1000} readers, window ${FLV_BENCH_WINDOW:-10s} (bench/flv.sh)" ;;
 	whep) echo "WebRTC fan-out: N=${WHEP_BENCH_N:-1,50,100,200,300} viewers, window ${WHEP_BENCH_WINDOW:-10s} (bench/whep.sh)" ;;
 	floor) echo "Kernel floor: the FLV (1,000 TCP readers) and WebRTC (200 UDP viewers) send patterns with no server code (bench/floor.sh)" ;;
+	cluster) echo "Cluster: 3 node processes on 1 Redis, origin -> edge relay: added latency per hop, first frame on a cold and a warm edge, origin CPU with 2 edges x 100 viewers vs 2 local viewers" ;;
 	whip) echo "WHIP -> WHEP fan-out: N=${WHIP_BENCH_N:-1,50,100} viewers, window ${WHIP_BENCH_WINDOW:-10s}, ${WHIP_BENCH_PLI:-10} PLI viewers (WHEP_BENCH_SOURCE=whip bench/whep.sh)" ;;
 	esac
 }
@@ -99,7 +105,7 @@ declare -a summary=()
 status=0
 for r in $runs; do
 	if ! declare -F "run_$r" >/dev/null; then
-		echo "bench: unknown run '$r' (known: api transcode chat tickets flv whep whip floor)" >&2
+		echo "bench: unknown run '$r' (known: api transcode chat tickets flv whep whip cluster floor)" >&2
 		exit 2
 	fi
 	echo

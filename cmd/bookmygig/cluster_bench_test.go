@@ -100,7 +100,7 @@ func BenchmarkCluster(b *testing.B) {
 		l1 := benchViewer(b, a.HTTP, g.ID, nil)
 		l2 := benchViewer(b, a.HTTP, g.ID, nil)
 		time.Sleep(3 * time.Second)
-		cpuLocal := procCPU(b, a, 10*time.Second)
+		cpuLocal := procCPU(b, a, 20*time.Second)
 		l1.close()
 		l2.close()
 		waitRelayGone(b, e, g.ID) // nothing relayed during the local figure
@@ -109,7 +109,7 @@ func BenchmarkCluster(b *testing.B) {
 			wheploadRun(b, whepload, c.HTTP+"/whep/"+g.ID, 100),
 		}
 		time.Sleep(5 * time.Second) // joins (50/s) and their GOP bursts
-		cpuEdges := procCPU(b, a, 10*time.Second)
+		cpuEdges := procCPU(b, a, 20*time.Second)
 		cpuEdge := procCPU(b, e, 5*time.Second)
 		for _, l := range loads {
 			_ = l.Process.Kill()
@@ -337,7 +337,7 @@ func procTicks(b *testing.B, pid int) int64 {
 // wheploadRun starts n whepload viewers on url for long enough to measure.
 func wheploadRun(b *testing.B, bin, url string, n int) *exec.Cmd {
 	b.Helper()
-	cmd := exec.Command(bin, "-url", url, "-n", strconv.Itoa(n), "-duration", "60s", "-warmup", "1s")
+	cmd := exec.Command(bin, "-url", url, "-n", strconv.Itoa(n), "-duration", "90s", "-warmup", "1s")
 	cmd.Stdout, cmd.Stderr = &syncBuffer{}, &syncBuffer{}
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
