@@ -349,3 +349,79 @@ func startBalancer(t *testing.T, nodes ...*node) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// TestRelayTreeBoundsOriginEgress: with --relay-fanout 1 the origin serves
+// one node; the third node pulls from the second, and its viewers play
+// through two hops.
+func TestRelayTreeBoundsOriginEgress(t *testing.T) {
+	ingesttest.RequireFFmpeg(t)
+	rds := redistest.Start(t)
+	args := []string{"--relay-fanout", "1"}
+	a := startClusterNode(t, rds, "node-a", args...)
+	b := startClusterNode(t, rds, "node-b", args...)
+	c := startClusterNode(t, rds, "node-c", args...)
+	g := a.createGig(t, "Two hops")
+	ingesttest.Publish(t, a.RTMP+"/"+g.Credentials.StreamKey, ingesttest.Options{Duration: 5 * time.Minute})
+	a.waitStatus(t, g.ID, "live", 15*time.Second)
+
+	b.watchWHEP(t, g.ID).waitPlaying(t, "a viewer on B")
+	c.watchWHEP(t, g.ID).waitPlaying(t, "a viewer on C (two hops from the origin)")
+	got := strings.Join(probe(t, c.HTTP+"/live/"+g.ID+".flv"), " ")
+	if !strings.Contains(got, "video:h264:640x360") || !strings.Contains(got, "audio:aac:48000") {
+		t.Fatalf("ffprobe of HTTP-FLV two hops from the origin: %s", got)
+	}
+	var tree []string
+	waitFor(t, 10*time.Second, "the relay tree", func() bool {
+		_, tree = a.cluster(t).relayTree(g.ID)
+		return len(tree) == 2
+	})
+	if strings.Join(tree, " ") != "node-b<-node-a node-c<-node-b" {
+		t.Fatalf("relay tree %v, want node-b from node-a and node-c from node-b", tree)
+	}
+	waitFor(t, 10*time.Second, "the nodes' relay counts", func() bool {
+		relays := map[string]int{}
+		for _, n := range a.cluster(t).Nodes {
+			relays[n.ID] = n.Relays
+		}
+		return relays["node-a"] == 1 && relays["node-b"] == 1 && relays["node-c"] == 0
+	})
+}
+
+// TestTicketsGateRelayedGig: tickets work the same on an edge: no ticket,
+// no media; a ticket booked through one node plays on another; revoking it
+// ends the edge's playback.
+func TestTicketsGateRelayedGig(t *testing.T) {
+	ingesttest.RequireFFmpeg(t)
+	rds := redistest.Start(t)
+	a := startClusterNode(t, rds, "node-a")
+	c := startClusterNode(t, rds, "node-c")
+	g := a.createGigWith(t, "Ticketed and relayed", map[string]any{"access": "ticket", "capacity": 5})
+	ingesttest.Publish(t, a.RTMP+"/"+g.Credentials.StreamKey, ingesttest.Options{Duration: 5 * time.Minute})
+	a.waitStatus(t, g.ID, "live", 15*time.Second)
+
+	if _, code, body := c.offerWHEP(t, g.ID, ""); code != http.StatusUnauthorized || !strings.Contains(body, "ticket_required") {
+		t.Fatalf("WHEP on the edge without a ticket: %d %s", code, body)
+	}
+	if e := refusal(t, c.flvGet(t, g.ID, "")); e.Error.Code != "ticket_required" {
+		t.Fatalf("FLV on the edge without a ticket: %+v", e)
+	}
+	tk := a.mustBook(t, g.ID, "Ann")
+	v, code, body := c.offerWHEP(t, g.ID, tk.TicketToken)
+	if code != http.StatusCreated {
+		t.Fatalf("WHEP on the edge with a ticket: %d %s", code, body)
+	}
+	v.waitPlaying(t, "a ticket holder on the edge")
+	var rev struct {
+		Ticket ticketView `json:"ticket"`
+	}
+	if code := a.do(t, http.MethodPost, "/api/gigs/"+g.ID+"/tickets/"+tk.Ticket.ID+"/revoke", g.Credentials.ManageToken, nil, &rev); code != http.StatusOK {
+		t.Fatalf("revoke: %d", code)
+	}
+	waitFor(t, 5*time.Second, "the edge to end the revoked ticket's session", func() bool {
+		s := v.pc.ConnectionState()
+		return s == webrtc.PeerConnectionStateClosed || s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateDisconnected
+	})
+	if e := refusal(t, c.flvGet(t, g.ID, "ticket="+tk.TicketToken)); e.Error.Code != "ticket_revoked" {
+		t.Fatalf("FLV on the edge with a revoked ticket: %+v", e)
+	}
+}
