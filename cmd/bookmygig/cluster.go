@@ -75,7 +75,7 @@ type relay struct {
 	gig string
 	// ready is closed once the first pull's stream is here (or failed).
 	ready chan struct{}
-	err   error // set before ready closes
+	err   error // why the first pull failed (under clusterNode.mu)
 	// originChanged wakes the relay when the gig's origin moved.
 	originChanged chan struct{}
 	stream        *media.Stream // current local copy (under clusterNode.mu)
@@ -263,12 +263,12 @@ func (c *clusterNode) find(ctx context.Context, gigID string) (*media.Stream, er
 	case <-wait.Done():
 		return nil, wait.Err()
 	}
-	if r.err != nil {
-		return nil, r.err
-	}
 	c.mu.Lock()
-	s := r.stream
+	s, err := r.stream, r.err
 	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	if s == nil || s.Closed() {
 		// Between two upstreams: the viewer's retry finds the next one.
 		return nil, media.ErrNotLive
@@ -287,10 +287,10 @@ func (c *clusterNode) runRelay(r *relay) {
 		if c.relays[r.gig] == r {
 			delete(c.relays, r.gig)
 		}
-		c.mu.Unlock()
 		if r.err == nil && r.stream == nil {
 			r.err = media.ErrNotLive
 		}
+		c.mu.Unlock()
 		readyOnce()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = c.dir.DropRelay(ctx, r.gig)
@@ -302,7 +302,7 @@ func (c *clusterNode) runRelay(r *relay) {
 		pull, up, err := c.connect(r.gig)
 		if err != nil {
 			if errors.Is(err, cluster.ErrSelfOrigin) || errors.Is(err, media.ErrAlreadyLive) {
-				r.err = media.ErrNotLive
+				// The creator publishes here now.
 				return
 			}
 			if lostAt.IsZero() {
@@ -310,7 +310,6 @@ func (c *clusterNode) runRelay(r *relay) {
 				if !errors.Is(err, cluster.ErrNoOrigin) {
 					log.Warn("relay pull failed", "err", err)
 				}
-				r.err = media.ErrNotLive
 				return
 			}
 			if time.Since(lostAt) > relayLost {
