@@ -1,6 +1,10 @@
 package chat
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/bookmygig/bookmygig/internal/wsframe"
+)
 
 // batch is frames that leave for a client together: one write, one syscall
 // for a WebSocket. A room's batch is shared by all its members; it is never
@@ -27,12 +31,11 @@ func (b *batch) wsBytes() []byte {
 	b.wsOnce.Do(func() {
 		n := 0
 		for _, f := range b.frames {
-			n += 10 + len(f.data)
+			n += wsframe.MaxHeaderLen + len(f.data)
 		}
 		out := make([]byte, 0, n)
 		for _, f := range b.frames {
-			out = appendFrameHeader(out, opText, len(f.data))
-			out = append(out, f.data...)
+			out = wsframe.AppendText(out, f.data)
 		}
 		b.ws = out
 	})

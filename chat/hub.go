@@ -81,6 +81,7 @@ func New(cfg Config, broker Broker, log *slog.Logger) (*Hub, error) {
 		// per node that is most of a connection's memory.
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     cfg.CheckOrigin,
+		Error:           refuseUpgrade,
 	}
 	if h.upgrader.CheckOrigin == nil {
 		h.upgrader.CheckOrigin = func(*http.Request) bool { return true }

@@ -11,20 +11,39 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/bookmygig/bookmygig/internal/httperr"
+	"github.com/bookmygig/bookmygig/internal/wsframe"
 )
+
+// refuseUpgrade answers a request the upgrader refuses (not a WebSocket
+// handshake, a foreign origin) with the JSON error body.
+func refuseUpgrade(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+	code, msg := codeBadRequest, reason.Error()
+	switch status {
+	case http.StatusForbidden:
+		code = codeForbidden
+	case http.StatusMethodNotAllowed:
+		code = "method_not_allowed"
+	case http.StatusInternalServerError:
+		code, msg = "internal", "internal error"
+	}
+	w.Header().Set("Sec-Websocket-Version", "13") // as gorilla's own refusal
+	httperr.Write(w, status, code, msg)
+}
 
 // ServeWS upgrades a request to a chat WebSocket for the gig named by the
 // route parameter "id" (r.PathValue("id")), and serves it until it closes.
 func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 	gig := r.PathValue("id")
 	if gig == "" {
-		http.Error(w, ErrNoGig.Error(), http.StatusBadRequest)
+		httperr.Write(w, http.StatusBadRequest, codeBadRequest, "missing gig id")
 		return
 	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		http.Error(w, "chat is restarting", http.StatusServiceUnavailable)
+		httperr.Write(w, http.StatusServiceUnavailable, codeUnavailable, "chat is restarting, try again shortly")
 		return
 	}
 	h.wg.Add(1)
@@ -156,48 +175,16 @@ func (t *wsTransport) tryWrite(b *batch) (*batch, error) {
 	return nil, nil
 }
 
-// WebSocket opcodes (RFC 6455 section 5.2).
-const (
-	opText  = 0x1
-	opClose = 0x8
-	opPing  = 0x9
-	opPong  = 0xA
-)
-
-func appendFrameHeader(dst []byte, opcode byte, n int) []byte {
-	dst = append(dst, 0x80|opcode) // FIN, no extensions
-	switch {
-	case n < 126:
-		return append(dst, byte(n))
-	case n <= 0xFFFF:
-		return append(dst, 126, byte(n>>8), byte(n))
-	default:
-		return append(dst, 127, byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40), byte(uint64(n)>>32),
-			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
+// writeControl writes one control frame (ping, pong, close).
+func (t *wsTransport) writeControl(op wsframe.Opcode, payload []byte) error {
+	t.hdr = wsframe.AppendHeader(t.hdr[:0], op, len(payload))
+	t.bufs = append(t.bufs[:0], t.hdr, payload)
+	return t.flush(time.Now().Add(t.writeTimeout))
 }
 
-func (t *wsTransport) writeFrames(opcode byte, frames [][]byte) error {
-	t.hdr = t.hdr[:0]
-	for _, f := range frames {
-		t.hdr = appendFrameHeader(t.hdr, opcode, len(f))
-	}
-	// Headers first into one buffer, then sliced, so appends cannot move
-	// what bufs already points at.
-	t.bufs = t.bufs[:0]
-	off := 0
-	for _, f := range frames {
-		n := 2
-		switch {
-		case len(f) > 0xFFFF:
-			n = 10
-		case len(f) >= 126:
-			n = 4
-		}
-		t.bufs = append(t.bufs, t.hdr[off:off+n], f)
-		off += n
-	}
-	_ = t.nc.SetWriteDeadline(time.Now().Add(t.writeTimeout))
+// flush writes bufs in one writev by deadline.
+func (t *wsTransport) flush(deadline time.Time) error {
+	_ = t.nc.SetWriteDeadline(deadline)
 	bufs := t.bufs // WriteTo consumes its receiver
 	_, err := bufs.WriteTo(t.nc)
 	clear(t.bufs)
@@ -210,24 +197,17 @@ func (t *wsTransport) write(batches []*batch) error {
 	for _, b := range batches {
 		t.bufs = append(t.bufs, b.wsBytes())
 	}
-	_ = t.nc.SetWriteDeadline(time.Now().Add(t.writeTimeout))
-	bufs := t.bufs // WriteTo consumes its receiver
-	_, err := bufs.WriteTo(t.nc)
-	clear(t.bufs)
-	return err
+	return t.flush(time.Now().Add(t.writeTimeout))
 }
 
-func (t *wsTransport) ping() error { return t.writeFrames(opPing, [][]byte{nil}) }
+func (t *wsTransport) ping() error { return t.writeControl(wsframe.OpPing, nil) }
 
-func (t *wsTransport) pong(data []byte) error { return t.writeFrames(opPong, [][]byte{data}) }
+func (t *wsTransport) pong(data []byte) error { return t.writeControl(wsframe.OpPong, data) }
 
 func (t *wsTransport) closeWith(code int, reason string) {
-	msg := websocket.FormatCloseMessage(code, reason)
-	if len(msg) > 125 {
-		msg = msg[:125]
-	}
-	_ = t.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = t.writeFrames(opClose, [][]byte{msg})
+	t.hdr = wsframe.AppendClose(t.hdr[:0], code, reason)
+	t.bufs = append(t.bufs[:0], t.hdr)
+	_ = t.flush(time.Now().Add(t.writeTimeout))
 }
 
 func (t *wsTransport) close() error { return t.ws.Close() }

@@ -1,12 +1,15 @@
 package chat
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/bookmygig/bookmygig/internal/httperr"
 )
 
 // TestPingKeepalive: a client that answers pings stays; one whose reader is
@@ -73,19 +76,38 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
-func TestFrameHeader(t *testing.T) {
+// Requests refused before the upgrade get the JSON error body.
+func TestServeWSRefusalsAreJSON(t *testing.T) {
+	h, err := New(testConfig(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /chat/{id}", h.ServeWS)
+	mux.HandleFunc("GET /chat/", h.ServeWS)
 	for _, tc := range []struct {
-		n    int
-		want []byte
+		name, path string
+		status     int
+		code       string
 	}{
-		{0, []byte{0x81, 0}},
-		{125, []byte{0x81, 125}},
-		{126, []byte{0x81, 126, 0, 126}},
-		{65535, []byte{0x81, 126, 0xFF, 0xFF}},
-		{65536, []byte{0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
+		{"no gig", "/chat/", http.StatusBadRequest, codeBadRequest},
+		{"not a websocket", "/chat/g1", http.StatusBadRequest, codeBadRequest},
 	} {
-		if got := appendFrameHeader(nil, opText, tc.n); string(got) != string(tc.want) {
-			t.Errorf("header(%d) = %v, want %v", tc.n, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.path, nil))
+			var body httperr.Body
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != tc.status || body.Error.Code != tc.code {
+				t.Fatalf("%d %q (%v), want %d %s", rec.Code, rec.Body, err, tc.status, tc.code)
+			}
+		})
+	}
+	_ = h.Close()
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/chat/g1", nil))
+	var body httperr.Body
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusServiceUnavailable || body.Error.Code != codeUnavailable {
+		t.Fatalf("closed hub: %d %q (%v)", rec.Code, rec.Body, err)
 	}
 }

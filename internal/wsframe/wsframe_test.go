@@ -48,10 +48,13 @@ func TestHeader(t *testing.T) {
 		want []byte
 	}{
 		{"empty text", OpText, 0, []byte{0x81, 0}},
-		{"7-bit", OpBinary, 125, []byte{0x82, 125}},
+		{"7-bit largest", OpText, 125, []byte{0x81, 125}},
+		{"7-bit binary", OpBinary, 125, []byte{0x82, 125}},
 		{"16-bit smallest", OpText, 126, []byte{0x81, 126, 0, 126}},
-		{"16-bit largest", OpBinary, 0xFFFF, []byte{0x82, 126, 0xFF, 0xFF}},
-		{"64-bit smallest", OpBinary, 0x10000, []byte{0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
+		{"16-bit largest", OpText, 0xFFFF, []byte{0x81, 126, 0xFF, 0xFF}},
+		{"16-bit binary", OpBinary, 0xFFFF, []byte{0x82, 126, 0xFF, 0xFF}},
+		{"64-bit smallest", OpText, 0x10000, []byte{0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
+		{"64-bit binary", OpBinary, 0x10000, []byte{0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
 		{"64-bit large", OpText, 1<<32 + 5, []byte{0x81, 127, 0, 0, 0, 1, 0, 0, 0, 5}},
 		{"ping", OpPing, 0, []byte{0x89, 0}},
 		{"pong", OpPong, 4, []byte{0x8A, 4}},
