@@ -59,29 +59,41 @@ const (
 	maxBatch = 64
 )
 
-// client is one chat connection on this node, over any transport.
+// client is one chat connection on this node, over any transport. A
+// message goes one way: the reader hands it to the hub (handle, Hub.post),
+// the hub to the room (broadcast), the room to each member (deliver).
+//
+// Its state is grouped by the one lock that guards each part, and each
+// lock has one job:
+//
+//	w.mu     one writer on the transport at a time (writer)
+//	hold.mu  live frames held back while a joiner fetches history (holdback)
+//	in.mu    one incoming frame handled at a time (session)
+//	gate.mu  the gate's pass held for the session (heldPass)
+//	Hub.mu   room membership and counts (membership)
+//
+// The rest is fixed at creation, atomic, or the stop state that stopOnce
+// sets before quit is closed.
 type client struct {
 	hub   *Hub
 	gig   string
 	ipKey string // keyed hash of the address: bans are stored without the address itself
 	ip    string
+	// countable: a WebSocket is a viewer of its own; a data channel belongs
+	// to a media session that TrackViewer counts already.
+	countable bool
 	// id is the public user id: GuestUserID for a guest, TicketUserID for
 	// a ticket holder, random for the creator and before the join (set at
 	// join, before the client enters a room).
 	id       atomic.Pointer[string]
 	ticketed bool // moderated by ticket, not by address; set with id
-	tr       transport
-	pings    bool
-	// countable: a WebSocket is a viewer of its own; a data channel belongs
-	// to a media session that TrackViewer counts already.
-	countable bool
 
-	out      chan *batch
-	queued   atomic.Int32 // batches in out not yet written
-	wmu      sync.Mutex   // held for every write to tr
-	direct   directWriter // nil when tr cannot write without blocking
-	pongs    chan []byte
-	batch    []*batch // writer's reusable list
+	w    writer
+	hold holdback
+	in   session
+	gate heldPass
+	mem  membership
+
 	quit     chan struct{}
 	done     chan struct{} // closed when the writer has exited
 	stopOnce sync.Once
@@ -89,31 +101,53 @@ type client struct {
 	graceful    bool
 	closeCode   int
 	closeReason string
+}
 
-	// holding buffers live frames while a joiner is fetching history.
-	holding atomic.Bool
-	hmu     sync.Mutex
-	held    []*batch
+// writer is the way out to the connection: the queue the writer goroutine
+// drains and the direct path the room's fan-out may take (see queue).
+type writer struct {
+	tr     transport
+	direct directWriter // nil when tr cannot write without blocking
+	pings  bool         // send keepalive pings
+	mu     sync.Mutex   // held for every write to tr
+	out    chan *batch
+	queued atomic.Int32 // batches in out not yet written
+	pongs  chan []byte
+	batch  []*batch // the writer goroutine's reusable list
+}
 
-	// guarded by Hub.mu
-	room    *room
-	counted bool
-	left    bool
+// holdback buffers live frames while a joiner is fetching history, so it
+// gets no message twice and misses none.
+type holdback struct {
+	on     atomic.Bool // read without mu on every delivery
+	mu     sync.Mutex
+	frames []*batch
+}
 
-	// pass is the gate's admission held for the session (nil without one);
-	// passStop stops watching it for its end.
-	pmu      sync.Mutex
-	pass     *access.Pass
-	passStop func() bool
-
-	// used only by the reader (under inMu)
-	inMu    sync.Mutex
+// session is the reader's state: handle holds mu for each incoming frame.
+type session struct {
+	mu      sync.Mutex
 	name    string
 	joined  bool
 	creator bool
 	limiter *rateLimiter
 	// failedJoins counts refused credentials on this connection.
 	failedJoins int
+}
+
+// heldPass is the gate's admission held for the session (nil without one);
+// stop stops watching it for its end.
+type heldPass struct {
+	mu   sync.Mutex
+	pass *access.Pass
+	stop func() bool
+}
+
+// membership is the client's place in the hub; guarded by Hub.mu.
+type membership struct {
+	room    *room
+	counted bool // counted as a viewer of the gig
+	left    bool
 }
 
 func newClient(h *Hub, gig, ip string, tr transport, pings, countable bool) *client {
@@ -124,15 +158,17 @@ func newClient(h *Hub, gig, ip string, tr transport, pings, countable bool) *cli
 		gig:       gig,
 		ip:        ip,
 		ipKey:     h.keys.addrKey(ip),
-		tr:        tr,
-		pings:     pings,
 		countable: countable,
-		out:       make(chan *batch, h.cfg.SendQueue),
-		direct:    asDirect(tr),
-		pongs:     make(chan []byte, 1),
-		quit:      make(chan struct{}),
-		done:      make(chan struct{}),
-		limiter:   newRateLimiter(h.cfg.RateBurst, h.cfg.RateWindow, h.cfg.RateTimeout),
+		w: writer{
+			tr:     tr,
+			direct: asDirect(tr),
+			pings:  pings,
+			out:    make(chan *batch, h.cfg.SendQueue),
+			pongs:  make(chan []byte, 1),
+		},
+		in:   session{limiter: newRateLimiter(h.cfg.RateBurst, h.cfg.RateWindow, h.cfg.RateTimeout)},
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	c.setUserID("u_" + hex.EncodeToString(sum[:6]))
 	return c
@@ -144,19 +180,19 @@ func (c *client) setUserID(id string) { c.id.Store(&id) }
 
 // deliver queues a room batch, holding it back while the client is joining.
 func (c *client) deliver(b *batch) {
-	if c.holding.Load() {
-		c.hmu.Lock()
-		if c.holding.Load() {
-			if len(c.held) >= cap(c.out) {
-				c.hmu.Unlock()
+	if c.hold.on.Load() {
+		c.hold.mu.Lock()
+		if c.hold.on.Load() {
+			if len(c.hold.frames) >= cap(c.w.out) {
+				c.hold.mu.Unlock()
 				c.evict()
 				return
 			}
-			c.held = append(c.held, b)
-			c.hmu.Unlock()
+			c.hold.frames = append(c.hold.frames, b)
+			c.hold.mu.Unlock()
 			return
 		}
-		c.hmu.Unlock()
+		c.hold.mu.Unlock()
 	}
 	c.queue(b)
 }
@@ -169,22 +205,22 @@ func (c *client) send(data []byte) { c.queue(single(data)) }
 // everything else, goes through the queue to the writer goroutine, in
 // order. A full queue evicts the client.
 func (c *client) queue(b *batch) {
-	if c.direct != nil && c.queued.Load() == 0 && c.wmu.TryLock() {
-		if c.queued.Load() != 0 || c.stopped() {
-			c.wmu.Unlock()
+	if c.w.direct != nil && c.w.queued.Load() == 0 && c.w.mu.TryLock() {
+		if c.w.queued.Load() != 0 || c.stopped() {
+			c.w.mu.Unlock()
 		} else {
-			rest, err := c.direct.tryWrite(b)
+			rest, err := c.w.direct.tryWrite(b)
 			if err != nil {
-				c.wmu.Unlock()
+				c.w.mu.Unlock()
 				c.stop(false, closeGoingAway, "")
 				return
 			}
 			if rest != nil {
-				// Still holding wmu: the rest is queued before anything
+				// Still holding w.mu: the rest is queued before anything
 				// that comes after it.
 				c.push(rest)
 			}
-			c.wmu.Unlock()
+			c.w.mu.Unlock()
 			return
 		}
 	}
@@ -193,12 +229,12 @@ func (c *client) queue(b *batch) {
 
 // tryPush queues b if there is room, without evicting.
 func (c *client) tryPush(b *batch) bool {
-	c.queued.Add(1)
+	c.w.queued.Add(1)
 	select {
-	case c.out <- b:
+	case c.w.out <- b:
 		return true
 	default:
-		c.queued.Add(-1)
+		c.w.queued.Add(-1)
 		return false
 	}
 }
@@ -217,15 +253,15 @@ func (c *client) release(history []Message) {
 	for _, m := range history {
 		seen[m.ID] = true
 	}
-	c.hmu.Lock()
-	defer c.hmu.Unlock()
-	for _, b := range c.held {
+	c.hold.mu.Lock()
+	defer c.hold.mu.Unlock()
+	for _, b := range c.hold.frames {
 		if b = b.without(seen); b != nil {
 			c.queue(b)
 		}
 	}
-	c.held = nil
-	c.holding.Store(false)
+	c.hold.frames = nil
+	c.hold.on.Store(false)
 }
 
 func (c *client) evict() {
@@ -260,10 +296,10 @@ func (c *client) stop(graceful bool, code int, reason string) {
 		c.hub.leave(c)
 		c.dropPass()
 		if !graceful {
-			_ = c.tr.close()
+			_ = c.w.tr.close()
 			return
 		}
-		t := time.AfterFunc(closeGrace, func() { _ = c.tr.close() })
+		t := time.AfterFunc(closeGrace, func() { _ = c.w.tr.close() })
 		go func() { <-c.done; t.Stop() }()
 	})
 }
@@ -282,7 +318,7 @@ func (c *client) writeLoop() {
 	defer c.hub.wg.Done()
 	defer close(c.done)
 	var ping <-chan time.Time
-	if c.pings {
+	if c.w.pings {
 		t := time.NewTicker(c.hub.cfg.PingInterval)
 		defer t.Stop()
 		ping = t.C
@@ -290,31 +326,31 @@ func (c *client) writeLoop() {
 	for {
 		select {
 		case <-c.quit:
-			c.wmu.Lock()
+			c.w.mu.Lock()
 			if c.graceful && c.drain() == nil {
-				c.tr.closeWith(c.closeCode, c.closeReason)
+				c.w.tr.closeWith(c.closeCode, c.closeReason)
 			}
-			_ = c.tr.close()
-			c.wmu.Unlock()
+			_ = c.w.tr.close()
+			c.w.mu.Unlock()
 			return
-		case b := <-c.out:
+		case b := <-c.w.out:
 			// Everything already queued goes out in one write: a client
 			// that fell behind catches up with few syscalls.
-			c.batch = append(c.batch[:0], b)
+			c.w.batch = append(c.w.batch[:0], b)
 		more:
-			for len(c.batch) < maxBatch {
+			for len(c.w.batch) < maxBatch {
 				select {
-				case d := <-c.out:
-					c.batch = append(c.batch, d)
+				case d := <-c.w.out:
+					c.w.batch = append(c.w.batch, d)
 				default:
 					break more
 				}
 			}
-			c.wmu.Lock()
-			err := c.tr.write(c.batch)
-			c.queued.Add(-int32(len(c.batch)))
-			c.wmu.Unlock()
-			clear(c.batch)
+			c.w.mu.Lock()
+			err := c.w.tr.write(c.w.batch)
+			c.w.queued.Add(-int32(len(c.w.batch)))
+			c.w.mu.Unlock()
+			clear(c.w.batch)
 			if err != nil {
 				// A write that times out is a client that cannot keep
 				// up, as much as one whose queue fills.
@@ -322,53 +358,53 @@ func (c *client) writeLoop() {
 					c.evict()
 				}
 				c.stop(false, closeGoingAway, "")
-				_ = c.tr.close()
+				_ = c.w.tr.close()
 				return
 			}
-		case p := <-c.pongs:
-			c.wmu.Lock()
+		case p := <-c.w.pongs:
+			c.w.mu.Lock()
 			err := c.drain()
 			if err == nil {
-				err = c.tr.pong(p)
+				err = c.w.tr.pong(p)
 			}
-			c.wmu.Unlock()
+			c.w.mu.Unlock()
 			if err != nil {
 				c.stop(false, closeGoingAway, "")
-				_ = c.tr.close()
+				_ = c.w.tr.close()
 				return
 			}
 		case <-ping:
-			c.wmu.Lock()
+			c.w.mu.Lock()
 			err := c.drain()
 			if err == nil {
-				err = c.tr.ping()
+				err = c.w.tr.ping()
 			}
-			c.wmu.Unlock()
+			c.w.mu.Unlock()
 			if err != nil {
 				c.stop(false, closeGoingAway, "")
-				_ = c.tr.close()
+				_ = c.w.tr.close()
 				return
 			}
 		}
 	}
 }
 
-// drain writes everything queued; wmu must be held. A control frame
+// drain writes everything queued; w.mu must be held. A control frame
 // (ping, pong, close) goes out only after it: a direct write that the
 // socket took only in part left the rest of its frame in the queue, and
 // nothing may come between.
 func (c *client) drain() error {
-	c.batch = c.batch[:0]
+	c.w.batch = c.w.batch[:0]
 	for {
 		select {
-		case b := <-c.out:
-			c.batch = append(c.batch, b)
+		case b := <-c.w.out:
+			c.w.batch = append(c.w.batch, b)
 		default:
 			var err error
-			if len(c.batch) > 0 {
-				err = c.tr.write(c.batch)
-				c.queued.Add(-int32(len(c.batch)))
-				clear(c.batch)
+			if len(c.w.batch) > 0 {
+				err = c.w.tr.write(c.w.batch)
+				c.w.queued.Add(-int32(len(c.w.batch)))
+				clear(c.w.batch)
 			}
 			return err
 		}
@@ -378,8 +414,8 @@ func (c *client) drain() error {
 // handle processes one incoming frame; the transport calls it from one
 // goroutine at a time.
 func (c *client) handle(data []byte) {
-	c.inMu.Lock()
-	defer c.inMu.Unlock()
+	c.in.mu.Lock()
+	defer c.in.mu.Unlock()
 	if c.stopped() {
 		return
 	}
@@ -408,7 +444,7 @@ func (c *client) handle(data []byte) {
 
 func (c *client) join(m clientMessage) {
 	h := c.hub
-	if c.joined {
+	if c.in.joined {
 		c.sendError(codeAlreadyJoined, "already joined", 0)
 		return
 	}
@@ -454,7 +490,7 @@ func (c *client) join(m clientMessage) {
 	} else if !creator && !fresh {
 		c.setUserID(GuestUserID(g.id))
 	}
-	c.holding.Store(true)
+	c.hold.on.Store(true)
 	r := h.enterRoom(c, c.countable && !m.Watching)
 	if r == nil {
 		return
@@ -486,8 +522,8 @@ func (c *client) join(m clientMessage) {
 	if hist == nil {
 		hist = []Message{}
 	}
-	c.name, c.creator, c.joined = name, creator, true
-	c.send(encode(joinedFrame{Type: "joined", User: c.userID(), Name: c.name, Creator: creator, Guest: guestToken}))
+	c.in.name, c.in.creator, c.in.joined = name, creator, true
+	c.send(encode(joinedFrame{Type: "joined", User: c.userID(), Name: c.in.name, Creator: creator, Guest: guestToken}))
 	c.send(encode(historyFrame{Type: "history", Messages: hist}))
 	c.send(encode(presenceFrame{Type: "presence", Viewers: h.viewersCached(c.gig)}))
 	if bans := r.bannedList(); creator && len(bans) > 0 {
@@ -500,48 +536,19 @@ func (c *client) join(m clientMessage) {
 }
 
 func (c *client) message(text string) {
-	if !c.joined {
+	if !c.in.joined {
 		c.sendError(codeNotJoined, "join before sending messages", 0)
 		return
 	}
-	now := time.Now()
-	user := c.userID()
-	if d := c.room.mutedFor(user, now); d > 0 {
-		c.sendError(codeMuted, "you are muted", d)
-		return
-	}
-	// Slow mode is kept per user in the room, so reconnecting skips no wait.
-	if !c.creator {
-		if wait := c.room.slowWait(user, now); wait > 0 {
-			c.sendError(codeSlowMode, slowModeText(c.room.slowMode()), wait)
-			return
-		}
-	}
-	if ok, wait := c.limiter.allow(now); !ok {
-		c.hub.ctr.rateLimited.Add(1)
-		c.sendError(codeRateLimited, "too many messages, wait a moment", wait)
-		return
-	}
-	if !c.creator {
-		c.room.sent(user, now)
-	}
-	c.hub.post(c.room, Message{
-		Type:    typeMessage,
-		ID:      randomHex(8),
-		User:    user,
-		Name:    c.name,
-		Text:    text,
-		TS:      now.UnixMilli(),
-		Creator: c.creator,
-	})
+	c.hub.post(c, text, time.Now())
 }
 
 func (c *client) moderate(m clientMessage) {
-	if !c.joined {
+	if !c.in.joined {
 		c.sendError(codeNotJoined, "join before moderating", 0)
 		return
 	}
-	if !c.creator {
+	if !c.in.creator {
 		c.sendError(codeForbidden, "only the creator can moderate", 0)
 		return
 	}

@@ -112,9 +112,9 @@ func (c *client) refusedToken() {
 	c.sendError(codeUnauthorized, "the manage token is not valid for this gig", 0)
 	now := time.Now()
 	c.countFailure()
-	c.failedJoins++
-	allowed, wait := c.limiter.allow(now)
-	if c.failedJoins >= maxFailedJoinsPerConn || !allowed {
+	c.in.failedJoins++
+	allowed, wait := c.in.limiter.allow(now)
+	if c.in.failedJoins >= maxFailedJoinsPerConn || !allowed {
 		c.hub.ctr.authLimited.Add(1)
 		c.sendError(codeRateLimited, "too many refused tokens, try again later", max(wait, time.Second))
 		c.stop(true, closePolicy, codeRateLimited)
@@ -154,14 +154,14 @@ func (c *client) gateFailed(err error) {
 // the client is told and closed, and stop releases p. It reports false,
 // having released p, when the client has stopped already.
 func (c *client) holdPass(p *access.Pass) bool {
-	c.pmu.Lock()
-	defer c.pmu.Unlock()
+	c.gate.mu.Lock()
+	defer c.gate.mu.Unlock()
 	if c.stopped() {
 		p.Release()
 		return false
 	}
-	c.pass = p
-	c.passStop = context.AfterFunc(p.Context(), func() { c.passEnded(p) })
+	c.gate.pass = p
+	c.gate.stop = context.AfterFunc(p.Context(), func() { c.passEnded(p) })
 	return true
 }
 
@@ -182,10 +182,10 @@ func (c *client) passEnded(p *access.Pass) {
 // dropPass stops watching the held pass and releases it. Safe to call from
 // any goroutine, any number of times.
 func (c *client) dropPass() {
-	c.pmu.Lock()
-	p, stop := c.pass, c.passStop
-	c.pass, c.passStop = nil, nil
-	c.pmu.Unlock()
+	c.gate.mu.Lock()
+	p, stop := c.gate.pass, c.gate.stop
+	c.gate.pass, c.gate.stop = nil, nil
+	c.gate.mu.Unlock()
 	if p == nil {
 		return
 	}

@@ -146,7 +146,7 @@ func (h *Hub) admit(c *client) error {
 func (h *Hub) enterRoom(c *client, countViewer bool) *room {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed || c.left {
+	if h.closed || c.mem.left {
 		return nil
 	}
 	r := h.rooms[c.gig]
@@ -156,9 +156,9 @@ func (h *Hub) enterRoom(c *client, countViewer bool) *room {
 		h.kickSubscriptions()
 	}
 	r.add(c)
-	c.room = r
+	c.mem.room = r
 	if countViewer {
-		c.counted = true
+		c.mem.counted = true
 		h.addViewerLocked(c.gig, "chat", 1)
 	}
 	return r
@@ -168,20 +168,20 @@ func (h *Hub) enterRoom(c *client, countViewer bool) *room {
 func (h *Hub) leave(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if c.left {
+	if c.mem.left {
 		return
 	}
-	c.left = true
+	c.mem.left = true
 	if _, ok := h.clients[c]; ok {
 		delete(h.clients, c)
 		if h.perIP[c.ip]--; h.perIP[c.ip] <= 0 {
 			delete(h.perIP, c.ip)
 		}
 	}
-	if c.counted {
+	if c.mem.counted {
 		h.addViewerLocked(c.gig, "chat", -1)
 	}
-	if r := c.room; r != nil && r.remove(c) == 0 && h.rooms[c.gig] == r {
+	if r := c.mem.room; r != nil && r.remove(c) == 0 && h.rooms[c.gig] == r {
 		delete(h.rooms, c.gig)
 		h.kickSubscriptions()
 	}
@@ -313,9 +313,41 @@ func (h *Hub) onBroker(gig string, msg []byte) {
 	}
 }
 
-// post queues a new message for history and the other nodes and delivers
-// it to the local room at once.
-func (h *Hub) post(r *room, m Message) {
+// post is a joined member's message. It is checked against the room's
+// rules (mute, slow mode) and the sender's rate limit, in that order, then
+// queued for history and the other nodes and delivered to the local room at
+// once. The client's reader calls it with c.in locked; a refusal goes back
+// to c alone.
+func (h *Hub) post(c *client, text string, now time.Time) {
+	r, user := c.mem.room, c.userID()
+	if d := r.mutedFor(user, now); d > 0 {
+		c.sendError(codeMuted, "you are muted", d)
+		return
+	}
+	// Slow mode is kept per user in the room, so reconnecting skips no wait.
+	if !c.in.creator {
+		if wait := r.slowWait(user, now); wait > 0 {
+			c.sendError(codeSlowMode, slowModeText(r.slowMode()), wait)
+			return
+		}
+	}
+	if ok, wait := c.in.limiter.allow(now); !ok {
+		h.ctr.rateLimited.Add(1)
+		c.sendError(codeRateLimited, "too many messages, wait a moment", wait)
+		return
+	}
+	if !c.in.creator {
+		r.sent(user, now)
+	}
+	m := Message{
+		Type:    typeMessage,
+		ID:      randomHex(8),
+		User:    user,
+		Name:    c.in.name,
+		Text:    text,
+		TS:      now.UnixMilli(),
+		Creator: c.in.creator,
+	}
 	data := encode(m)
 	env := encode(envelope{Node: h.cfg.NodeID, ID: m.ID, Frame: data})
 	// Queued before anyone can see the message, so a delete of it is

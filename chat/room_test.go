@@ -19,7 +19,7 @@ func TestRoomCoalescesBursts(t *testing.T) {
 	next := func(within time.Duration) *batch {
 		t.Helper()
 		select {
-		case b := <-c.out:
+		case b := <-c.w.out:
 			return b
 		case <-time.After(within):
 			t.Fatalf("no batch within %s", within)
@@ -41,7 +41,7 @@ func TestRoomCoalescesBursts(t *testing.T) {
 		r.broadcast(frame{data: fmt.Appendf(nil, "m%d", i)})
 	}
 	time.Sleep(window / 4)
-	if len(c.out) != 0 {
+	if len(c.w.out) != 0 {
 		t.Fatal("a burst inside the window was not held")
 	}
 	b := next(2 * window)

@@ -87,7 +87,7 @@ func (h *Hub) readWS(c *client, ws *websocket.Conn) {
 	// Only the writer goroutine writes: pongs and the close echo go through it.
 	ws.SetPingHandler(func(data string) error {
 		select {
-		case c.pongs <- []byte(data):
+		case c.w.pongs <- []byte(data):
 		default:
 		}
 		return ws.SetReadDeadline(time.Now().Add(pongWait))
