@@ -6,12 +6,13 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/bookmygig/bookmygig/internal/cors"
 )
 
 // logRequests logs one line per request: method, route template, status,
@@ -158,31 +159,21 @@ func recoverPanics(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// cors lets browsers on the allowed origins call the API and the WHIP/WHEP
-// mounts. A preflight for a route without its own OPTIONS handler is
-// answered here; WHIP/WHEP mounts that handle OPTIONS still get it.
-func cors(origins []string) gin.HandlerFunc {
-	any := slices.Contains(origins, "*")
+// corsHeaders lets browsers on the allowed origins call the API and the
+// WHIP/WHEP mounts. A preflight for a route without its own OPTIONS handler
+// is answered here; WHIP/WHEP mounts that handle OPTIONS still get it.
+func corsHeaders(origins []string) gin.HandlerFunc {
+	allowed := cors.Origins(origins)
+	// Anything the API and the WHIP/WHEP mounts take, with the headers the
+	// browser asks for.
+	preflight := cors.Preflight{Methods: "GET, POST, PATCH, DELETE, OPTIONS", MaxAge: 10 * time.Minute}
 	return func(c *gin.Context) {
-		origin := c.GetHeader("Origin")
-		if origin == "" || !(any || slices.Contains(origins, origin)) {
+		if !allowed.Set(c.Writer.Header(), c.Request, cors.ExposeWebRTC) {
 			c.Next()
 			return
 		}
-		h := c.Writer.Header()
-		if any {
-			h.Set("Access-Control-Allow-Origin", "*")
-		} else {
-			h.Set("Access-Control-Allow-Origin", origin)
-			h.Add("Vary", "Origin")
-		}
-		h.Set("Access-Control-Expose-Headers", "Location, Link, ETag, Accept-Patch")
-		if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
-			if req := c.GetHeader("Access-Control-Request-Headers"); req != "" {
-				h.Set("Access-Control-Allow-Headers", req)
-			}
-			h.Set("Access-Control-Max-Age", "600")
+		if cors.IsPreflight(c.Request) {
+			preflight.Set(c.Writer.Header(), c.Request)
 			if c.FullPath() == "" {
 				c.AbortWithStatus(http.StatusNoContent)
 				return

@@ -122,7 +122,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	r := gin.New()
 	r.ContextWithFallback = true
-	r.Use(logRequests(log, d.ObserveRequest), recoverPanics(log), cors(d.CORSOrigins), bodyDeadline(d.BodyTimeout))
+	r.Use(logRequests(log, d.ObserveRequest), recoverPanics(log), corsHeaders(d.CORSOrigins), bodyDeadline(d.BodyTimeout))
 
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)

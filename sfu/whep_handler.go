@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/cors"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -76,45 +77,24 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // cors sets the CORS response headers when the request's origin is allowed;
-// browsers players on other origins need Location, Link, ETag and
+// browser players on other origins need Location, Link, ETag and
 // Accept-Patch exposed to find the session and the ICE servers.
 func (s *SFU) cors(w http.ResponseWriter, r *http.Request) {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return
-	}
-	h := w.Header()
-	h.Add("Vary", "Origin")
-	allowed := ""
-	for _, o := range s.cfg.CORSOrigins {
-		if o == "*" {
-			allowed = "*"
-			break
-		}
-		if strings.EqualFold(o, origin) {
-			allowed = origin
-			break
-		}
-	}
-	if allowed == "" {
-		return
-	}
-	h.Set("Access-Control-Allow-Origin", allowed)
-	h.Set("Access-Control-Expose-Headers", "Location, Link, ETag, Accept-Patch")
+	cors.Origins(s.cfg.CORSOrigins).Set(w.Header(), r, cors.ExposeWebRTC)
 }
 
 func (s *SFU) serveOptions(w http.ResponseWriter, r *http.Request) {
 	s.cors(w, r)
 	h := w.Header()
+	pre := cors.Preflight{Headers: "Authorization, Content-Type, If-Match", MaxAge: 24 * time.Hour}
 	if r.PathValue("session") == "" {
-		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		pre.Methods = "POST, OPTIONS"
 		h.Set("Accept-Post", mimeSDP)
 	} else {
-		h.Set("Access-Control-Allow-Methods", "PATCH, DELETE, OPTIONS")
+		pre.Methods = "PATCH, DELETE, OPTIONS"
 		h.Set("Accept-Patch", mimeTrickle)
 	}
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
-	h.Set("Access-Control-Max-Age", "86400")
+	pre.Set(h, r)
 	w.WriteHeader(http.StatusNoContent)
 }
 
