@@ -9,7 +9,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/pion/transport/v4"
+	"github.com/pion/transport/v5"
 )
 
 // The viewer's receipt of a frame is when the kernel received the frame's
