@@ -47,6 +47,12 @@ type Config struct {
 	// GOPMaxBytes bounds the per-stream cache of tags from the last
 	// keyframe that lets a new viewer start with a picture. Default 16 MiB.
 	GOPMaxBytes int
+	// ReconnectGrace keeps the viewers of a stream that ended connected
+	// (nothing is written) this long, so they continue on the same
+	// connection when a new stream of the gig is published meanwhile (the
+	// creator's encoder reconnects, an edge's relay switches origin).
+	// Default 5 s; negative: viewers end with the stream.
+	ReconnectGrace time.Duration
 	// Gate admits viewers (?ticket=, or Authorization: Bearer; optional
 	// ?screen=) and ends their connections when their Pass ends. Nil:
 	// every gig is open.
@@ -77,6 +83,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TrackWait <= 0 {
 		c.TrackWait = 5 * time.Second
+	}
+	if c.ReconnectGrace == 0 {
+		c.ReconnectGrace = 5 * time.Second
 	}
 	if c.GOPMaxBytes <= 0 {
 		c.GOPMaxBytes = 16 << 20

@@ -25,13 +25,21 @@ type feed struct {
 	detach func()
 	quit   chan struct{}
 
-	mu       sync.Mutex
-	video    *media.Track
-	audio    *media.Track
-	meta     *tag
-	avcHdr   *tag
-	aacHdr   *tag
-	lastTS   time.Duration
+	mu     sync.Mutex
+	video  *media.Track
+	audio  *media.Track
+	meta   *tag
+	avcHdr *tag
+	aacHdr *tag
+	// lastTS is the latest tag timestamp sent (the feed's own timeline,
+	// which shift may move away from the stream's DTS).
+	lastTS time.Duration
+	// A feed that continues its viewers' timeline from an ended stream of
+	// the gig (see reconnect.go) moves the stream's DTS by shift, fixed at
+	// its first frame so that it lands on next; no tag goes below floor.
+	shift, next, floor time.Duration
+	resume, started    bool
+
 	gop      []*tag
 	gopBytes int
 	gopOK    bool // gop starts with a keyframe and is complete
@@ -86,7 +94,7 @@ func (f *feed) OnFrame(fr *media.Frame) {
 	var t *tag
 	switch {
 	case fr.Codec == media.CodecH264 && f.video != nil:
-		t = videoTagFromFrame(fr)
+		t = videoTagFromFrame(fr, f.tsLocked(fr.DTS))
 		if f.nVideo == 0 {
 			f.firstDTS = fr.DTS
 		} else if d := fr.DTS - f.lastDTS; d > 0 {
@@ -96,11 +104,10 @@ func (f *feed) OnFrame(fr *media.Frame) {
 		f.nVideo++
 		f.lastDTS = fr.DTS
 	case fr.Codec == media.CodecAAC && f.audio != nil:
-		t = audioTagFromFrame(fr)
+		t = audioTagFromFrame(fr, f.tsLocked(fr.DTS))
 	default:
 		return
 	}
-	f.lastTS = fr.DTS
 	f.cacheLocked(t)
 	// Audio rides with the next video frame (audio-only streams send it at
 	// once): about half the writes per viewer, for at most one frame
@@ -148,6 +155,19 @@ func (f *feed) stopHold() {
 	if f.hold != nil {
 		f.hold.Stop()
 	}
+}
+
+// tsLocked maps a frame's DTS to its tag timestamp and advances lastTS.
+func (f *feed) tsLocked(dts time.Duration) time.Duration {
+	if !f.started {
+		f.started = true
+		if f.resume {
+			f.shift = f.next - dts
+		}
+	}
+	ts := max(dts+f.shift, f.floor)
+	f.lastTS = max(f.lastTS, ts)
+	return ts
 }
 
 func (f *feed) cacheLocked(t *tag) {

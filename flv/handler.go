@@ -7,7 +7,9 @@
 // timestamps (DTS relative to the publisher's first frame) instead of
 // restarting at 0 per viewer: that way a tag's bytes are identical for every
 // viewer and no per-viewer rewrite or copy is needed, and flv.js, mpegts.js,
-// ffmpeg and VLC all rebase on the first timestamp they see.
+// ffmpeg and VLC all rebase on the first timestamp they see. Viewers that
+// move on to a gig's next stream (reconnect.go) get it from a feed that
+// shifts that stream's timestamps once, for all of them, so theirs go on.
 package flv
 
 import (
@@ -45,6 +47,13 @@ type Handler struct {
 	addrSlots map[string]int
 	wg        sync.WaitGroup
 	ctr       counters
+	// done is closed by Close: feeds waiting for a gig's next stream stop.
+	done chan struct{}
+
+	// published is closed and replaced at every Published event of the
+	// registry, waking the feeds that wait for a gig's next stream.
+	pubMu     sync.Mutex
+	published chan struct{}
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -64,7 +73,10 @@ func NewHandler(cfg Config, reg *media.Registry, log *slog.Logger) *Handler {
 
 		gigSlots:  make(map[string]int),
 		addrSlots: make(map[string]int),
+		done:      make(chan struct{}),
+		published: make(chan struct{}),
 	}
+	reg.OnEvent(h.onRegistryEvent)
 	h.up = websocket.Upgrader{
 		HandshakeTimeout: 5 * time.Second,
 		CheckOrigin:      h.originAllowed,
@@ -205,49 +217,69 @@ func (h *Handler) waitTracks(r *http.Request, s *media.Stream) error {
 
 // join attaches a viewer to the stream's feed, creating the feed for the
 // first viewer.
-func (h *Handler) join(s *media.Stream) (*feed, *viewer, []byte, error) {
+func (h *Handler) join(s *media.Stream) (*viewer, []byte, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, nil, nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	f := h.feeds[s]
 	if f == nil {
-		f = &feed{stream: s, cfg: &h.cfg, ctr: &h.ctr, quit: make(chan struct{})}
-		detach, err := s.Attach(f, true)
-		if err != nil {
-			return nil, nil, nil, ErrNotLive
+		var err error
+		if f, err = h.newFeedLocked(s, nil); err != nil {
+			return nil, nil, err
 		}
-		f.detach = func() { detach(); f.stopHold() }
-		h.feeds[s] = f
-		h.wg.Add(1)
-		go h.watch(f)
 	}
 	v, hasAudio, hasVideo := f.join()
-	return f, v, fileHeader(hasAudio, hasVideo), nil
+	v.feed = f
+	v.stream.Store(s)
+	return v, fileHeader(hasAudio, hasVideo), nil
 }
 
-// watch ends a feed's viewers when its stream ends.
+// newFeedLocked attaches a new feed to s; with from set, the feed carries
+// on the timeline of the viewers it takes over. h.mu is held.
+func (h *Handler) newFeedLocked(s *media.Stream, from *resumePoint) (*feed, error) {
+	f := &feed{stream: s, cfg: &h.cfg, ctr: &h.ctr, quit: make(chan struct{})}
+	if from != nil {
+		f.resume, f.next, f.floor, f.lastTS = true, from.next, from.floor, from.next
+	}
+	detach, err := s.Attach(f, true)
+	if err != nil {
+		return nil, ErrNotLive
+	}
+	f.detach = func() { detach(); f.stopHold() }
+	h.feeds[s] = f
+	h.wg.Add(1)
+	go h.watch(f)
+	return f, nil
+}
+
+// watch ends a feed's viewers when its stream ends, unless a new stream of
+// the gig comes within ReconnectGrace and they move on to it.
 func (h *Handler) watch(f *feed) {
 	defer h.wg.Done()
 	select {
 	case <-f.stream.Done():
-		f.endAll(false)
-		h.mu.Lock()
-		if h.feeds[f.stream] == f {
-			delete(h.feeds, f.stream)
-		}
-		h.mu.Unlock()
 	case <-f.quit:
+		return
+	}
+	h.mu.Lock()
+	if h.feeds[f.stream] == f {
+		delete(h.feeds, f.stream)
+	}
+	h.mu.Unlock()
+	if !h.awaitStream(f) {
+		f.endAll(false)
 	}
 }
 
 // leave removes a viewer; the last one detaches the feed so an unwatched
 // stream costs nothing.
-func (h *Handler) leave(f *feed, v *viewer) {
+func (h *Handler) leave(v *viewer) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.viewers, v)
+	f := v.feed
 	if f.leave(v) == 0 && h.feeds[f.stream] == f {
 		delete(h.feeds, f.stream)
 		close(f.quit)
@@ -267,7 +299,7 @@ func (h *Handler) track(v *viewer, s sink) bool {
 }
 
 func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request, s *media.Stream, pass *access.Pass, client string) {
-	f, v, fileHdr, err := h.join(s)
+	v, fileHdr, err := h.join(s)
 	if err != nil {
 		joinError(w, err)
 		return
@@ -278,14 +310,14 @@ func (h *Handler) serveHTTP(w http.ResponseWriter, r *http.Request, s *media.Str
 		out, err = newChunkedSink(conn, rw, r, w.Header(), h.cfg.StallTimeout)
 		if err != nil {
 			_ = conn.Close()
-			h.leave(f, v)
+			h.leave(v)
 			return
 		}
 	} else {
 		// HTTP/2 cannot be hijacked: plain writes, flushed per batch.
 		out = &writerSink{w: w, rc: http.NewResponseController(w), stall: h.cfg.StallTimeout}
 	}
-	h.run(f, v, out, fileHdr, "flv", r, pass, client)
+	h.run(v, out, fileHdr, "flv", r, pass, client)
 }
 
 func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request, s *media.Stream, pass *access.Pass, client string) {
@@ -294,26 +326,29 @@ func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request, s *media.Strea
 	if err != nil {
 		return // Upgrade already answered with an error status
 	}
-	f, v, fileHdr, err := h.join(s)
+	v, fileHdr, err := h.join(s)
 	if err != nil {
 		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "not live"), time.Now().Add(time.Second))
 		_ = ws.Close()
 		return
 	}
-	h.run(f, v, newWSSink(ws, h.cfg.StallTimeout, v), fileHdr, "ws-flv", r, pass, client)
+	h.run(v, newWSSink(ws, h.cfg.StallTimeout, v), fileHdr, "ws-flv", r, pass, client)
 }
 
 // run is a viewer's write loop, on the request's goroutine. It ends the
 // viewer when pass ends; the caller releases pass.
-func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string, r *http.Request, pass *access.Pass, client string) {
+func (h *Handler) run(v *viewer, out sink, fileHdr []byte, proto string, r *http.Request, pass *access.Pass, client string) {
 	if !h.track(v, out) {
 		out.finish(false)
-		h.leave(f, v)
+		h.leave(v)
 		return
 	}
 	defer h.wg.Done()
-	release := f.stream.AddViewer(proto)
-	log := h.log.With("gig", f.stream.GigID(), "proto", proto, "remote", client)
+	// The viewer is counted on the stream it watches, which changes when
+	// it moves to the gig's next stream (see count).
+	counted := v.stream.Load()
+	release := counted.AddViewer(proto)
+	log := h.log.With("gig", counted.GigID(), "proto", proto, "remote", client)
 	if pass.TicketID != "" {
 		log = log.With("ticket", pass.TicketID)
 	}
@@ -327,7 +362,7 @@ func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string
 		if watch != nil {
 			watch.stop()
 		}
-		h.leave(f, v)
+		h.leave(v)
 		release()
 		if err := v.endCause(); err != nil {
 			reason = "ticket ended: " + err.Error()
@@ -349,6 +384,13 @@ func (h *Handler) run(f *feed, v *viewer, out sink, fileHdr []byte, proto string
 	_, hijacked := out.(*writerSink)
 	hijacked = !hijacked
 	for {
+		if s := v.stream.Load(); s != counted {
+			// Counted on the new stream first: no flap to zero viewers.
+			next := s.AddViewer(proto)
+			release()
+			counted, release = s, next
+			log.Debug("flv viewer continues on the gig's new stream", "source", s.Source())
+		}
 		var ended, aborted bool
 		batch, ended, aborted = v.take(batch[:0])
 		if aborted {
@@ -406,6 +448,7 @@ func (h *Handler) Close() {
 		return
 	}
 	h.closed = true
+	close(h.done)
 	viewers := make(map[*viewer]sink, len(h.viewers))
 	for v, s := range h.viewers {
 		viewers[v] = s

@@ -320,8 +320,9 @@ func TestErrorsAndCORS(t *testing.T) {
 	}
 }
 
+// With ReconnectGrace < 0 viewers end with the stream, at once.
 func TestPublisherGoneEndsResponsesAndComebackWorks(t *testing.T) {
-	e := newEnv(t, flv.Config{})
+	e := newEnv(t, flv.Config{ReconnectGrace: -1})
 	pub, s := e.publish(t)
 
 	resp, err := http.Get(e.url(testGig))
@@ -355,6 +356,8 @@ func TestPublisherGoneEndsResponsesAndComebackWorks(t *testing.T) {
 	})
 
 	pub.Kill()
+	waitFor(t, 10*time.Second, "stream unpublished", s.Closed)
+	closedAt := time.Now()
 	httpDone := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(io.Discard, body)
@@ -364,6 +367,9 @@ func TestPublisherGoneEndsResponsesAndComebackWorks(t *testing.T) {
 	case err := <-httpDone:
 		if err != nil {
 			t.Fatalf("HTTP-FLV response did not end cleanly: %v", err)
+		}
+		if d := time.Since(closedAt); d > time.Second {
+			t.Fatalf("HTTP-FLV response ended %v after the stream, want at once", d)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("HTTP-FLV response still open 10 s after the publisher died")

@@ -46,6 +46,13 @@ func (t *tag) ws() []byte { return t.buf[t.wsOff:] }
 
 func (t *tag) size() int { return len(t.buf) - wsRoom }
 
+// ts is the tag's timestamp.
+func (t *tag) ts() time.Duration {
+	h := t.buf[wsRoom:]
+	ms := uint32(h[7])<<24 | uint32(h[4])<<16 | uint32(h[5])<<8 | uint32(h[6])
+	return time.Duration(ms) * time.Millisecond
+}
+
 // newTag allocates a tag with a body of bodyLen bytes at ts and returns it
 // with the body slice to fill.
 func newTag(typ byte, ts time.Duration, bodyLen int, kind tagKind, key bool) (*tag, []byte) {
@@ -106,10 +113,10 @@ func fileHeader(audio, video bool) []byte {
 	return []byte{'F', 'L', 'V', 1, flags, 0, 0, 0, 9, 0, 0, 0, 0}
 }
 
-// videoTagFromFrame builds an AVC NALU tag; f.Data is already 4-byte AVCC,
+// videoTagFromFrame builds an AVC NALU tag at ts; f.Data is already 4-byte AVCC,
 // matching the sequence header this package sends (lengthSizeMinusOne 3).
-func videoTagFromFrame(f *media.Frame) *tag {
-	t, body := newTag(tagTypeVideo, f.DTS, 5+len(f.Data), kindVideo, f.Keyframe)
+func videoTagFromFrame(f *media.Frame, ts time.Duration) *tag {
+	t, body := newTag(tagTypeVideo, ts, 5+len(f.Data), kindVideo, f.Keyframe)
 	body[0] = 0x27 // inter frame, AVC
 	if f.Keyframe {
 		body[0] = 0x17
@@ -133,8 +140,8 @@ func avcSequenceHeaderTag(c *media.H264Config, ts time.Duration) *tag {
 	return t
 }
 
-func audioTagFromFrame(f *media.Frame) *tag {
-	t, body := newTag(tagTypeAudio, f.DTS, 2+len(f.Data), kindAudio, false)
+func audioTagFromFrame(f *media.Frame, ts time.Duration) *tag {
+	t, body := newTag(tagTypeAudio, ts, 2+len(f.Data), kindAudio, false)
 	body[0], body[1] = 0xaf, 1 // AAC; the rate/size/type bits are fixed for AAC
 	copy(body[2:], f.Data)
 	return t

@@ -1,6 +1,11 @@
 package flv
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/bookmygig/bookmygig/media"
+)
 
 // viewer is one HTTP-FLV or WS-FLV connection. The stream's writer pushes
 // shared tags into its bounded ring; the viewer's own goroutine drains it.
@@ -23,6 +28,12 @@ type viewer struct {
 	cause error
 	ctr   *counters // nil in unit tests
 	wake  chan struct{}
+
+	// feed is the feed the viewer is queued on; Handler.mu guards it.
+	feed *feed
+	// stream is the stream the viewer watches, for its viewer count; it
+	// changes when the viewer moves to the gig's next stream.
+	stream atomic.Pointer[media.Stream]
 }
 
 func newViewer(capacity int, hasVideo bool) *viewer {
