@@ -82,8 +82,8 @@ func (v *whepViewer) waitPlaying(t *testing.T, what string) {
 // TestClusterRelaysGigAcrossNodes: three nodes on one Redis, the creator
 // publishes to node A; viewers on B and C watch over WebRTC and HTTP-FLV
 // (with audio) through one relay per edge; then A dies (kill -9), the
-// encoder reconnects to B, and the WebRTC viewers on C go on with the same
-// sessions.
+// encoder reconnects to B, and the WebRTC and FLV viewers on C go on with
+// the same sessions and connections.
 func TestClusterRelaysGigAcrossNodes(t *testing.T) {
 	ingesttest.RequireFFmpeg(t)
 	rds := redistest.Start(t)
@@ -138,6 +138,9 @@ func TestClusterRelaysGigAcrossNodes(t *testing.T) {
 		t.Fatalf("/api/cluster lists %d nodes: %+v", len(st.Nodes), st.Nodes)
 	}
 
+	// A legacy player on C as well.
+	flvOnC := playFLV(t, c.HTTP+"/live/"+g.ID+".flv")
+
 	// The origin dies; the encoder comes back on node B.
 	a.kill()
 	pub.Kill()
@@ -161,6 +164,14 @@ func TestClusterRelaysGigAcrossNodes(t *testing.T) {
 		if resumed > 3*time.Second {
 			t.Fatalf("viewer on C resumed %v after the publisher reconnected, want within 3 s", resumed)
 		}
+	}
+	// The FLV player on C goes on on its connection too.
+	flvBytes := flvOnC.bytes.Load()
+	waitFor(t, 10*time.Second, "the FLV player on C to get the show from B", func() bool {
+		return flvOnC.bytes.Load() > flvBytes+200_000
+	})
+	if err := flvOnC.err(); err != nil {
+		t.Fatalf("the FLV player on C lost its connection across the failover: %v", err)
 	}
 	waitFor(t, 10*time.Second, "node B as the new origin", func() bool {
 		origin, _ = c.cluster(t).relayTree(g.ID)
