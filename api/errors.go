@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/payment"
 	"github.com/bookmygig/bookmygig/store"
 	"github.com/bookmygig/bookmygig/ticket"
@@ -34,25 +35,15 @@ const (
 // errTrailing means a JSON body went on after its object.
 var errTrailing = errors.New("trailing data after the JSON object")
 
-// errorBody is the one error shape of the API.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
+// writeError answers with the one JSON error shape (internal/httperr, which
+// gives 503 answers Retry-After) and stops the handler chain. 401 answers
+// say how to authenticate.
 func writeError(c *gin.Context, status int, code, msg, field string) {
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="bookmygig"`)
 	}
-	if status == http.StatusServiceUnavailable {
-		c.Header("Retry-After", "1")
-	}
-	c.AbortWithStatusJSON(status, errorBody{errorDetail{Code: code, Message: msg, Field: field}})
+	c.Abort()
+	httperr.WriteField(c.Writer, status, code, msg, field)
 }
 
 // answer is the fixed response to one sentinel error.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/internal/redistest"
 	"github.com/bookmygig/bookmygig/store"
 	"github.com/gin-gonic/gin"
@@ -106,10 +107,10 @@ func (r response) json(t *testing.T, v any) {
 }
 
 // errBody decodes the error shape and checks there is nothing else in it.
-func (r response) errBody(t *testing.T) errorDetail {
+func (r response) errBody(t *testing.T) httperr.Detail {
 	t.Helper()
 	var e struct {
-		Error *errorDetail `json:"error"`
+		Error *httperr.Detail `json:"error"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(r.body))
 	dec.DisallowUnknownFields()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
@@ -266,7 +267,7 @@ func awaitAACTrack(ctx context.Context, st *media.Stream) {
 func (s *SFU) serveRelay(w http.ResponseWriter, r *http.Request, gigID string, st *media.Stream, body, remoteIP string) {
 	offer, err := parseOffer(body, s.videoMime(st))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+		httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
 		return
 	}
 	offer.relay = true
@@ -279,12 +280,12 @@ func (s *SFU) serveRelay(w http.ResponseWriter, r *http.Request, gigID string, s
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrBadOffer):
-			writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+			httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
 		case errors.Is(err, ErrClosed):
-			writeError(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+			httperr.Write(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
 		default:
 			s.log.Warn("relay session setup failed", "gig", gigID, "err", err)
-			writeError(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
+			httperr.Write(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
 		}
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/webrtc/v4"
 )
@@ -188,7 +189,7 @@ func (pl *Pull) post(ctx context.Context, base *url.URL, offer string) (string, 
 		return "", fmt.Errorf("read answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusCreated {
-		var e errorBody
+		var e httperr.Body
 		if json.Unmarshal(body, &e) == nil && e.Error.Code != "" {
 			return "", fmt.Errorf("%w: %d %s: %s", ErrRelayRefused, resp.StatusCode, e.Error.Code, e.Error.Message)
 		}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/httperr"
 )
 
 // admitViewer asks the Gate whether the request may watch gigID; without a
@@ -26,7 +27,7 @@ func (s *SFU) admitViewer(w http.ResponseWriter, r *http.Request, gigID, screen 
 			challenge += `, error="invalid_token"`
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
-		writeError(w, http.StatusUnauthorized, access.Code(err), access.Message(gigID, err))
+		httperr.Write(w, http.StatusUnauthorized, access.Code(err), access.Message(gigID, err))
 	default:
 		s.ctr.gateFailures.Add(1)
 		if err == nil {
@@ -34,7 +35,7 @@ func (s *SFU) admitViewer(w http.ResponseWriter, r *http.Request, gigID, screen 
 		}
 		s.log.Warn("whep ticket check failed", "gig", gigID, "err", err)
 		w.Header().Set("Retry-After", "2")
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "could not check the ticket right now; try again in a moment")
+		httperr.Write(w, http.StatusServiceUnavailable, "unavailable", "could not check the ticket right now; try again in a moment")
 	}
 	return nil
 }

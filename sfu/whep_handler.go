@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/cors"
+	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -60,22 +60,6 @@ func (s *SFU) Handler() http.Handler {
 	return mux
 }
 
-// errorBody is the one JSON error shape of the HTTP API.
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var b errorBody
-	b.Error.Code, b.Error.Message = code, msg
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(b)
-}
-
 // cors sets the CORS response headers when the request's origin is allowed;
 // browser players on other origins need Location, Link, ETag and
 // Accept-Patch exposed to find the session and the ICE servers.
@@ -109,10 +93,10 @@ func (s *SFU) readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			s.ctr.sdpTooLarge.Add(1)
-			writeError(w, http.StatusRequestEntityTooLarge, "sdp_too_large", "the SDP body is larger than the server accepts")
+			httperr.Write(w, http.StatusRequestEntityTooLarge, "sdp_too_large", "the SDP body is larger than the server accepts")
 			return "", false
 		}
-		writeError(w, http.StatusBadRequest, "bad_request", "could not read the request body")
+		httperr.Write(w, http.StatusBadRequest, "bad_request", "could not read the request body")
 		return "", false
 	}
 	return string(body), true
@@ -131,17 +115,17 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 		if ok, retry := s.offers.allow(addr, time.Now()); !ok {
 			s.ctr.rateLimited.Add(1)
 			w.Header().Set("Retry-After", retryAfterSeconds(retry))
-			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many WebRTC offers from this address; wait a few seconds and try again")
+			httperr.Write(w, http.StatusTooManyRequests, "rate_limited", "too many WebRTC offers from this address; wait a few seconds and try again")
 			return
 		}
 	}
 	if !hasContentType(r, mimeSDP) {
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
+		httperr.Write(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
 		return
 	}
 	screen := r.URL.Query().Get("screen")
 	if !access.ValidScreen(screen) {
-		writeError(w, http.StatusBadRequest, "validation_failed", "screen must be at most 64 letters, digits, '-' or '_'")
+		httperr.Write(w, http.StatusBadRequest, "validation_failed", "screen must be at most 64 letters, digits, '-' or '_'")
 		return
 	}
 	// A relay asks for this node's own stream only (no chains of pulls);
@@ -154,11 +138,11 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 		st, ok = s.reg.Find(r.Context(), gigID)
 	}
 	if !ok || st.Closed() {
-		writeError(w, http.StatusNotFound, "gig_not_live", "this gig is not live right now")
+		httperr.Write(w, http.StatusNotFound, "gig_not_live", "this gig is not live right now")
 		return
 	}
 	if s.hasBFrames(st) {
-		writeError(w, http.StatusConflict, "b_frames",
+		httperr.Write(w, http.StatusConflict, "b_frames",
 			"the creator's encoder sends B-frames, which browsers cannot play over WebRTC; watch over FLV meanwhile. "+
 				"Fix for the creator: in OBS set Settings > Output > Streaming > B-frames to 0 (x264: bframes=0)")
 		return
@@ -178,12 +162,12 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 			s.ctr.addrCapHits.Add(1)
 			// Sessions that never connect are gone after ConnectTimeout.
 			w.Header().Set("Retry-After", retryAfterSeconds(s.cfg.ConnectTimeout))
-			writeError(w, http.StatusTooManyRequests, "too_many_sessions", "this address already has as many WebRTC sessions as the server allows; close one and try again")
+			httperr.Write(w, http.StatusTooManyRequests, "too_many_sessions", "this address already has as many WebRTC sessions as the server allows; close one and try again")
 			return
 		}
 		s.ctr.capHits.Add(1)
 		w.Header().Set("Retry-After", "30")
-		writeError(w, http.StatusServiceUnavailable, "viewer_cap", "this show has reached its WebRTC viewer limit; try again later or watch over FLV")
+		httperr.Write(w, http.StatusServiceUnavailable, "viewer_cap", "this show has reached its WebRTC viewer limit; try again later or watch over FLV")
 		return
 	}
 	// The Gate comes before the SDP parse and the PeerConnection, so a
@@ -197,7 +181,7 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		pass.Release()
 		s.release(gigID, addr)
-		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+		httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
 		return
 	}
 	offer.sdp, _ = s.filterOfferCandidates(offer.sdp)
@@ -209,12 +193,12 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 		s.release(gigID, addr)
 		switch {
 		case errors.Is(err, ErrBadOffer):
-			writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+			httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
 		case errors.Is(err, ErrClosed):
-			writeError(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+			httperr.Write(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
 		default:
 			s.log.Warn("whep session setup failed", "gig", gigID, "err", err)
-			writeError(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
+			httperr.Write(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
 		}
 		return
 	}
@@ -278,7 +262,7 @@ func (s *SFU) serveDelete(w http.ResponseWriter, r *http.Request) {
 
 // writeNoSession answers a PATCH or DELETE for a session that is gone.
 func writeNoSession(w http.ResponseWriter) {
-	writeError(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
+	httperr.Write(w, http.StatusNotFound, "session_not_found", "no such session (it may have ended already)")
 }
 
 // trickleFragment checks a trickle-ICE PATCH (content type, If-Match
@@ -286,11 +270,11 @@ func writeNoSession(w http.ResponseWriter) {
 // answered the request and reports false.
 func (s *SFU) trickleFragment(w http.ResponseWriter, r *http.Request, etag string) (*trickleFrag, bool) {
 	if !hasContentType(r, mimeTrickle) {
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send candidates as Content-Type: application/trickle-ice-sdpfrag")
+		httperr.Write(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send candidates as Content-Type: application/trickle-ice-sdpfrag")
 		return nil, false
 	}
 	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != etag {
-		writeError(w, http.StatusPreconditionFailed, "etag_mismatch", "If-Match does not name this session's ICE session")
+		httperr.Write(w, http.StatusPreconditionFailed, "etag_mismatch", "If-Match does not name this session's ICE session")
 		return nil, false
 	}
 	body, ok := s.readBody(w, r)
@@ -299,7 +283,7 @@ func (s *SFU) trickleFragment(w http.ResponseWriter, r *http.Request, etag strin
 	}
 	frag, err := parseTrickleFrag(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_fragment", err.Error())
+		httperr.Write(w, http.StatusBadRequest, "bad_fragment", err.Error())
 		return nil, false
 	}
 	return frag, true
@@ -317,11 +301,11 @@ func (s *SFU) servePatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rd := v.pc.RemoteDescription(); frag.ufrag != "" && rd != nil && frag.ufrag != iceUfrag(rd.SDP) {
-		writeError(w, http.StatusUnprocessableEntity, "ice_restart_unsupported", "ICE restarts are not supported: DELETE this session and POST a new offer")
+		httperr.Write(w, http.StatusUnprocessableEntity, "ice_restart_unsupported", "ICE restarts are not supported: DELETE this session and POST a new offer")
 		return
 	}
 	if err := s.addCandidates(v.pc, frag); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
+		httperr.Write(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/webrtc/v4"
 )
@@ -24,32 +25,32 @@ func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
 	s.cors(w, r)
 	gigID := r.PathValue("id")
 	if s.cfg.Keys == nil {
-		writeError(w, http.StatusServiceUnavailable, "whip_disabled", "publishing over WHIP is not configured on this server")
+		httperr.Write(w, http.StatusServiceUnavailable, "whip_disabled", "publishing over WHIP is not configured on this server")
 		return
 	}
 	if !hasContentType(r, mimeSDP) {
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
+		httperr.Write(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
 		return
 	}
 	key := access.BearerToken(r)
 	if key == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="whip"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "send the gig's stream key as Authorization: Bearer <stream key>")
+		httperr.Write(w, http.StatusUnauthorized, "unauthorized", "send the gig's stream key as Authorization: Bearer <stream key>")
 		return
 	}
 	owner, err := s.cfg.Keys.ResolveStreamKey(r.Context(), key)
 	switch {
 	case errors.Is(err, ErrUnknownKey):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="whip", error="invalid_token"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "unknown stream key: copy it again from the gig's studio page")
+		httperr.Write(w, http.StatusUnauthorized, "unauthorized", "unknown stream key: copy it again from the gig's studio page")
 		return
 	case err != nil:
 		// Not the key itself: it must never reach a log.
 		s.log.Warn("whip stream key lookup failed", "gig", gigID, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "could not check the stream key; try again")
+		httperr.Write(w, http.StatusInternalServerError, "internal", "could not check the stream key; try again")
 		return
 	case owner != gigID:
-		writeError(w, http.StatusForbidden, "wrong_gig", "this stream key belongs to another gig")
+		httperr.Write(w, http.StatusForbidden, "wrong_gig", "this stream key belongs to another gig")
 		return
 	}
 	body, ok := s.readBody(w, r)
@@ -58,7 +59,7 @@ func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
 	}
 	offer, err := parsePublishOffer(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+		httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
 		return
 	}
 	offer.sdp, _ = s.filterOfferCandidates(offer.sdp)
@@ -74,15 +75,15 @@ func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		switch {
 		case errors.Is(err, media.ErrAlreadyLive):
-			writeError(w, http.StatusConflict, "already_live",
+			httperr.Write(w, http.StatusConflict, "already_live",
 				"this gig is already live from another encoder or browser; stop that one first (or wait a few seconds after it dropped)")
 		case errors.Is(err, ErrBadOffer):
-			writeError(w, http.StatusBadRequest, "bad_offer", err.Error())
+			httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
 		case errors.Is(err, ErrClosed):
-			writeError(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+			httperr.Write(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
 		default:
 			s.log.Warn("whip session setup failed", "gig", gigID, "err", err)
-			writeError(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
+			httperr.Write(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
 		}
 		return
 	}
@@ -126,7 +127,7 @@ func (s *SFU) servePublishPatch(w http.ResponseWriter, r *http.Request) {
 	if frag.ufrag != "" && rd != nil && frag.ufrag != iceUfrag(rd.SDP) {
 		answer, err := p.restartICE(r.Context(), rd.SDP, frag)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "ice_restart_failed", err.Error())
+			httperr.Write(w, http.StatusBadRequest, "ice_restart_failed", err.Error())
 			return
 		}
 		p.setETag(`"` + iceUfrag(answer) + `"`)
@@ -138,7 +139,7 @@ func (s *SFU) servePublishPatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.addCandidates(p.pc, frag); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
+		httperr.Write(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

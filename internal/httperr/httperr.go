@@ -1,5 +1,7 @@
 // Package httperr writes the one JSON error shape of every HTTP answer the
-// server gives outside gin: {"error":{"code":"...","message":"..."}}.
+// server gives: {"error":{"code":"...","message":"...","field":"..."}}, the
+// field only for a validation error about one input. The API (through gin),
+// the media handlers and cmd all answer errors through it.
 package httperr
 
 import (
@@ -19,8 +21,15 @@ type Detail struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// Write answers status with the JSON error. 503 answers carry Retry-After.
+// Write answers status with the JSON error. 503 answers carry Retry-After
+// (1 s unless the caller set one).
 func Write(w http.ResponseWriter, status int, code, msg string) {
+	WriteField(w, status, code, msg, "")
+}
+
+// WriteField is Write for an error about one input, named by field (a JSON
+// member or query parameter); "" leaves the field out.
+func WriteField(w http.ResponseWriter, status int, code, msg, field string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -28,5 +37,5 @@ func Write(w http.ResponseWriter, status int, code, msg string) {
 		h.Set("Retry-After", "1")
 	}
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(Body{Detail{Code: code, Message: msg}})
+	_ = json.NewEncoder(w).Encode(Body{Detail{Code: code, Message: msg, Field: field}})
 }
