@@ -3,7 +3,6 @@ package sfu
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pion/sdp/v3"
 )
@@ -133,51 +132,6 @@ func TestFilterFragCandidates(t *testing.T) {
 	}
 	if len(frag.candidates) != 1 || !strings.Contains(frag.candidates[0].candidate, "198.51.100.9") || frag.candidates[0].mid != "0" {
 		t.Errorf("kept %+v", frag.candidates)
-	}
-}
-
-func TestAddrKey(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"203.0.113.7", "203.0.113.7"},
-		{"::ffff:203.0.113.7", "203.0.113.7"},
-		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
-		{"2001:db8:1:2::ffff", "2001:db8:1:2::/64"},
-		{"fe80::1%eth0", "fe80::/64"},
-		{"not an ip", "not an ip"},
-	}
-	for _, tt := range tests {
-		if got := addrKey(tt.in); got != tt.want {
-			t.Errorf("addrKey(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestOfferLimiter(t *testing.T) {
-	l := newOfferLimiter(3, 10*time.Second)
-	now := time.Unix(1_000_000, 0)
-	for i := range 3 {
-		if ok, _ := l.allow("a", now.Add(time.Duration(i)*time.Second)); !ok {
-			t.Fatalf("offer %d refused", i+1)
-		}
-	}
-	ok, retry := l.allow("a", now.Add(4*time.Second))
-	if ok || retry != 6*time.Second {
-		t.Fatalf("4th offer: ok=%v retry=%v, want refused for 6s", ok, retry)
-	}
-	if ok, _ := l.allow("b", now.Add(4*time.Second)); !ok {
-		t.Fatal("another address was refused")
-	}
-	if ok, _ := l.allow("a", now.Add(10*time.Second)); !ok {
-		t.Fatal("refused in the next window")
-	}
-	// Windows that ended are swept: the map holds only recent addresses.
-	l.allow("c", now.Add(30*time.Second))
-	if len(l.wins) != 1 {
-		t.Fatalf("%d windows kept, want 1", len(l.wins))
-	}
-	var none *offerLimiter
-	if ok, _ := none.allow("a", now); !ok {
-		t.Fatal("no limiter refused")
 	}
 }
 

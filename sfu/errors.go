@@ -25,8 +25,4 @@ var (
 	// errNilPass: a Gate admitted without a Pass (a bug in the Gate);
 	// answered like a failing Gate, never as open.
 	errNilPass = errors.New("gate returned no pass")
-	// errViewerCap: the gig has MaxViewers sessions (503).
-	errViewerCap = errors.New("gig viewer cap reached")
-	// errAddrCap: the client address has MaxSessionsPerIP sessions (429).
-	errAddrCap = errors.New("per-address session cap reached")
 )

@@ -32,7 +32,7 @@ type session struct {
 	gigID      string
 	etag       string
 	remoteIP   string
-	// addr is remoteIP's addrKey: the session holds one of its
+	// addr is remoteIP's slots.AddrKey: the session holds one of its
 	// MaxSessionsPerIP slots from the POST until it ends.
 	addr    string
 	created time.Time

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/ratelimit"
+	"github.com/bookmygig/bookmygig/internal/slots"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/webrtc/v4"
 )
@@ -47,14 +49,12 @@ type SFU struct {
 	broadcasters map[*media.Stream]*broadcaster
 	// publishers are the WHIP sessions by session ID.
 	publishers map[string]*publisher
-	// gigViewers counts each gig's WHEP sessions, those being set up
-	// included, so the per-gig viewer cap holds under concurrent POSTs.
-	gigViewers map[string]int
-	// addrSessions counts each client address's (addrKey) WHEP sessions the
-	// same way, for MaxSessionsPerIP.
-	addrSessions map[string]int
+	// slots counts each gig's and each client address's (slots.AddrKey)
+	// WHEP sessions, those being set up included, so MaxViewers and
+	// MaxSessionsPerIP hold under concurrent POSTs.
+	slots *slots.Counter
 	// offers limits WHEP offers per address (nil: no limit).
-	offers *offerLimiter
+	offers *ratelimit.Memory
 	// relays counts each gig's relay sessions (RelaySessions); they are
 	// not viewers and take no viewer or address slot.
 	relays map[string]int
@@ -113,11 +113,10 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 		cancel:         cancel,
 		sessions:       make(map[string]*session),
 		broadcasters:   make(map[*media.Stream]*broadcaster),
-		gigViewers:     make(map[string]int),
-		addrSessions:   make(map[string]int),
+		slots:          slots.New(slots.Caps{PerGig: cfg.MaxViewers, PerAddr: cfg.MaxSessionsPerIP}),
 	}
 	if cfg.OfferRate > 0 {
-		s.offers = newOfferLimiter(cfg.OfferRate, cfg.OfferWindow)
+		s.offers = ratelimit.NewMemory(ratelimit.Rule{Limit: cfg.OfferRate, Window: cfg.OfferWindow})
 	}
 	reg.OnEvent(s.onRegistryEvent)
 	log.Info("webrtc ready", "ice_port", t.port, "ice_tcp", t.tcpMux != nil, "public_ips", cfg.PublicIPs)
@@ -273,7 +272,7 @@ func (s *SFU) removeSession(v *session) {
 	}
 	delete(s.sessions, v.id)
 	if !v.relay {
-		s.releaseLocked(v.gigID, v.addr)
+		s.release(v.gigID, v.addr)
 		return
 	}
 	if s.relays[v.gigID]--; s.relays[v.gigID] <= 0 {
@@ -292,39 +291,20 @@ func (s *SFU) session(gigID, id string) (*session, bool) {
 }
 
 // reserve takes one of the gig's viewer slots and one of the client
-// address's (addr is an addrKey), or says which cap is reached
-// (errViewerCap, errAddrCap). It runs once per POST, so the mutex costs
-// nothing on the media path.
+// address's (addr is a slots.AddrKey), or says which cap is reached
+// (slots.ErrGigFull, slots.ErrAddrFull). It runs once per POST, never on
+// the media path.
 func (s *SFU) reserve(gigID, addr string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cfg.MaxViewers > 0 && s.gigViewers[gigID] >= s.cfg.MaxViewers {
-		return errViewerCap
+	if err := s.slots.Take(gigID, addr); err != nil {
+		return err
 	}
-	if s.cfg.MaxSessionsPerIP > 0 && s.addrSessions[addr] >= s.cfg.MaxSessionsPerIP {
-		return errAddrCap
-	}
-	s.gigViewers[gigID]++
-	s.addrSessions[addr]++
 	s.count.Add(1)
 	return nil
 }
 
-// release gives back slots taken by reserve for a session that was never
-// added.
+// release gives back the slots reserve took.
 func (s *SFU) release(gigID, addr string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.releaseLocked(gigID, addr)
-}
-
-func (s *SFU) releaseLocked(gigID, addr string) {
-	if s.gigViewers[gigID]--; s.gigViewers[gigID] <= 0 {
-		delete(s.gigViewers, gigID)
-	}
-	if s.addrSessions[addr]--; s.addrSessions[addr] <= 0 {
-		delete(s.addrSessions, addr)
-	}
+	s.slots.Release(gigID, addr)
 	s.count.Add(-1)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/cors"
 	"github.com/bookmygig/bookmygig/internal/httperr"
+	"github.com/bookmygig/bookmygig/internal/slots"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -106,13 +107,13 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	s.cors(w, r)
 	gigID := r.PathValue("id")
 	remoteIP := s.cfg.ClientIP(r)
-	addr := addrKey(remoteIP)
+	addr := slots.AddrKey(remoteIP)
 	relay := s.isRelay(r)
 	// Every POST counts, first: a flood of offers, good or bad, costs the
 	// flooder its own address's budget and nobody else's.
 	// Relays (other nodes) are not limited.
 	if !relay {
-		if ok, retry := s.offers.allow(addr, time.Now()); !ok {
+		if ok, retry := s.allowOffer(r.Context(), addr); !ok {
 			s.ctr.rateLimited.Add(1)
 			w.Header().Set("Retry-After", retryAfterSeconds(retry))
 			httperr.Write(w, http.StatusTooManyRequests, "rate_limited", "too many WebRTC offers from this address; wait a few seconds and try again")
@@ -158,7 +159,7 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	// The slots come before the Gate: a media admission ends the ticket's
 	// other screen, which must not happen for a viewer a cap turns away.
 	if err := s.reserve(gigID, addr); err != nil {
-		if errors.Is(err, errAddrCap) {
+		if errors.Is(err, slots.ErrAddrFull) {
 			s.ctr.addrCapHits.Add(1)
 			// Sessions that never connect are gone after ConnectTimeout.
 			w.Header().Set("Retry-After", retryAfterSeconds(s.cfg.ConnectTimeout))
@@ -204,6 +205,16 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeCreated(w, "/whep/"+gigID+"/"+v.id, v.etag, answer)
 	v.log.Info("webrtc viewer joined", "remote", v.remoteIP, "audio", v.audio != nil, "setup", time.Since(v.created).Round(time.Microsecond))
+}
+
+// allowOffer counts one WHEP offer from addr against OfferRate; when it is
+// over, it says how long until the address may offer again.
+func (s *SFU) allowOffer(ctx context.Context, addr string) (bool, time.Duration) {
+	if s.offers == nil {
+		return true, 0
+	}
+	ok, retry, _ := s.offers.Allow(ctx, addr, time.Now()) // Memory never fails
+	return ok, retry
 }
 
 // retryAfterSeconds is d as a Retry-After value: whole seconds, at least 1.
