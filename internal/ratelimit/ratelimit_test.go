@@ -50,6 +50,10 @@ func TestRule(t *testing.T) {
 			}
 		})
 	}
+	// Counters live one window: look at them right after a count.
+	if ok, _, _ := NewRedis(rdb, "test", rule, []byte("salt")).Allow(context.Background(), "203.0.113.9", time.Now()); !ok {
+		t.Fatal("a fresh address was refused")
+	}
 	keys, _ := rdb.Keys(context.Background(), "bmg:ratelimit:*").Result()
 	for _, k := range keys {
 		if strings.Contains(k, "203.0.113") {
