@@ -1,4 +1,5 @@
-// Package access is the one definition of who may watch and chat on a gig.
+// Package access is the one definition of who may watch and chat on a gig,
+// and of who may publish to it (KeyResolver).
 // Media and chat handlers (sfu, flv, chat) ask a Gate when someone joins; the
 // ticket package answers; cmd wires the two. It imports only the standard
 // library, so every package may use it without bending the import graph.

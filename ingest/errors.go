@@ -5,9 +5,6 @@ import "errors"
 var (
 	// ErrServerClosed is returned by Serve after Close.
 	ErrServerClosed = errors.New("ingest server closed")
-	// ErrUnknownKey is what a KeyResolver returns (wrapped) for a stream key
-	// that belongs to no gig, or one that was rotated.
-	ErrUnknownKey = errors.New("unknown stream key")
 	// ErrBadApp is returned for an RTMP connect to an application other
 	// than "live".
 	ErrBadApp = errors.New("unknown rtmp application")

@@ -16,6 +16,7 @@ import (
 	"github.com/yutopp/go-rtmp"
 	"github.com/yutopp/go-rtmp/message"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -118,13 +119,13 @@ func (h *publishHandler) OnPublish(sc *rtmp.StreamContext, ts uint32, cmd *messa
 	if err != nil {
 		h.reported.Store(true)
 		h.srv.ctr.keysRefused.Add(1)
-		if errors.Is(err, ErrUnknownKey) {
+		if errors.Is(err, access.ErrUnknownKey) {
 			h.log.Warn("publish refused: unknown stream key", "key_hint", keyHint(key))
 		} else {
 			h.log.Error("publish refused: stream key lookup failed", "key_hint", keyHint(key), "err", err)
 		}
 		h.notify(sc, codePublishUnauthorized, "Stream key not recognised. Copy the current key from the gig's studio page.")
-		return fmt.Errorf("publish: %w", ErrUnknownKey)
+		return fmt.Errorf("publish: %w", access.ErrUnknownKey)
 	}
 	if !h.srv.startPublishing(h.conn) {
 		h.reported.Store(true)
@@ -167,13 +168,13 @@ func (h *publishHandler) closeWhenEnded(s *media.Stream, log *slog.Logger) {
 
 func (h *publishHandler) resolve(key string) (string, error) {
 	if key == "" {
-		return "", ErrUnknownKey
+		return "", access.ErrUnknownKey
 	}
 	ctx, cancel := context.WithTimeout(h.srv.ctx, h.srv.cfg.ResolveTimeout)
 	defer cancel()
 	gigID, err := h.srv.keys.ResolveStreamKey(ctx, key)
 	if err == nil && gigID == "" {
-		err = ErrUnknownKey
+		err = access.ErrUnknownKey
 	}
 	return gigID, err
 }

@@ -21,20 +21,14 @@ import (
 
 	"github.com/yutopp/go-rtmp"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/media"
 )
-
-// KeyResolver maps a stream key to the gig it publishes. It returns an error
-// wrapping ErrUnknownKey for a key that belongs to no gig (or was rotated),
-// and must not put the key in any error it returns.
-type KeyResolver interface {
-	ResolveStreamKey(ctx context.Context, key string) (gigID string, err error)
-}
 
 // Server accepts RTMP publishers.
 type Server struct {
 	cfg  Config
-	keys KeyResolver
+	keys access.KeyResolver
 	reg  *media.Registry
 	log  *slog.Logger
 
@@ -52,7 +46,7 @@ type Server struct {
 }
 
 // New returns a Server; call Serve to accept connections.
-func New(cfg Config, keys KeyResolver, reg *media.Registry, log *slog.Logger) (*Server, error) {
+func New(cfg Config, keys access.KeyResolver, reg *media.Registry, log *slog.Logger) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err

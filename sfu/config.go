@@ -94,7 +94,7 @@ type Config struct {
 	OnDataChannel func(gigID, remoteIP string, dc *webrtc.DataChannel)
 	// Keys resolves WHIP publishers' stream keys (Authorization: Bearer).
 	// Nil: WHIP answers 503 "publishing over WHIP is not configured".
-	Keys KeyResolver
+	Keys access.KeyResolver
 	// PublisherTimeout ends a WHIP broadcast whose publisher sent no RTP
 	// for this long (network loss, tab closed without a DELETE). Default
 	// 3 s.

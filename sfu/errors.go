@@ -11,9 +11,6 @@ var (
 	ErrClosed = errors.New("sfu closed")
 	// ErrConfig is returned by New for an invalid Config.
 	ErrConfig = errors.New("invalid sfu config")
-	// ErrUnknownKey is what a KeyResolver wraps for a stream key that
-	// belongs to no gig; WHIP answers 401.
-	ErrUnknownKey = errors.New("unknown stream key")
 	// ErrRelayRefused is returned by Pull when the upstream node does not
 	// answer 201 with an SDP answer; the error names the status and code.
 	ErrRelayRefused = errors.New("relay upstream refused the pull")

@@ -40,7 +40,7 @@ func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
 	}
 	owner, err := s.cfg.Keys.ResolveStreamKey(r.Context(), key)
 	switch {
-	case errors.Is(err, ErrUnknownKey):
+	case errors.Is(err, access.ErrUnknownKey):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="whip", error="invalid_token"`)
 		httperr.Write(w, http.StatusUnauthorized, "unauthorized", "unknown stream key: copy it again from the gig's studio page")
 		return

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bookmygig/bookmygig/sfu"
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -24,14 +24,14 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 )
 
-// keysAdapter resolves test stream keys, wrapping sfu.ErrUnknownKey the way
+// keysAdapter resolves test stream keys, wrapping access.ErrUnknownKey the way
 // cmd's store adapter does.
 type keysAdapter map[string]string
 
 func (k keysAdapter) ResolveStreamKey(_ context.Context, key string) (string, error) {
 	g, ok := k[key]
 	if !ok {
-		return "", errors.Join(errors.New("no gig for key"), sfu.ErrUnknownKey)
+		return "", errors.Join(errors.New("no gig for key"), access.ErrUnknownKey)
 	}
 	return g, nil
 }

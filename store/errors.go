@@ -11,8 +11,6 @@ var (
 	// ErrUnavailable means the storage engine cannot be reached right now. The
 	// store recovers by itself when the engine is back.
 	ErrUnavailable = errors.New("store unavailable")
-	// ErrUnknownKey means no gig has the given stream key.
-	ErrUnknownKey = errors.New("unknown stream key")
 	// ErrUnauthorized means no manage token was presented.
 	ErrUnauthorized = errors.New("manage token required")
 	// ErrForbidden means the presented manage token does not belong to the gig.

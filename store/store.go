@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/bookmygig/bookmygig/access"
 )
 
 // Reader reads gigs.
@@ -36,12 +38,6 @@ type Credentials interface {
 	CheckManageToken(ctx context.Context, id, token string) error
 }
 
-// KeyResolver finds the gig a stream key publishes to (ingest, WHIP).
-type KeyResolver interface {
-	// ResolveStreamKey returns the gig id for key, or ErrUnknownKey.
-	ResolveStreamKey(ctx context.Context, key string) (string, error)
-}
-
 // StatusSetter records live-show transitions (called by media wiring).
 type StatusSetter interface {
 	// SetStatus moves a gig to status at time at: live sets started_at (and
@@ -56,7 +52,9 @@ type Store interface {
 	Reader
 	Writer
 	Credentials
-	KeyResolver
+	// KeyResolver finds the gig a stream key publishes to (ingest, WHIP),
+	// or access.ErrUnknownKey.
+	access.KeyResolver
 	StatusSetter
 	// Ping reports whether the engine is reachable (ErrUnavailable if not).
 	Ping(ctx context.Context) error

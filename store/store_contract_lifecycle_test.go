@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bookmygig/bookmygig/access"
 )
 
 // sweeper is what the lead's periodic job calls on either engine.
@@ -84,7 +86,7 @@ func runContractRetention(t *testing.T, newStore newStoreFunc) {
 		if _, err := s.Get(ctx, first.ID); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("get swept gig: %v", err)
 		}
-		if _, err := s.ResolveStreamKey(ctx, firstSec.StreamKey); !errors.Is(err, ErrUnknownKey) {
+		if _, err := s.ResolveStreamKey(ctx, firstSec.StreamKey); !errors.Is(err, access.ErrUnknownKey) {
 			t.Fatalf("stream key of a swept gig: %v", err)
 		}
 		if got := strings.Join(titles(listAll(t, s, Filter{})), ","); got != "second,scheduled" {
@@ -144,7 +146,7 @@ func runContractRetention(t *testing.T, newStore newStoreFunc) {
 		if ids := sweep(t, s, testBase.Add(time.Hour+retention)); !slices.Equal(ids, []string{g.ID}) {
 			t.Fatalf("swept %v, want [%s]", ids, g.ID)
 		}
-		if _, err := s.ResolveStreamKey(ctx, key); !errors.Is(err, ErrUnknownKey) {
+		if _, err := s.ResolveStreamKey(ctx, key); !errors.Is(err, access.ErrUnknownKey) {
 			t.Fatalf("rotated key of a swept gig: %v", err)
 		}
 	})

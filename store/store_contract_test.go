@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
@@ -357,7 +358,7 @@ func runContract(t *testing.T, newStoreWith newStoreFunc) {
 		if _, err := s.Get(ctx, g.ID); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("get after delete: %v", err)
 		}
-		if _, err := s.ResolveStreamKey(ctx, sec.StreamKey); !errors.Is(err, ErrUnknownKey) {
+		if _, err := s.ResolveStreamKey(ctx, sec.StreamKey); !errors.Is(err, access.ErrUnknownKey) {
 			t.Fatalf("stream key after delete: %v", err)
 		}
 		if err := s.Delete(ctx, g.ID); !errors.Is(err, ErrNotFound) {
@@ -385,15 +386,15 @@ func runContract(t *testing.T, newStoreWith newStoreFunc) {
 			t.Fatalf("resolve: %q %v", id, err)
 		}
 		for _, k := range []string{"", "sk_wrong", sec.ManageToken, sec.StreamKey + "x"} {
-			if _, err := s.ResolveStreamKey(ctx, k); !errors.Is(err, ErrUnknownKey) {
-				t.Fatalf("resolve %q: %v, want ErrUnknownKey", k, err)
+			if _, err := s.ResolveStreamKey(ctx, k); !errors.Is(err, access.ErrUnknownKey) {
+				t.Fatalf("resolve %q: %v, want access.ErrUnknownKey", k, err)
 			}
 		}
 		newKey, err := s.RotateStreamKey(ctx, g.ID)
 		if err != nil || newKey == sec.StreamKey || !strings.HasPrefix(newKey, StreamKeyPrefix) {
 			t.Fatalf("rotate: %v", err)
 		}
-		if _, err := s.ResolveStreamKey(ctx, sec.StreamKey); !errors.Is(err, ErrUnknownKey) {
+		if _, err := s.ResolveStreamKey(ctx, sec.StreamKey); !errors.Is(err, access.ErrUnknownKey) {
 			t.Fatalf("old key after rotate: %v", err)
 		}
 		if id, err := s.ResolveStreamKey(ctx, newKey); err != nil || id != g.ID {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/secret"
 )
 
@@ -237,16 +238,16 @@ func checkToken(wantHash, token string) error {
 // is no secret comparison whose timing could leak.
 func (s *MemoryStore) ResolveStreamKey(ctx context.Context, key string) (string, error) {
 	if key == "" {
-		return "", ErrUnknownKey
+		return "", access.ErrUnknownKey
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	id, ok := s.keys[secret.Hash(key)]
 	if !ok {
-		return "", ErrUnknownKey
+		return "", access.ErrUnknownKey
 	}
 	if _, ok := s.lookup(id); !ok {
-		return "", ErrUnknownKey
+		return "", access.ErrUnknownKey
 	}
 	return id, nil
 }

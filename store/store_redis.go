@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/redisconn"
 	"github.com/bookmygig/bookmygig/internal/secret"
 )
@@ -211,7 +212,7 @@ func transientReply(msg string) bool {
 
 func isDomainErr(err error) bool {
 	var ve *ValidationError
-	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrUnknownKey) ||
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, access.ErrUnknownKey) ||
 		errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) || errors.As(err, &ve)
 }
 
@@ -443,13 +444,13 @@ func (s *RedisStore) CheckManageToken(ctx context.Context, id, token string) err
 // no secret is compared at all.
 func (s *RedisStore) ResolveStreamKey(ctx context.Context, key string) (string, error) {
 	if key == "" {
-		return "", ErrUnknownKey
+		return "", access.ErrUnknownKey
 	}
 	octx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	id, err := s.rdb.Get(octx, streamKeyKey(secret.Hash(key))).Result()
 	if errors.Is(err, redis.Nil) {
-		return "", ErrUnknownKey
+		return "", access.ErrUnknownKey
 	}
 	if err != nil {
 		return "", s.fail(ctx, "resolve stream key", err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/redistest"
 	"github.com/bookmygig/bookmygig/internal/secret"
 	"github.com/redis/go-redis/v9"
@@ -82,7 +83,7 @@ func TestRedisEndedGigKeysExpire(t *testing.T) {
 	if _, err := s.Get(ctx, old.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("get expired gig: %v", err)
 	}
-	if _, err := s.ResolveStreamKey(ctx, oldSec.StreamKey); !errors.Is(err, ErrUnknownKey) {
+	if _, err := s.ResolveStreamKey(ctx, oldSec.StreamKey); !errors.Is(err, access.ErrUnknownKey) {
 		t.Fatalf("stream key of expired gig: %v", err)
 	}
 	for _, f := range []Filter{{}, {Status: StatusEnded}, {Category: CategoryMusic}, {Category: CategoryMusic, Status: StatusEnded}} {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/api"
 	"github.com/bookmygig/bookmygig/chat"
 	"github.com/bookmygig/bookmygig/cluster"
@@ -39,7 +40,7 @@ import (
 type gigStore interface {
 	api.GigStore
 	store.StatusSetter
-	store.KeyResolver
+	access.KeyResolver
 	Close() error
 }
 
@@ -168,7 +169,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			ReadTimeout:      cfg.RTMPReadTimeout,
 			PublishTimeout:   cfg.RTMPPublishTimeout,
 			MaxConnsPerIP:    cfg.RTMPMaxConnsPerIP,
-		}, keyResolver{a.store, ingest.ErrUnknownKey}, a.reg, log)
+		}, a.store, a.reg, log)
 		if err != nil {
 			return nil, fmt.Errorf("rtmp: %w", err)
 		}
@@ -303,7 +304,7 @@ func (a *app) sfuConfig() sfu.Config {
 		MaxViewers:  a.cfg.MaxViewers,
 		MaxSDPBytes: a.cfg.MaxSDPBytes,
 		CORSOrigins: a.cfg.CORSOrigins,
-		Keys:        keyResolver{a.store, sfu.ErrUnknownKey},
+		Keys:        a.store,
 		RelayAuth:   a.relayAuth,
 		Gate:        a.gate,
 		ClientIP:    a.clients.String,
@@ -593,21 +594,6 @@ func parseICEServers(list []string) []sfu.ICEServer {
 		out = append(out, srv)
 	}
 	return out
-}
-
-// keyResolver adapts the store's stream-key lookup to the error a media
-// package (ingest for RTMP, sfu for WHIP) looks for.
-type keyResolver struct {
-	s       store.KeyResolver
-	unknown error
-}
-
-func (k keyResolver) ResolveStreamKey(ctx context.Context, key string) (string, error) {
-	id, err := k.s.ResolveStreamKey(ctx, key)
-	if errors.Is(err, store.ErrUnknownKey) {
-		return "", k.unknown
-	}
-	return id, err
 }
 
 // defaultNodeID is hostname-pid.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/media"
 )
@@ -23,15 +24,15 @@ import (
 // Keys is a map KeyResolver: stream key -> gig ID.
 type Keys map[string]string
 
-// ResolveStreamKey implements ingest.KeyResolver.
+// ResolveStreamKey implements access.KeyResolver.
 func (k Keys) ResolveStreamKey(_ context.Context, key string) (string, error) {
 	if g, ok := k[key]; ok {
 		return g, nil
 	}
-	return "", ingest.ErrUnknownKey
+	return "", access.ErrUnknownKey
 }
 
-var _ ingest.KeyResolver = Keys(nil)
+var _ access.KeyResolver = Keys(nil)
 
 // Server is a running ingest on 127.0.0.1.
 type Server struct {
