@@ -51,9 +51,9 @@ func categoryKey(c Category, s Status) string {
 // Timeouts chosen so that a dead or frozen Redis turns into ErrUnavailable
 // well within a second instead of a hanging request.
 const (
-	DefaultRedisDialTimeout = 500 * time.Millisecond
-	DefaultRedisIOTimeout   = 500 * time.Millisecond
-	DefaultRedisOpTimeout   = 800 * time.Millisecond
+	DefaultRedisDialTimeout = redisconn.DefaultDialTimeout
+	DefaultRedisIOTimeout   = redisconn.DefaultIOTimeout
+	DefaultRedisOpTimeout   = redisconn.DefaultOpTimeout
 	// maxTxAttempts bounds optimistic-locking retries before ErrConflict;
 	// the op timeout bounds them too.
 	maxTxAttempts = 100
@@ -113,47 +113,31 @@ func NewRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*RedisSto
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	target, err := redisconn.Parse(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
-	}
-	dial, io, op := cfg.DialTimeout, cfg.IOTimeout, cfg.OpTimeout
-	if dial <= 0 {
-		dial = DefaultRedisDialTimeout
-	}
-	if io <= 0 {
-		io = DefaultRedisIOTimeout
-	}
-	if op <= 0 {
-		op = DefaultRedisOpTimeout
-	}
+	// Waiting for a pooled connection must not outlast the request either
+	// (the pool timeout is the I/O timeout).
+	conn := redisconn.StoreConfig{
+		URL: cfg.URL, DialTimeout: cfg.DialTimeout, IOTimeout: cfg.IOTimeout, OpTimeout: cfg.OpTimeout,
+		PoolSize: cfg.PoolSize,
+	}.WithDefaults()
 	s := &RedisStore{
-		rdb: target.Client(redisconn.Options{
-			DialTimeout: dial, ReadTimeout: io, WriteTimeout: io,
-			// Waiting for a pooled connection must not outlast the request either.
-			PoolTimeout: io,
-			PoolSize:    cfg.PoolSize,
-			// Retrying hides nothing useful here: a dead Redis stays dead for the
-			// length of a request, and retries would stretch the 503 past a second.
-			MaxRetries:            -1,
-			ContextTimeoutEnabled: true,
-		}),
-		waitReplicas: target.WaitReplicas,
-		waitTimeout:  target.WaitTimeout,
-		log:          log.With("component", "store", "engine", "redis"),
-		opTimeout:    op,
-		now:          time.Now,
-		retention:    endedRetention(cfg.EndedRetention),
-		list:         newListScript(),
-		sweep:        newSweepScript(),
+		log:       log.With("component", "store", "engine", "redis"),
+		opTimeout: conn.OpTimeout,
+		now:       time.Now,
+		retention: endedRetention(cfg.EndedRetention),
+		list:      newListScript(),
+		sweep:     newSweepScript(),
 	}
 	if cfg.Now != nil {
 		s.now = cfg.Now
 	}
-	if err := s.Ping(ctx); err != nil {
-		_ = s.rdb.Close()
+	rdb, target, err := redisconn.Connect(ctx, conn)
+	if errors.Is(err, redisconn.ErrURL) {
 		return nil, err
 	}
+	if err != nil {
+		return nil, s.fail(ctx, "ping", err)
+	}
+	s.rdb, s.waitReplicas, s.waitTimeout = rdb, target.WaitReplicas, target.WaitTimeout
 	if err := s.migrate(ctx); err != nil {
 		_ = s.rdb.Close()
 		return nil, err

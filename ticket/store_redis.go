@@ -45,9 +45,9 @@ func tokenRefValue(gigID, id string) string {
 // Timeouts chosen, like the gig store's, so that a dead or frozen Redis
 // turns into ErrUnavailable well within a second.
 const (
-	DefaultRedisDialTimeout = 500 * time.Millisecond
-	DefaultRedisIOTimeout   = 500 * time.Millisecond
-	DefaultRedisOpTimeout   = 800 * time.Millisecond
+	DefaultRedisDialTimeout = redisconn.DefaultDialTimeout
+	DefaultRedisIOTimeout   = redisconn.DefaultIOTimeout
+	DefaultRedisOpTimeout   = redisconn.DefaultOpTimeout
 )
 
 // RedisConfig configures RedisStore. Zero durations take the defaults above.
@@ -86,43 +86,27 @@ func NewRedisStore(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*Red
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	target, err := redisconn.Parse(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
-	}
-	dial, io, op := cfg.DialTimeout, cfg.IOTimeout, cfg.OpTimeout
-	if dial <= 0 {
-		dial = DefaultRedisDialTimeout
-	}
-	if io <= 0 {
-		io = DefaultRedisIOTimeout
-	}
-	if op <= 0 {
-		op = DefaultRedisOpTimeout
-	}
+	conn := redisconn.StoreConfig{
+		URL: cfg.URL, DialTimeout: cfg.DialTimeout, IOTimeout: cfg.IOTimeout, OpTimeout: cfg.OpTimeout,
+		PoolSize: cfg.PoolSize,
+	}.WithDefaults()
+	// Waiting for a pooled connection may use the whole op budget: a burst
+	// of bookings queues for connections rather than failing early.
+	conn.PoolTimeout = conn.OpTimeout
 	s := &RedisStore{
-		rdb: target.Client(redisconn.Options{
-			DialTimeout: dial, ReadTimeout: io, WriteTimeout: io,
-			// Waiting for a pooled connection may use the whole op budget: a
-			// burst of bookings queues for connections rather than failing early.
-			PoolTimeout: op,
-			PoolSize:    cfg.PoolSize,
-			// A dead Redis stays dead for the length of a request; retries
-			// would only stretch the 503 past a second.
-			MaxRetries:            -1,
-			ContextTimeoutEnabled: true,
-		}),
 		log:       log.With("component", "ticket", "engine", "redis"),
-		opTimeout: op,
+		opTimeout: conn.OpTimeout,
 		sc:        newScripts(),
 		now:       time.Now,
 	}
-	octx, cancel := context.WithTimeout(ctx, op)
-	defer cancel()
-	if err := s.rdb.Ping(octx).Err(); err != nil {
-		_ = s.rdb.Close()
+	rdb, _, err := redisconn.Connect(ctx, conn)
+	if errors.Is(err, redisconn.ErrURL) {
+		return nil, err
+	}
+	if err != nil {
 		return nil, s.fail(ctx, "ping", err)
 	}
+	s.rdb = rdb
 	return s, nil
 }
 
