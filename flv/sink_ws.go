@@ -1,12 +1,13 @@
 package flv
 
 import (
-	"encoding/binary"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/bookmygig/bookmygig/internal/wsframe"
 )
 
 // wsSink writes WS-FLV: the FLV header as the first binary message, then one
@@ -23,7 +24,8 @@ type wsSink struct {
 	v     *viewer
 	dl    deadline
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// pongs are whole pong frames answering the player's pings.
 	pongs     [][]byte
 	peerClose bool
 	readDone  chan struct{}
@@ -35,7 +37,7 @@ func newWSSink(ws *websocket.Conn, stall time.Duration, v *viewer) *wsSink {
 	ws.SetPingHandler(func(data string) error {
 		s.mu.Lock()
 		if len(s.pongs) < 4 {
-			s.pongs = append(s.pongs, []byte(data))
+			s.pongs = append(s.pongs, wsframe.AppendFrame(nil, wsframe.OpPong, []byte(data)))
 		}
 		s.mu.Unlock()
 		// Answered with the next batch of tags.
@@ -65,7 +67,7 @@ func (s *wsSink) readLoop() {
 
 func (s *wsSink) start(hdr []byte) error {
 	s.iov.reset()
-	s.iov.add([]byte{0x82, byte(len(hdr))})
+	s.iov.add(wsframe.AppendHeader(nil, wsframe.OpBinary, len(hdr)))
 	s.iov.add(hdr)
 	return s.send()
 }
@@ -83,7 +85,6 @@ func (s *wsSink) addPongs() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.pongs {
-		s.iov.add([]byte{0x8a, byte(len(p))})
 		s.iov.add(p)
 	}
 	s.pongs = s.pongs[:0]
@@ -110,13 +111,7 @@ func (s *wsSink) finish(clean bool) {
 // closeWith sends a close frame with code and reason, gives the player a
 // moment to answer with its own, and closes the connection.
 func (s *wsSink) closeWith(code int, reason string) {
-	if len(reason) > 123 {
-		reason = reason[:123] // a control frame carries at most 125 bytes
-	}
-	frame := make([]byte, 4, 4+len(reason))
-	frame[0], frame[1] = 0x88, byte(2+len(reason))
-	binary.BigEndian.PutUint16(frame[2:], uint16(code))
-	frame = append(frame, reason...)
+	frame := wsframe.AppendClose(nil, code, reason)
 	_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = s.conn.Write(frame)
 	select {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/wsframe"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -16,7 +17,7 @@ const (
 	tagHeaderLen = 11
 	// wsRoom is reserved in front of every tag for the largest WebSocket
 	// frame header, so the same buffer serves HTTP and WS viewers.
-	wsRoom = 10
+	wsRoom = wsframe.MaxHeaderLen
 )
 
 // tagKind says how a viewer queue may treat a tag.
@@ -59,7 +60,9 @@ func newTag(typ byte, ts time.Duration, bodyLen int, kind tagKind, key bool) (*t
 	n := tagHeaderLen + bodyLen + 4
 	buf := make([]byte, wsRoom+n)
 	t := &tag{buf: buf, kind: kind, key: key}
-	t.wsOff = wsRoom - putWSHeader(buf[:wsRoom], n)
+	// The frame header is written in place, right before the FLV tag.
+	t.wsOff = wsRoom - wsframe.HeaderLen(n)
+	wsframe.AppendHeader(buf[t.wsOff:t.wsOff], wsframe.OpBinary, n)
 
 	ms := ts.Milliseconds()
 	if ms < 0 {
@@ -73,28 +76,6 @@ func newTag(typ byte, ts time.Duration, bodyLen int, kind tagKind, key bool) (*t
 	// StreamID (3 bytes) stays 0.
 	binary.BigEndian.PutUint32(h[tagHeaderLen+bodyLen:], uint32(tagHeaderLen+bodyLen))
 	return t, h[tagHeaderLen : tagHeaderLen+bodyLen]
-}
-
-// putWSHeader writes a FIN binary frame header for a payload of n bytes
-// right-aligned at the end of room and returns its length.
-func putWSHeader(room []byte, n int) int {
-	var hdr [10]byte
-	hdr[0] = 0x82
-	l := 2
-	switch {
-	case n < 126:
-		hdr[1] = byte(n)
-	case n <= 0xffff:
-		hdr[1] = 126
-		binary.BigEndian.PutUint16(hdr[2:], uint16(n))
-		l = 4
-	default:
-		hdr[1] = 127
-		binary.BigEndian.PutUint64(hdr[2:], uint64(n))
-		l = 10
-	}
-	copy(room[len(room)-l:], hdr[:l])
-	return l
 }
 
 func put24(b []byte, v uint32) {
