@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/httperr"
 )
 
 // passKillAfter is how long a viewer whose pass ended gets to finish (the
@@ -40,7 +41,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, gigID, screen st
 		return pass
 	case access.Denied(err):
 		h.ctr.refused.Add(1)
-		writeError(w, http.StatusUnauthorized, access.Code(err), access.Message(gigID, err))
+		httperr.Write(w, http.StatusUnauthorized, access.Code(err), access.Message(gigID, err))
 	default:
 		h.ctr.gateFailures.Add(1)
 		if err == nil {
@@ -48,7 +49,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, gigID, screen st
 		}
 		h.log.Warn("flv ticket check failed", "gig", gigID, "err", err)
 		w.Header().Set("Retry-After", "2")
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "Could not check the ticket right now; try again in a moment.")
+		httperr.Write(w, http.StatusServiceUnavailable, "unavailable", "Could not check the ticket right now; try again in a moment.")
 	}
 	return nil
 }

@@ -13,7 +13,6 @@
 package flv
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -110,25 +110,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hdr.Set("Allow", "GET, HEAD, OPTIONS")
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
+		httperr.Write(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
 		return
 	}
 	file := r.PathValue("file")
 	gigID, ok := strings.CutSuffix(file, ".flv")
 	if !ok || gigID == "" {
-		writeError(w, http.StatusNotFound, "not_found", "FLV streams are at /live/{gigID}.flv")
+		httperr.Write(w, http.StatusNotFound, "not_found", "FLV streams are at /live/{gigID}.flv")
 		return
 	}
 	screen := r.URL.Query().Get("screen")
 	if !access.ValidScreen(screen) {
-		writeError(w, http.StatusBadRequest, "validation_failed", "screen must be at most 64 letters, digits, '-' or '_'.")
+		httperr.Write(w, http.StatusBadRequest, "validation_failed", "screen must be at most 64 letters, digits, '-' or '_'.")
 		return
 	}
 	// Find brings the stream from the gig's origin node when this node
 	// is an edge of a cluster.
 	s, ok := h.reg.Find(r.Context(), gigID)
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
+		httperr.Write(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
 		return
 	}
 	// Before waiting for tracks (requests waiting hold connections too)
@@ -143,12 +143,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.waitTracks(r, s); err != nil {
 		switch {
 		case errors.Is(err, ErrNoH264):
-			writeError(w, http.StatusUnsupportedMediaType, "unsupported_codec",
+			httperr.Write(w, http.StatusUnsupportedMediaType, "unsupported_codec",
 				"FLV playback needs H.264 video; this stream sends VP8. Watch it in the browser player (WebRTC) instead.")
 		case errors.Is(err, ErrNotLive):
-			writeError(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
+			httperr.Write(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
 		default:
-			writeError(w, http.StatusServiceUnavailable, "no_media", "The stream has not sent any H.264 or AAC media yet; try again in a moment.")
+			httperr.Write(w, http.StatusServiceUnavailable, "no_media", "The stream has not sent any H.264 or AAC media yet; try again in a moment.")
 		}
 		return
 	}
@@ -484,24 +484,8 @@ func (h *Handler) Viewers() int {
 
 func joinError(w http.ResponseWriter, err error) {
 	if errors.Is(err, ErrClosed) {
-		writeError(w, http.StatusServiceUnavailable, "shutting_down", "The server is restarting; reconnect in a moment.")
+		httperr.Write(w, http.StatusServiceUnavailable, "shutting_down", "The server is restarting; reconnect in a moment.")
 		return
 	}
-	writeError(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
-}
-
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var b errorBody
-	b.Error.Code, b.Error.Message = code, msg
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(b)
+	httperr.Write(w, http.StatusNotFound, "not_live", "This gig is not live right now.")
 }

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/bookmygig/bookmygig/internal/httperr"
 )
 
 // addrKey is what MaxViewersPerIP counts a client address as: an IPv4
@@ -43,12 +45,12 @@ func (h *Handler) reserve(w http.ResponseWriter, gigID, addr string) bool {
 	case gigFull:
 		h.ctr.capHits.Add(1)
 		w.Header().Set("Retry-After", "30")
-		writeError(w, http.StatusServiceUnavailable, "viewer_cap", "This show has reached its FLV viewer limit on this server; try again later.")
+		httperr.Write(w, http.StatusServiceUnavailable, "viewer_cap", "This show has reached its FLV viewer limit on this server; try again later.")
 		return false
 	case addrFull:
 		h.ctr.addrCapHits.Add(1)
 		w.Header().Set("Retry-After", "10")
-		writeError(w, http.StatusTooManyRequests, "too_many_connections", "Too many FLV connections from this address; close one and try again.")
+		httperr.Write(w, http.StatusTooManyRequests, "too_many_connections", "Too many FLV connections from this address; close one and try again.")
 		return false
 	}
 	return true
