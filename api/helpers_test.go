@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/internal/redistest"
+	"github.com/bookmygig/bookmygig/internal/syncbuf"
 	"github.com/bookmygig/bookmygig/store"
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
@@ -23,24 +23,6 @@ import (
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.ReleaseMode)
 	m.Run()
-}
-
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // engine makes a fresh store of one kind for a test.
@@ -77,13 +59,13 @@ type testEnv struct {
 	srv   *httptest.Server
 	store store.Store
 	redis *redistest.Server
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 }
 
 func newEnv(t *testing.T, e engine, tweak func(*Deps)) *testEnv {
 	t.Helper()
 	st, rs := e.new(t)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	d := Deps{Store: st, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if tweak != nil {
 		tweak(&d)

@@ -18,6 +18,7 @@ import (
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
 	"github.com/bookmygig/bookmygig/internal/benchproc"
 	"github.com/bookmygig/bookmygig/internal/redistest"
+	"github.com/bookmygig/bookmygig/internal/syncbuf"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -338,7 +339,7 @@ func procTicks(b *testing.B, pid int) int64 {
 func wheploadRun(b *testing.B, bin, url string, n int) *exec.Cmd {
 	b.Helper()
 	cmd := exec.Command(bin, "-url", url, "-n", strconv.Itoa(n), "-duration", "90s", "-warmup", "1s")
-	cmd.Stdout, cmd.Stderr = &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"net"
@@ -11,10 +10,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/syncbuf"
 )
 
 // binPath is the server binary built once for the process tests.
@@ -47,31 +47,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects a process's output for assertions.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // node is one running bookmygig process.
 type node struct {
 	t        testing.TB
 	cmd      *exec.Cmd
-	HTTP     string // http://127.0.0.1:port
-	RTMP     string // rtmp://127.0.0.1:port/live
-	logs     *syncBuffer
+	HTTP     string          // http://127.0.0.1:port
+	RTMP     string          // rtmp://127.0.0.1:port/live
+	logs     *syncbuf.Buffer // the process's output, for assertions
 	exited   chan struct{}
 	exitCode int
 }
@@ -120,7 +102,7 @@ func startNode(t testing.TB, extra ...string) *node {
 		t:      t,
 		HTTP:   "http://127.0.0.1:" + strconv.Itoa(httpPort),
 		RTMP:   "rtmp://127.0.0.1:" + strconv.Itoa(rtmpPort) + "/live",
-		logs:   &syncBuffer{},
+		logs:   &syncbuf.Buffer{},
 		exited: make(chan struct{}),
 	}
 	n.cmd = exec.Command(binPath, args...)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/internal/syncbuf"
 )
 
 // TestShutdownLeavesNoGoroutine runs the server in this process with a live
@@ -29,7 +30,7 @@ func TestShutdownLeavesNoGoroutine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	before := runtime.NumGoroutine()
 

@@ -3,7 +3,6 @@
 package ingesttest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,13 +10,13 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/ingest"
+	"github.com/bookmygig/bookmygig/internal/syncbuf"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -138,26 +137,9 @@ func (o *Options) codecArgs() []string {
 // Publisher is a running ffmpeg.
 type Publisher struct {
 	Cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	done   chan struct{}
 	err    error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // RequireFFmpeg fails the test with an install hint when ffmpeg/ffprobe are
@@ -193,7 +175,7 @@ func Publish(t testing.TB, url string, o Options) *Publisher {
 	}
 	args = append(args, o.Extra...)
 	args = append(args, "-f", "flv", url)
-	p := &Publisher{Cmd: exec.Command("ffmpeg", args...), stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &Publisher{Cmd: exec.Command("ffmpeg", args...), stderr: &syncbuf.Buffer{}, done: make(chan struct{})}
 	p.Cmd.Stderr = p.stderr
 	if err := p.Cmd.Start(); err != nil {
 		t.Fatalf("start ffmpeg: %v", err)
