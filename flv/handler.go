@@ -25,6 +25,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/httperr"
+	"github.com/bookmygig/bookmygig/internal/slots"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -40,13 +41,11 @@ type Handler struct {
 	closed  bool
 	feeds   map[*media.Stream]*feed
 	viewers map[*viewer]sink
-	// gigSlots and addrSlots count the requests holding a viewer slot per
-	// gig and per client address (addrKey), for MaxViewers and
-	// MaxViewersPerIP.
-	gigSlots  map[string]int
-	addrSlots map[string]int
-	wg        sync.WaitGroup
-	ctr       counters
+	// slots counts the requests holding a viewer slot per gig and per
+	// client address (slots.AddrKey), for MaxViewers and MaxViewersPerIP.
+	slots *slots.Counter
+	wg    sync.WaitGroup
+	ctr   counters
 	// done is closed by Close: feeds waiting for a gig's next stream stop.
 	done chan struct{}
 
@@ -71,8 +70,7 @@ func NewHandler(cfg Config, reg *media.Registry, log *slog.Logger) *Handler {
 		feeds:   make(map[*media.Stream]*feed),
 		viewers: make(map[*viewer]sink),
 
-		gigSlots:  make(map[string]int),
-		addrSlots: make(map[string]int),
+		slots:     slots.New(slots.Caps{PerGig: cfg.MaxViewers, PerAddr: cfg.MaxViewersPerIP}),
 		done:      make(chan struct{}),
 		published: make(chan struct{}),
 	}
@@ -135,11 +133,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// and before the Gate: a media admission ends the ticket's other
 	// screen, which must not happen for a viewer a cap turns away.
 	client := h.cfg.ClientIP(r)
-	addr := addrKey(client)
+	addr := slots.AddrKey(client)
 	if !h.reserve(w, gigID, addr) {
 		return
 	}
-	defer h.release(gigID, addr)
+	defer h.slots.Release(gigID, addr)
 	if err := h.waitTracks(r, s); err != nil {
 		switch {
 		case errors.Is(err, ErrNoH264):
