@@ -291,7 +291,12 @@ func newAPI(cfg *Config, t *iceTransport, log *slog.Logger) (*pionAPIs, error) {
 	// AES rounds); AES-128-GCM (10) costs about a third less with the same
 	// one-pass AEAD, and the HMAC-SHA1 profile stays for peers without GCM.
 	// Whichever side picks (the DTLS server), it picks from this list.
-	pulls, err := newPullAPI(se)
+	// Relays between nodes over UDP only: a pull over ICE-TCP costs the
+	// origin a TCP write per packet (no GSO batching) and adds
+	// head-of-line waits. Nodes of a cluster reach each other over UDP.
+	pse := se
+	pse.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	pulls, err := newPullAPI(pse)
 	if err != nil {
 		return nil, err
 	}

@@ -98,43 +98,114 @@ func (r *aacReader) OnFrame(f *media.Frame) {
 	}
 }
 
+// Several AUs go in one packet (RFC 3640 allows it): a relay session's
+// AAC then costs the origin a third of the packets, for up to
+// aacBundleWait more delay on audio that only FLV players get, and they
+// buffer far more than that.
+const (
+	aacBundle     = 3
+	aacBundleWait = 50 * time.Millisecond
+)
+
 // run sends queued frames until ctx ends.
 func (a *aacSender) run(ctx context.Context) {
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2}}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var batch []*media.Frame
 	for {
 		var it aacItem
-		select {
-		case it = <-a.items:
-		case <-ctx.Done():
-			return
+		if len(batch) == 0 {
+			select {
+			case it = <-a.items:
+			case <-ctx.Done():
+				return
+			}
+		} else {
+			select {
+			case it = <-a.items:
+			case <-timer.C:
+				a.send(&pkt, batch)
+				batch = batch[:0]
+				continue
+			case <-ctx.Done():
+				return
+			}
 		}
 		if it.rebase {
+			a.send(&pkt, batch)
+			batch = batch[:0]
 			a.rebase = true
 			continue
 		}
-		ts := uint32(it.f.DTS.Nanoseconds() * a.rate / int64(time.Second))
-		now := time.Now()
+		if len(batch) > 0 && !a.follows(batch, it.f) {
+			a.send(&pkt, batch)
+			batch = batch[:0]
+		}
+		batch = append(batch, it.f)
 		switch {
-		case !a.started:
-			a.started = true
-		case a.rebase:
-			// Another stream, whose DTS starts over: continue the
-			// timestamps by the wall-clock gap.
-			gap := uint32(now.Sub(a.lastWall).Seconds() * float64(a.rate))
-			a.tsOff = a.lastTS + max(gap, 1) - ts
+		case len(batch) >= aacBundle || len(it.f.Data) > aacFragment/aacBundle:
+			a.send(&pkt, batch)
+			batch = batch[:0]
+		case len(batch) == 1:
+			timer.Reset(aacBundleWait)
 		}
-		a.rebase = false
-		a.payloads = packetizeAAC(a.payloads[:0], it.f.Data)
-		for i, p := range a.payloads {
-			pkt.SequenceNumber = a.seq
-			pkt.Timestamp = ts + a.tsOff
-			pkt.Marker = i == len(a.payloads)-1
-			pkt.Payload = p
-			a.seq++
-			if err := a.track.WriteRTP(&pkt); err != nil {
-				a.log.Debug("write aac", "err", err)
-			}
-		}
-		a.lastTS, a.lastWall = ts+a.tsOff, now
 	}
+}
+
+// follows reports whether f can share a packet with batch: the next AU in
+// time (the receiver times the AUs of a packet one frame apart) and room
+// in one packet.
+func (a *aacSender) follows(batch []*media.Frame, f *media.Frame) bool {
+	last := batch[len(batch)-1]
+	step := time.Duration(aacFrameSamples) * time.Second / time.Duration(a.rate)
+	if d := f.DTS - last.DTS; d < step-2*time.Millisecond || d > step+2*time.Millisecond {
+		return false
+	}
+	size := 2 + 2*(len(batch)+1) + len(f.Data)
+	for _, b := range batch {
+		size += len(b.Data)
+	}
+	return size <= aacFragment
+}
+
+// send writes batch's AUs: together in one packet, or one AU fragmented.
+func (a *aacSender) send(pkt *rtp.Packet, batch []*media.Frame) {
+	if len(batch) == 0 {
+		return
+	}
+	first := batch[0]
+	ts := uint32(first.DTS.Nanoseconds() * a.rate / int64(time.Second))
+	now := time.Now()
+	switch {
+	case !a.started:
+		a.started = true
+	case a.rebase:
+		// Another stream, whose DTS starts over: continue the timestamps
+		// by the wall-clock gap.
+		gap := uint32(now.Sub(a.lastWall).Seconds() * float64(a.rate))
+		a.tsOff = a.lastTS + max(gap, 1) - ts
+	}
+	a.rebase = false
+	if len(batch) == 1 {
+		a.payloads = packetizeAAC(a.payloads[:0], first.Data)
+	} else {
+		aus := make([][]byte, len(batch))
+		for i, f := range batch {
+			aus[i] = f.Data
+		}
+		a.payloads = append(a.payloads[:0], packAAC(aus))
+	}
+	for i, p := range a.payloads {
+		pkt.SequenceNumber = a.seq
+		pkt.Timestamp = ts + a.tsOff
+		pkt.Marker = i == len(a.payloads)-1
+		pkt.Payload = p
+		a.seq++
+		if err := a.track.WriteRTP(pkt); err != nil {
+			a.log.Debug("write aac", "err", err)
+		}
+	}
+	last := uint32(batch[len(batch)-1].DTS.Nanoseconds() * a.rate / int64(time.Second))
+	a.lastTS, a.lastWall = last+a.tsOff, now
 }

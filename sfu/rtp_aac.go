@@ -86,6 +86,25 @@ func packetizeAAC(dst [][]byte, au []byte) [][]byte {
 	return dst
 }
 
+// packAAC puts whole AUs (each at most aacMaxAU, together within one
+// packet) in one AAC-hbr payload: one AU-header each (size, index or
+// index-delta 0: consecutive AUs), then their data.
+func packAAC(aus [][]byte) []byte {
+	n := 2 + 2*len(aus)
+	for _, au := range aus {
+		n += len(au)
+	}
+	p := make([]byte, 2+2*len(aus), n)
+	binary.BigEndian.PutUint16(p, uint16(16*len(aus)))
+	for i, au := range aus {
+		binary.BigEndian.PutUint16(p[2+2*i:], uint16(len(au))<<3)
+	}
+	for _, au := range aus {
+		p = append(p, au...)
+	}
+	return p
+}
+
 // aacDepacketizer reassembles AUs from RFC 3640 AAC-hbr payloads.
 type aacDepacketizer struct {
 	frag     []byte
