@@ -16,7 +16,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/cors"
 	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/internal/slots"
 	"github.com/bookmygig/bookmygig/media"
@@ -77,32 +77,25 @@ func NewHandler(cfg Config, reg *media.Registry, log *slog.Logger) *Handler {
 	reg.OnEvent(h.onRegistryEvent)
 	h.up = websocket.Upgrader{
 		HandshakeTimeout: 5 * time.Second,
-		CheckOrigin:      h.originAllowed,
+		// Players that send no Origin (ffplay, VLC) are not browsers and
+		// need no permission; an unlisted Origin is refused (403).
+		CheckOrigin: cors.Origins(cfg.CORSOrigins).CheckOrigin,
 	}
 	return h
-}
-
-// originAllowed checks WebSocket upgrades; players that send no Origin
-// (ffplay, VLC) are not browsers and need no permission.
-func (h *Handler) originAllowed(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	return o == "" || h.allowedOrigin(o) != ""
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	if allowed := h.allowedOrigin(r.Header.Get("Origin")); allowed != "" {
-		hdr.Set("Access-Control-Allow-Origin", allowed)
-	}
-	if !slices.Contains(h.cfg.CORSOrigins, "*") {
-		// The answer depends on the Origin: caches must keep them apart.
-		hdr.Add("Vary", "Origin")
-	}
+	cors.Origins(h.cfg.CORSOrigins).Set(hdr, r, "")
 	if r.Method == http.MethodOptions {
-		hdr.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-		hdr.Set("Access-Control-Allow-Headers", "Range, Content-Type, Authorization")
-		hdr.Set("Access-Control-Max-Age", "86400")
+		// Every OPTIONS, preflight or not, gets the preflight answer (204),
+		// as it always has.
+		cors.Preflight{
+			Methods: "GET, HEAD, OPTIONS",
+			Headers: "Range, Content-Type, Authorization",
+			MaxAge:  24 * time.Hour,
+		}.Set(hdr, r)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}

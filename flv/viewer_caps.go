@@ -3,8 +3,6 @@ package flv
 import (
 	"errors"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/internal/slots"
@@ -28,22 +26,4 @@ func (h *Handler) reserve(w http.ResponseWriter, gigID, addr string) bool {
 		return false
 	}
 	return true
-}
-
-// allowedOrigin is the Access-Control-Allow-Origin for a request's Origin:
-// "*" when any origin may play, the origin itself when it is listed, else
-// "" (no CORS headers; a WebSocket upgrade is refused).
-func (h *Handler) allowedOrigin(origin string) string {
-	if slices.Contains(h.cfg.CORSOrigins, "*") {
-		return "*"
-	}
-	if origin == "" {
-		return ""
-	}
-	for _, o := range h.cfg.CORSOrigins {
-		if strings.EqualFold(o, origin) {
-			return origin
-		}
-	}
-	return ""
 }
