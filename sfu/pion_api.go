@@ -45,42 +45,12 @@ var videoFeedback = []webrtc.RTCPFeedback{
 // is a separate engine because listing VP8 next to H.264 in answers made
 // Chromium drop and freeze frames of the cached-GOP burst of H.264 streams.
 func newVP8MediaEngine() (*webrtc.MediaEngine, error) {
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback,
-	}, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, err
-	}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: fmtpOpus,
-	}, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return newEngine([]webrtc.RTPCodecParameters{vp8Codec(videoFeedback)}, []webrtc.RTPCodecParameters{opusCodec(nil)})
 }
 
+// newMediaEngine is for viewers of H.264 streams.
 func newMediaEngine() (*webrtc.MediaEngine, error) {
-	m := &webrtc.MediaEngine{}
-	codecs := []struct {
-		p    webrtc.RTPCodecParameters
-		kind webrtc.RTPCodecType
-	}{
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264CB, RTCPFeedback: videoFeedback,
-		}, PayloadType: ptH264CB}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264B, RTCPFeedback: videoFeedback,
-		}, PayloadType: ptH264B}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: fmtpOpus,
-		}, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio},
-	}
-	for _, c := range codecs {
-		if err := m.RegisterCodec(c.p, c.kind); err != nil {
-			return nil, fmt.Errorf("register %s: %w", c.p.MimeType, err)
-		}
-	}
-	return m, nil
+	return newEngine(h264Codecs(videoFeedback), []webrtc.RTPCodecParameters{opusCodec(nil)})
 }
 
 // iceTransport is the shared ICE port: the UDP mux and the TCP listener.

@@ -30,29 +30,10 @@ var publisherFeedback = []webrtc.RTCPFeedback{
 // receive-side interceptors: NACK generator, receiver reports and
 // transport-cc feedback.
 func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
-	m := &webrtc.MediaEngine{}
-	codecs := []struct {
-		p    webrtc.RTPCodecParameters
-		kind webrtc.RTPCodecType
-	}{
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264CB, RTCPFeedback: publisherFeedback,
-		}, PayloadType: ptH264CB}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264B, RTCPFeedback: publisherFeedback,
-		}, PayloadType: ptH264B}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: publisherFeedback,
-		}, PayloadType: ptVP8}, webrtc.RTPCodecTypeVideo},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: fmtpOpus,
-			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}},
-		}, PayloadType: ptOpus}, webrtc.RTPCodecTypeAudio},
-	}
-	for _, c := range codecs {
-		if err := m.RegisterCodec(c.p, c.kind); err != nil {
-			return nil, fmt.Errorf("register %s: %w", c.p.MimeType, err)
-		}
+	m, err := newEngine(append(h264Codecs(publisherFeedback), vp8Codec(publisherFeedback)),
+		[]webrtc.RTPCodecParameters{opusCodec([]webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}})})
+	if err != nil {
+		return nil, err
 	}
 	ir := &interceptor.Registry{}
 	gen, err := nack.NewGeneratorInterceptor()
@@ -75,16 +56,17 @@ func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 // publisher would send VP8, or H.264 under a VP8 label, and FLV viewers and
 // the stream's codec would be wrong.
 func preferH264(pc *webrtc.PeerConnection) error {
-	h264 := []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264CB, RTCPFeedback: publisherFeedback}},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264B, RTCPFeedback: publisherFeedback}},
+	// PayloadType 0: pion takes the offer's payload type for each.
+	h264 := h264Codecs(publisherFeedback)
+	for i := range h264 {
+		h264[i].PayloadType = 0
 	}
-	vp8 := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: publisherFeedback}}
+	vp8 := vp8Codec(publisherFeedback)
+	vp8.PayloadType = 0
 	for _, tr := range pc.GetTransceivers() {
 		if tr.Kind() != webrtc.RTPCodecTypeVideo {
 			continue
 		}
-		// PayloadType 0: pion takes the offer's payload type for each.
 		var prefs []webrtc.RTPCodecParameters
 		for _, c := range h264 {
 			if tr.SetCodecPreferences([]webrtc.RTPCodecParameters{c}) == nil {

@@ -29,17 +29,11 @@ var pullFeedback = []webrtc.RTCPFeedback{
 }
 
 func pullVideoCodecs() []webrtc.RTPCodecParameters {
-	return []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264CB, RTCPFeedback: pullFeedback}, PayloadType: ptH264CB},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: fmtpH264B, RTCPFeedback: pullFeedback}, PayloadType: ptH264B},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: pullFeedback}, PayloadType: ptVP8},
-	}
+	return append(h264Codecs(pullFeedback), vp8Codec(pullFeedback))
 }
 
 func pullOpusCodecs() []webrtc.RTPCodecParameters {
-	return []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: fmtpOpus}, PayloadType: ptOpus},
-	}
+	return []webrtc.RTPCodecParameters{opusCodec(nil)}
 }
 
 func pullAACCodecs() []webrtc.RTPCodecParameters {
@@ -60,16 +54,9 @@ func pullAACCodecs() []webrtc.RTPCodecParameters {
 // session to another node, receive-only, with a NACK generator and
 // receiver reports.
 func newPullAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
-	m := &webrtc.MediaEngine{}
-	for _, c := range pullVideoCodecs() {
-		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, fmt.Errorf("register %s: %w", c.MimeType, err)
-		}
-	}
-	for _, c := range append(pullOpusCodecs(), pullAACCodecs()...) {
-		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
-			return nil, fmt.Errorf("register %s: %w", c.MimeType, err)
-		}
+	m, err := newEngine(pullVideoCodecs(), append(pullOpusCodecs(), pullAACCodecs()...))
+	if err != nil {
+		return nil, err
 	}
 	ir := &interceptor.Registry{}
 	gen, err := nack.NewGeneratorInterceptor()
