@@ -17,7 +17,7 @@ import (
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
 	"github.com/bookmygig/bookmygig/internal/redistest"
-	"github.com/pion/webrtc/v4"
+	"github.com/bookmygig/bookmygig/internal/whepclient"
 )
 
 // BenchmarkTicketCheck measures what a ticket adds to starting playback, on
@@ -174,57 +174,23 @@ func flvConnects(b *testing.B, base, gigID, ticket string, n int) []time.Duratio
 // whepSetups prepares a pion offer per viewer (not timed), then times the
 // POST to its answer, and ends the session.
 func whepSetups(b *testing.B, base, gigID, ticket string, n int) []time.Duration {
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		b.Fatal(err)
-	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
 	out := make([]time.Duration, 0, n)
 	for range n {
-		pc, err := api.NewPeerConnection(webrtc.Configuration{})
+		v, err := whepclient.New(whepclient.Options{Bearer: ticket})
 		if err != nil {
 			b.Fatal(err)
-		}
-		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-			if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		offer, err := pc.CreateOffer(nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		gathered := webrtc.GatheringCompletePromise(pc)
-		if err := pc.SetLocalDescription(offer); err != nil {
-			b.Fatal(err)
-		}
-		<-gathered
-		req, _ := http.NewRequest(http.MethodPost, base+"/whep/"+gigID, strings.NewReader(pc.LocalDescription().SDP))
-		req.Header.Set("Content-Type", "application/sdp")
-		if ticket != "" {
-			req.Header.Set("Authorization", "Bearer "+ticket)
 		}
 		start := time.Now()
-		resp, err := http.DefaultClient.Do(req)
+		_, err = v.Post(context.Background(), base+"/whep/"+gigID)
+		elapsed := time.Since(start)
+		if r, ok := whepclient.Refusal(err); ok {
+			b.Fatalf("WHEP: %d", r.Status)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		out = append(out, time.Since(start))
-		if resp.StatusCode != http.StatusCreated {
-			b.Fatalf("WHEP: %d", resp.StatusCode)
-		}
-		if loc := resp.Header.Get("Location"); loc != "" {
-			del, _ := http.NewRequest(http.MethodDelete, base+loc, nil)
-			if r, err := http.DefaultClient.Do(del); err == nil {
-				r.Body.Close()
-			}
-		}
-		_ = pc.Close()
+		out = append(out, elapsed)
+		_ = v.Close() // DELETE, then the PeerConnection
 	}
 	return out
 }

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +19,8 @@ import (
 	"github.com/bookmygig/bookmygig/internal/benchproc"
 	"github.com/bookmygig/bookmygig/internal/redistest"
 	"github.com/bookmygig/bookmygig/internal/syncbuf"
+	"github.com/bookmygig/bookmygig/internal/whepclient"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -175,13 +177,13 @@ func (h *hopMeter) stop() []time.Duration {
 }
 
 type benchWHEP struct {
-	pc    *webrtc.PeerConnection
+	*whepclient.Viewer
 	first chan time.Time
 	once  sync.Once
 	video atomic.Int64
 }
 
-func (v *benchWHEP) close() { _ = v.pc.Close() }
+func (v *benchWHEP) close() { _ = v.PC.Close() }
 
 // benchViewer opens a pion WHEP viewer; onVideo (optional) sees every
 // video packet's payload with its arrival time.
@@ -200,39 +202,13 @@ func benchViewer(b *testing.B, base, gigID string, onVideo func([]byte, time.Tim
 }
 
 func openBenchViewer(base, gigID string, onVideo func([]byte, time.Time)) (*benchWHEP, error) {
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		return nil, err
-	}
-	v := &benchWHEP{pc: pc, first: make(chan time.Time, 1)}
-	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			_ = pc.Close()
-			return nil, err
-		}
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		if tr.Kind() != webrtc.RTPCodecTypeVideo {
-			buf := make([]byte, 1600)
-			for {
-				if _, _, err := tr.Read(buf); err != nil {
-					return
-				}
-			}
-		}
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
+	v := &benchWHEP{first: make(chan time.Time, 1)}
+	var err error
+	v.Viewer, err = whepclient.Dial(context.Background(), base+"/whep/"+gigID, whepclient.Options{
+		OnPacket: func(tr *webrtc.TrackRemote, p *rtp.Packet, now time.Time) {
+			if tr.Kind() != webrtc.RTPCodecTypeVideo {
 				return
 			}
-			now := time.Now()
 			v.video.Add(1)
 			if p.Marker {
 				v.once.Do(func() { v.first <- now })
@@ -240,33 +216,10 @@ func openBenchViewer(base, gigID string, onVideo func([]byte, time.Time)) (*benc
 			if onVideo != nil {
 				onVideo(p.Payload, now)
 			}
-		}
+		},
 	})
-	offer, err := pc.CreateOffer(nil)
 	if err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	<-gathered
-	resp, err := http.Post(base+"/whep/"+gigID, "application/sdp", strings.NewReader(pc.LocalDescription().SDP))
-	if err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusCreated {
-		_ = pc.Close()
-		return nil, fmt.Errorf("WHEP POST %s: %d %s", base, resp.StatusCode, answer)
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
-		_ = pc.Close()
-		return nil, err
+		return nil, fmt.Errorf("WHEP POST %s: %w", base, err)
 	}
 	return v, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
 	"github.com/bookmygig/bookmygig/internal/browsertest"
 	"github.com/bookmygig/bookmygig/internal/redistest"
+	"github.com/bookmygig/bookmygig/internal/whepclient"
 	"github.com/bookmygig/bookmygig/web"
 	"github.com/pion/webrtc/v4"
 )
@@ -278,36 +279,20 @@ func TestWebPlaysGigRelayedFromAnotherNode(t *testing.T) {
 // the status and Location; a session it opened is deleted.
 func offerStatus(t *testing.T, url string) (int, string) {
 	t.Helper()
-	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Post(url, "application/sdp", strings.NewReader(offer.SDP))
+	v, err := whepclient.New(whepclient.Options{Client: client})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusCreated {
-		// Served here after all: end the session.
-		if loc, err := resp.Location(); err == nil {
-			req, _ := http.NewRequest(http.MethodDelete, loc.String(), nil)
-			if r2, err := http.DefaultClient.Do(req); err == nil {
-				r2.Body.Close()
-			}
-		}
+	defer v.Close() // served here after all: DELETE ends the session
+	_, err = v.Post(context.Background(), url)
+	if r, ok := whepclient.Refusal(err); ok {
+		return r.Status, r.Location
 	}
-	return resp.StatusCode, resp.Header.Get("Location")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return http.StatusCreated, v.Location
 }
 
 // streamViewers is GET /api/gigs/{id}/stream's viewer counts on node n.

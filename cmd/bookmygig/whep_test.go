@@ -1,17 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
-	"github.com/pion/interceptor"
+	"github.com/bookmygig/bookmygig/internal/whepclient"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -42,61 +42,48 @@ func (n *node) watchWHEP(t *testing.T, gigID string) *whepViewer {
 // manage token) and returns the answer's status and, on refusal, its body.
 func (n *node) offerWHEP(t *testing.T, gigID, bearer string) (*whepViewer, int, string) {
 	t.Helper()
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
+	v := &whepViewer{chatFrames: make(chan map[string]any, 256), open: make(chan struct{})}
+	// Per track, read on that track's goroutine only.
+	type trackState struct {
+		n      int
+		last   uint16
+		lastAt int64
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		t.Fatal(err)
-	}
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)).
-		NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	v := &whepViewer{pc: pc, chatFrames: make(chan map[string]any, 256), open: make(chan struct{})}
-	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		counter, codec := &v.video, &v.videoCodec
-		if tr.Kind() == webrtc.RTPCodecTypeAudio {
-			counter, codec = &v.audio, &v.audioCodec
-		}
-		codec.Store(tr.Codec().MimeType)
-		var last uint16
-		var lastAt int64
-		for i := 0; ; i++ {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
+	var video, audio trackState
+	c, err := whepclient.New(whepclient.Options{Bearer: bearer, DataChannel: "chat",
+		OnTrack: func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+			codec := &v.videoCodec
+			if tr.Kind() == webrtc.RTPCodecTypeAudio {
+				codec = &v.audioCodec
+			}
+			codec.Store(tr.Codec().MimeType)
+		},
+		OnPacket: func(tr *webrtc.TrackRemote, p *rtp.Packet, at time.Time) {
+			st, counter := &video, &v.video
+			if tr.Kind() == webrtc.RTPCodecTypeAudio {
+				st, counter = &audio, &v.audio
 			}
 			counter.Add(1)
 			if tr.Kind() == webrtc.RTPCodecTypeVideo {
-				now := time.Now().UnixNano()
-				if i > 0 {
-					if d := now - lastAt; d > v.maxGap.Load() {
+				now := at.UnixNano()
+				if st.n > 0 {
+					if d := now - st.lastAt; d > v.maxGap.Load() {
 						v.maxGap.Store(d) // one reader goroutine per track: no race
 					}
 				}
-				lastAt = now
-				if gap := p.SequenceNumber - last; i > 0 && gap > 1 && gap < 1<<15 {
+				st.lastAt = now
+				if gap := p.SequenceNumber - st.last; st.n > 0 && gap > 1 && gap < 1<<15 {
 					v.lost.Add(uint64(gap - 1))
 				}
-				last = p.SequenceNumber
+				st.last = p.SequenceNumber
 			}
-		}
-	})
-	if v.dc, err = pc.CreateDataChannel("chat", nil); err != nil {
+			st.n++
+		}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	v.pc, v.dc = c.PC, c.DC
+	t.Cleanup(func() { _ = c.PC.Close() })
 	var once sync.Once
 	v.dc.OnOpen(func() { once.Do(func() { close(v.open) }) })
 	v.dc.OnMessage(func(msg webrtc.DataChannelMessage) {
@@ -105,39 +92,20 @@ func (n *node) offerWHEP(t *testing.T, gigID, bearer string) (*whepViewer, int, 
 			v.chatFrames <- f
 		}
 	})
-	offer, err := pc.CreateOffer(nil)
+	answer, err := c.Post(context.Background(), n.HTTP+"/whep/"+gigID)
+	if r, ok := whepclient.Refusal(err); ok {
+		return nil, r.Status, r.Body
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	req, err := http.NewRequest(http.MethodPost, n.HTTP+"/whep/"+gigID, strings.NewReader(pc.LocalDescription().SDP))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/sdp")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		return nil, resp.StatusCode, string(answer)
-	}
-	if resp.Header.Get("Location") == "" {
+	if c.Location == "" {
 		t.Fatalf("WHEP POST: 201 without Location")
 	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
+	if err := c.SetAnswer(answer); err != nil {
 		t.Fatal(err)
 	}
-	return v, resp.StatusCode, ""
+	return v, http.StatusCreated, ""
 }
 
 func (v *whepViewer) send(t *testing.T, f map[string]any) {
