@@ -50,7 +50,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -63,6 +62,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/internal/benchproc"
+	"github.com/bookmygig/bookmygig/internal/whepclient"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -127,7 +127,8 @@ type viewer struct {
 	failed     atomic.Bool
 	videoSSRC  atomic.Uint32
 
-	// Read-goroutine state, one per track.
+	// Read-goroutine state, one per track (whepclient reads each track on
+	// its own goroutine).
 	tracks [2]trackStats
 	// window is set while measuring.
 	window *atomic.Bool
@@ -489,113 +490,71 @@ func h264KeyStart(p []byte) bool {
 }
 
 func (v *viewer) join(api *webrtc.API, url string) (*webrtc.PeerConnection, error) {
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			_ = pc.Close()
-			return nil, err
-		}
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		v.read(tr)
-	})
 	v.start = time.Now()
-	offer, err := pc.CreateOffer(nil)
+	c, err := whepclient.New(whepclient.Options{API: api, OnTrack: v.track, OnPacket: v.packet})
 	if err != nil {
-		_ = pc.Close()
 		return nil, err
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	<-gathered
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(pc.LocalDescription().SDP))
-	req.Header.Set("Content-Type", "application/sdp")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		_ = pc.Close()
+	if err := c.Connect(ctx, url); err != nil {
+		_ = c.PC.Close()
 		return nil, err
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		_ = pc.Close()
-		return nil, fmt.Errorf("POST %d: %s", resp.StatusCode, body)
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	return pc, nil
+	return c.PC, nil
 }
 
-// read counts a track's packets until the connection closes. It decrypts
-// (TrackRemote.Read) but does not decode.
-func (v *viewer) read(tr *webrtc.TrackRemote) {
+func (v *viewer) track(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	if tr.Kind() == webrtc.RTPCodecTypeVideo {
+		v.videoSSRC.Store(uint32(tr.SSRC()))
+	}
+}
+
+// packet counts a track's packet, on that track's goroutine. The packet is
+// decrypted (as any viewer must) but not decoded.
+func (v *viewer) packet(tr *webrtc.TrackRemote, p *rtp.Packet, now time.Time) {
 	k := 0
 	if tr.Kind() == webrtc.RTPCodecTypeAudio {
 		k = 1
 	}
 	t := &v.tracks[k]
-	if k == 0 {
-		v.videoSSRC.Store(uint32(tr.SSRC()))
+	t.packets.Add(1)
+	t.bytes.Add(int64(p.MarshalSize()))
+	inWindow := v.window.Load()
+	if inWindow {
+		t.received.Add(1)
 	}
-	buf := make([]byte, 1500)
-	var h rtp.Header
-	for {
-		n, _, err := tr.Read(buf)
-		if err != nil {
-			return
-		}
-		if _, err := h.Unmarshal(buf[:n]); err != nil {
-			continue
-		}
-		now := time.Now()
-		t.packets.Add(1)
-		t.bytes.Add(int64(n))
-		inWindow := v.window.Load()
-		if inWindow {
-			t.received.Add(1)
-		}
-		if t.started {
-			if d := h.SequenceNumber - t.lastSeq; d != 1 && d < 0x8000 {
-				t.lostAll.Add(int64(d - 1))
-				if inWindow {
-					t.lost.Add(int64(d - 1))
-				}
+	if t.started {
+		if d := p.SequenceNumber - t.lastSeq; d != 1 && d < 0x8000 {
+			t.lostAll.Add(int64(d - 1))
+			if inWindow {
+				t.lost.Add(int64(d - 1))
 			}
 		}
-		if !t.started || h.SequenceNumber-t.lastSeq < 0x8000 {
-			t.lastSeq = h.SequenceNumber
+	}
+	if !t.started || p.SequenceNumber-t.lastSeq < 0x8000 {
+		t.lastSeq = p.SequenceNumber
+	}
+	t.started = true
+	if k == 0 && v.keyAt.Load() == 0 {
+		if at := v.pliAt.Load(); at != 0 && h264KeyStart(p.Payload) {
+			v.keyAt.Store(now.UnixMicro())
 		}
-		t.started = true
-		if k == 0 && v.keyAt.Load() == 0 {
-			if at := v.pliAt.Load(); at != 0 && h264KeyStart(buf[h.MarshalSize():n]) {
-				v.keyAt.Store(now.UnixMicro())
-			}
+	}
+	if k == 0 && p.Marker {
+		s := frameSample{arrival: now.UnixMicro(), read: now.UnixMicro(), rtpTS: p.Timestamp}
+		if at, ok := v.stamps.take(p.SSRC, p.Timestamp); ok && at <= s.read {
+			s.arrival = at
 		}
-		if k == 0 && h.Marker {
-			s := frameSample{arrival: now.UnixMicro(), read: now.UnixMicro(), rtpTS: h.Timestamp}
-			if at, ok := v.stamps.take(h.SSRC, h.Timestamp); ok && at <= s.read {
-				s.arrival = at
-			}
-			if v.firstFrame.Load() == 0 {
-				v.mu.Lock()
-				v.first = s
-				v.mu.Unlock()
-				v.firstFrame.Store(s.arrival)
-			} else if inWindow {
-				v.mu.Lock()
-				v.samples = append(v.samples, s)
-				v.mu.Unlock()
-			}
+		if v.firstFrame.Load() == 0 {
+			v.mu.Lock()
+			v.first = s
+			v.mu.Unlock()
+			v.firstFrame.Store(s.arrival)
+		} else if inWindow {
+			v.mu.Lock()
+			v.samples = append(v.samples, s)
+			v.mu.Unlock()
 		}
 	}
 }
