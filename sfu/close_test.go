@@ -9,7 +9,6 @@ import (
 
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
-	"github.com/pion/webrtc/v4"
 )
 
 func TestCloseEndsSessionsWithoutLeaks(t *testing.T) {
@@ -24,12 +23,12 @@ func TestCloseEndsSessionsWithoutLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
-	pc := newViewerPC(t, viewerOpts{})
-	resp, answer := doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", offer(t, pc, viewerOpts{}), nil)
+	c := newClient(t, viewerOpts{})
+	resp, answer := doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", c.Offer, nil)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST = %d %s", resp.StatusCode, answer)
 	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+	if err := c.SetAnswer(answer); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
@@ -38,14 +37,14 @@ func TestCloseEndsSessionsWithoutLeaks(t *testing.T) {
 	if s.Viewers() != 0 || st.Viewers() != 0 {
 		t.Fatalf("after Close: %d sessions, %d counted viewers", s.Viewers(), st.Viewers())
 	}
-	pc2 := newViewerPC(t, viewerOpts{})
-	resp, _ = doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", offer(t, pc2, viewerOpts{}), nil)
-	_ = pc2.Close()
+	c2 := newClient(t, viewerOpts{})
+	resp, _ = doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", c2.Offer, nil)
+	_ = c2.PC.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("POST after Close = %d, want 503", resp.StatusCode)
 	}
 	srv.Close()
-	_ = pc.Close()
+	_ = c.PC.Close()
 	http.DefaultClient.CloseIdleConnections()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {

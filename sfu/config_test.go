@@ -11,7 +11,6 @@ import (
 
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
-	"github.com/pion/webrtc/v4"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -61,13 +60,13 @@ func TestNewOnEveryInterface(t *testing.T) {
 	defer s.Close()
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
-	pc := newViewerPC(t, viewerOpts{})
-	defer pc.Close()
-	resp, answer := doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", offer(t, pc, viewerOpts{}), nil)
+	v := newClient(t, viewerOpts{})
+	defer v.PC.Close()
+	resp, answer := doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", v.Offer, nil)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST = %d %s", resp.StatusCode, answer)
 	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+	if err := v.SetAnswer(answer); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "a viewer connected through the per-interface sockets", func() bool { return st.Viewers() == 1 })

@@ -37,7 +37,7 @@ func TestCounters(t *testing.T) {
 	})
 
 	// The cap is 1: a second viewer is refused; so is an oversized offer.
-	resp := postOffer(t, r.srv.URL+"/whep/gig1", offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{}))
+	resp := postOffer(t, r.srv.URL+"/whep/gig1", newClient(t, viewerOpts{}).Offer)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("second viewer: %d, want 503", resp.StatusCode)

@@ -15,11 +15,12 @@ import (
 
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/internal/whepclient"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/bookmygig/bookmygig/transcode"
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -146,62 +147,46 @@ type viewerOpts struct {
 	tcpOnly bool
 	noAudio bool
 	chat    bool
+	// codecs registers the codecs to offer; nil: pion's defaults.
+	codecs func(*webrtc.MediaEngine) error
 }
 
-func newViewerPC(t *testing.T, o viewerOpts) *webrtc.PeerConnection {
-	t.Helper()
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
+// client is o as the shared WHEP client's options.
+func (o viewerOpts) client() whepclient.Options {
+	c := whepclient.Options{
+		Codecs: o.codecs,
+		// Lets the NACK test see a retransmission of a packet it already
+		// has (a real loss cannot be forced in-process).
+		Settings: func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) },
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		t.Fatal(err)
-	}
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	// Lets the NACK test see a retransmission of a packet it already has
-	// (a real loss cannot be forced in-process).
-	se.DisableSRTPReplayProtection(true)
 	if o.tcpOnly {
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
-	} else {
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+		c.Networks = []webrtc.NetworkType{webrtc.NetworkTypeTCP4}
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pc
-}
-
-// offer builds a recvonly offer with full ICE gathering.
-func offer(t *testing.T, pc *webrtc.PeerConnection, o viewerOpts) string {
-	t.Helper()
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	if !o.noAudio {
-		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
+	if o.noAudio {
+		c.Kinds = []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}
 	}
 	if o.chat {
-		if _, err := pc.CreateDataChannel("chat", nil); err != nil {
-			t.Fatal(err)
-		}
+		c.DataChannel = "chat"
 	}
-	of, err := pc.CreateOffer(nil)
+	return c
+}
+
+// newClient makes a viewer's PeerConnection and its recvonly offer with
+// full ICE gathering (Offer); nothing is sent. The PeerConnection is closed
+// when the test ends.
+func newClient(t testing.TB, o viewerOpts) *whepclient.Viewer {
+	t.Helper()
+	return newClientWith(t, o.client())
+}
+
+func newClientWith(t testing.TB, opts whepclient.Options) *whepclient.Viewer {
+	t.Helper()
+	c, err := whepclient.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(of); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	return pc.LocalDescription().SDP
+	t.Cleanup(func() { _ = c.PC.Close() })
+	return c
 }
 
 func postOffer(t *testing.T, url, sdp string) *http.Response {
@@ -216,22 +201,25 @@ func postOffer(t *testing.T, url, sdp string) *http.Response {
 // watch connects a viewer to gig1 and records what it receives.
 func (r *rig) watch(t *testing.T, o viewerOpts) *viewer {
 	t.Helper()
-	v, resp, body := r.watchAs(t, o, "/whep/gig1", nil)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /whep/gig1 = %d %s", resp.StatusCode, body)
+	v, code, body := r.watchAs(t, o, "/whep/gig1", nil)
+	if code != http.StatusCreated {
+		t.Fatalf("POST /whep/gig1 = %d %s", code, body)
 	}
 	return v
 }
 
 // watchAs posts a viewer's offer to path with the extra request headers hdr
 // (Authorization); on a 201 the viewer plays and records what it receives,
-// otherwise the response and its body say why.
-func (r *rig) watchAs(t *testing.T, o viewerOpts, path string, hdr map[string]string) (*viewer, *http.Response, string) {
+// otherwise the status and body say why.
+func (r *rig) watchAs(t *testing.T, o viewerOpts, path string, hdr map[string]string) (*viewer, int, string) {
 	t.Helper()
-	pc := newViewerPC(t, o)
-	v := &viewer{pc: pc, srs: map[uint32][]*rtcp.SenderReport{}, ssrcs: map[string]uint32{}, closed: make(chan struct{})}
-	t.Cleanup(func() { _ = pc.Close() })
-	pc.OnTrack(func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
+	v := &viewer{srs: map[uint32][]*rtcp.SenderReport{}, ssrcs: map[string]uint32{}, closed: make(chan struct{})}
+	opts := o.client()
+	opts.Header = http.Header{}
+	for k, val := range hdr {
+		opts.Header.Set(k, val)
+	}
+	opts.OnTrack = func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
 		kind := tr.Kind().String()
 		v.mu.Lock()
 		v.ssrcs[kind] = uint32(tr.SSRC())
@@ -251,32 +239,34 @@ func (r *rig) watchAs(t *testing.T, o viewerOpts, path string, hdr map[string]st
 				}
 			}
 		}()
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			rec := rtpRecord{at: time.Now(), seq: p.SequenceNumber, ts: p.Timestamp, marker: p.Marker, payload: append([]byte(nil), p.Payload...)}
-			v.mu.Lock()
-			if tr.Kind() == webrtc.RTPCodecTypeVideo {
-				v.video = append(v.video, rec)
-			} else {
-				v.audio = append(v.audio, rec)
-			}
-			v.mu.Unlock()
-		}
-	})
-	sdp := offer(t, pc, o)
-	v.started = time.Now()
-	resp, body := doRequest(t, http.MethodPost, r.srv.URL+path, "application/sdp", sdp, hdr)
-	if resp.StatusCode != http.StatusCreated {
-		return v, resp, body
 	}
-	v.location = resp.Header.Get("Location")
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
+	opts.OnPacket = func(tr *webrtc.TrackRemote, p *rtp.Packet, at time.Time) {
+		rec := rtpRecord{at: at, seq: p.SequenceNumber, ts: p.Timestamp, marker: p.Marker, payload: append([]byte(nil), p.Payload...)}
+		v.mu.Lock()
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			v.video = append(v.video, rec)
+		} else {
+			v.audio = append(v.audio, rec)
+		}
+		v.mu.Unlock()
+	}
+	c := newClientWith(t, opts)
+	v.pc = c.PC
+	v.started = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	answer, err := c.Post(ctx, r.srv.URL+path)
+	if ref, ok := whepclient.Refusal(err); ok {
+		return v, ref.Status, ref.Body
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	return v, resp, body
+	v.location = c.Location
+	if err := c.SetAnswer(answer); err != nil {
+		t.Fatal(err)
+	}
+	return v, http.StatusCreated, answer
 }
 
 func (v *viewer) snapshot() (video, audio []rtpRecord) {

@@ -99,7 +99,7 @@ func TestRelayPullToEdgeViewer(t *testing.T) {
 
 	// A viewer's POST on the origin for a gig not live there asks the
 	// Finder; a relay's does not (404).
-	resp, body := doRequest(t, http.MethodPost, origin.whepURL("gig2"), "application/sdp", offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{}), nil)
+	resp, body := doRequest(t, http.MethodPost, origin.whepURL("gig2"), "application/sdp", newClient(t, viewerOpts{}).Offer, nil)
 	if resp.StatusCode != http.StatusNotFound || finds.Load() != 1 {
 		t.Fatalf("viewer POST for gig2 = %d %s, finder asked %d times", resp.StatusCode, body, finds.Load())
 	}

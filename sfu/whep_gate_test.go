@@ -25,7 +25,7 @@ func TestWHEPTicketGate(t *testing.T) {
 	g := accesstest.NewGate("gig1")
 	r := newRig(t, sfu.Config{Gate: g, MaxViewers: 1, CORSOrigins: []string{"*"}})
 	r.publish(t, ingesttest.Options{})
-	good := offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{})
+	good := newClient(t, viewerOpts{}).Offer
 	var want sfu.Counters // the gate's counters the subtests that ran expect
 
 	refusals := []struct {
@@ -89,9 +89,9 @@ func TestWHEPTicketGate(t *testing.T) {
 	})
 
 	t.Run("ticket plays, cap holds, delete releases once", func(t *testing.T) {
-		v, resp, body := r.watchAs(t, viewerOpts{}, "/whep/gig1?screen=tv-1_A", bearer("tk_good"))
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("POST with a ticket = %d %s", resp.StatusCode, body)
+		v, code, body := r.watchAs(t, viewerOpts{}, "/whep/gig1?screen=tv-1_A", bearer("tk_good"))
+		if code != http.StatusCreated {
+			t.Fatalf("POST with a ticket = %d %s", code, body)
 		}
 		pass, req := g.Last()
 		if req.GigID != "gig1" || req.Credential != "tk_good" || req.Kind != access.Media || req.Screen != "tv-1_A" {
@@ -104,7 +104,7 @@ func TestWHEPTicketGate(t *testing.T) {
 		// At the cap the second ticket is turned away before the gate, so
 		// the gate's one-screen rule never ends a screen for nothing.
 		n := g.Admits()
-		resp, body = doRequest(t, http.MethodPost, r.srv.URL+"/whep/gig1", "application/sdp", good, bearer("tk_other"))
+		resp, body := doRequest(t, http.MethodPost, r.srv.URL+"/whep/gig1", "application/sdp", good, bearer("tk_other"))
 		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "viewer_cap") {
 			t.Fatalf("POST over the cap = %d %s, want 503 viewer_cap", resp.StatusCode, body)
 		}
@@ -125,9 +125,9 @@ func TestWHEPTicketGate(t *testing.T) {
 		t.Run("pass ends: "+access.Code(cause), func(t *testing.T) {
 			want.TicketEnded++
 			waitFor(t, 3*time.Second, "free slot", func() bool { return r.sfu.Viewers() == 0 })
-			v, resp, body := r.watchAs(t, viewerOpts{}, "/whep/gig1", bearer("tk_good"))
-			if resp.StatusCode != http.StatusCreated {
-				t.Fatalf("POST with a ticket = %d %s", resp.StatusCode, body)
+			v, code, body := r.watchAs(t, viewerOpts{}, "/whep/gig1", bearer("tk_good"))
+			if code != http.StatusCreated {
+				t.Fatalf("POST with a ticket = %d %s", code, body)
 			}
 			pass, _ := g.Last()
 			waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 20 })
@@ -181,16 +181,16 @@ func TestWHEPPassEndsSessionWithoutLeaks(t *testing.T) {
 	}
 	srv := httptest.NewServer(s.Handler())
 	connect := func() (*webrtc.PeerConnection, *access.Pass) {
-		pc := newViewerPC(t, viewerOpts{})
-		resp, answer := doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", offer(t, pc, viewerOpts{}), bearer("tk_good"))
+		c := newClient(t, viewerOpts{})
+		resp, answer := doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", c.Offer, bearer("tk_good"))
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("POST = %d %s", resp.StatusCode, answer)
 		}
-		if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		if err := c.SetAnswer(answer); err != nil {
 			t.Fatal(err)
 		}
 		p, _ := g.Last()
-		return pc, p
+		return c.PC, p
 	}
 	pc1, p1 := connect()
 	waitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })

@@ -70,13 +70,12 @@ func errorCode(t *testing.T, body string) string {
 // completes the connection; it returns the status and the session URL.
 func (r *bareRig) connectViewer(t *testing.T, client string) (int, string) {
 	t.Helper()
-	pc := newViewerPC(t, viewerOpts{})
-	t.Cleanup(func() { _ = pc.Close() })
-	resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp", offer(t, pc, viewerOpts{}), map[string]string{clientHeader: client})
+	c := newClient(t, viewerOpts{})
+	resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp", c.Offer, map[string]string{clientHeader: client})
 	if resp.StatusCode != http.StatusCreated {
 		return resp.StatusCode, body
 	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
+	if err := c.SetAnswer(body); err != nil {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header.Get("Location")
@@ -90,7 +89,7 @@ func (r *bareRig) connectViewer(t *testing.T, client string) (int, string) {
 func TestWHEPRealViewerAnsweredWhileOneAddressFloods(t *testing.T) {
 	r := newBareRig(t, sfu.Config{MaxViewers: 15, ClientIP: clientFromHeader, AllowPrivateCandidates: true})
 	// One offer, posted again and again: the flooder never connects.
-	flood := offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{})
+	flood := newClient(t, viewerOpts{}).Offer
 	counts := map[string]int{}
 	for i := range 40 {
 		hdr := map[string]string{clientHeader: fmt.Sprintf("2001:db8:7::%x", i+1)}
@@ -136,7 +135,7 @@ func TestWHEPRealViewerAnsweredWhileOneAddressFloods(t *testing.T) {
 func TestWHEPUnconnectedSessionExpiresSoon(t *testing.T) {
 	r := newBareRig(t, sfu.Config{MaxViewers: 1, AllowPrivateCandidates: true})
 	posted := time.Now()
-	resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp", offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{}), nil)
+	resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp", newClient(t, viewerOpts{}).Offer, nil)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST = %d %s", resp.StatusCode, body)
 	}
@@ -237,7 +236,7 @@ func TestRemotePrivateCandidatesDropped(t *testing.T) {
 			whepOffer, whepTrickle, whipOffer := newDecoy(t), newDecoy(t), newDecoy(t)
 
 			resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp",
-				pointAt(offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{}), whepOffer.port()), nil)
+				pointAt(newClient(t, viewerOpts{}).Offer, whepOffer.port()), nil)
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("WHEP POST = %d %s", resp.StatusCode, body)
 			}

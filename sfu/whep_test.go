@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/internal/whepclient"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/bookmygig/bookmygig/transcode"
 	"github.com/pion/rtcp"
@@ -257,10 +258,10 @@ func TestWHEPErrors(t *testing.T) {
 	// A second show on the same node: the cap is per gig.
 	ingesttest.Publish(t, r.ing.URL("key2"), ingesttest.Options{})
 	ingesttest.WaitLive(t, r.reg, "gig2", 15*time.Second)
-	good := offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{})
+	good := newClient(t, viewerOpts{}).Offer
 	sendOnly := strings.ReplaceAll(good, "a=recvonly", "a=sendonly")
-	vp8Only := offer(t, vp8OnlyPC(t), viewerOpts{})
-	audioOnly := offerAudioOnly(t)
+	vp8Only := newClient(t, viewerOpts{codecs: registerVP8Only}).Offer
+	audioOnly := newClientWith(t, whepclient.Options{Kinds: []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}}).Offer
 
 	tests := []struct {
 		name      string
@@ -453,51 +454,23 @@ func iceUfragOf(sdp string) string {
 	return ""
 }
 
-func vp8OnlyPC(t *testing.T) *webrtc.PeerConnection {
-	t.Helper()
-	m := &webrtc.MediaEngine{}
+// registerVP8Only registers VP8 and Opus only.
+func registerVP8Only(m *webrtc.MediaEngine) error {
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96,
 	}, webrtc.RTPCodecTypeVideo); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+	return m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, PayloadType: 111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	return pc
-}
-
-func offerAudioOnly(t *testing.T) string {
-	t.Helper()
-	pc := newViewerPC(t, viewerOpts{})
-	t.Cleanup(func() { _ = pc.Close() })
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	of, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pc.SetLocalDescription(of); err != nil {
-		t.Fatal(err)
-	}
-	return of.SDP
+	}, webrtc.RTPCodecTypeAudio)
 }
 
 func TestWHEPRefusesBFrames(t *testing.T) {
 	r := newRig(t, sfu.Config{})
 	_, st := r.publish(t, ingesttest.Options{Extra: []string{"-bf", "2"}})
 	waitFor(t, 10*time.Second, "b-frames detected", func() bool { return st.Stats().Video.BFrames })
-	pc := newViewerPC(t, viewerOpts{})
-	t.Cleanup(func() { _ = pc.Close() })
-	resp, body := doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", offer(t, pc, viewerOpts{}), nil)
+	resp, body := doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", newClient(t, viewerOpts{}).Offer, nil)
 	var e apiError
 	_ = json.Unmarshal([]byte(body), &e)
 	if resp.StatusCode != http.StatusConflict || e.Error.Code != "b_frames" ||

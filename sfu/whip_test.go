@@ -167,7 +167,7 @@ func TestWHIPErrors(t *testing.T) {
 	t.Cleanup(func() { _ = pc.Close() })
 	whipOffer(t, pc)
 	good := gatheredOffer(t, pc)
-	recvOnly := offer(t, newViewerPC(t, viewerOpts{}), viewerOpts{})
+	recvOnly := newClient(t, viewerOpts{}).Offer
 	tests := []struct {
 		name, path, ctype, key, body string
 		status                       int
