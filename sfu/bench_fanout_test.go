@@ -25,7 +25,6 @@ package sfu_test
 // packets arrived in the window.
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,9 +32,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -226,53 +223,27 @@ func TestWHEPFanoutBench(t *testing.T) {
 		args := append(append([]string{}, loadPrefix...), bin, "-url", url, "-n", strconv.Itoa(n),
 			"-duration", window.String(), "-ingest-times", "http://"+ln.Addr().String()+"/bench/ingest-times",
 			"-pli-viewers", strconv.Itoa(pliViewers))
-		cmd := exec.Command(args[0], args[1:]...)
-		stdout, _ := cmd.StdoutPipe()
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
+		profile := ""
+		if p := os.Getenv("WHEP_BENCH_CPUPROFILE"); p != "" {
+			profile = fmt.Sprintf("%s.%d", p, n)
+		}
+		var res whepLoadResult
+		w, err := benchproc.Load(args, &res, profile, nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		sc := bufio.NewScanner(stdout)
-		var cStart, cEnd, sysStart, sysEnd time.Duration
-		var mem, rss uint64
-		var res whepLoadResult
-		for sc.Scan() {
-			switch line := sc.Text(); {
-			case line == "window_start":
-				cStart = benchproc.CPUTotal()
-				_, sysStart = benchproc.CPU()
-				if p := os.Getenv("WHEP_BENCH_CPUPROFILE"); p != "" {
-					f, err := os.Create(fmt.Sprintf("%s.%d", p, n))
-					if err != nil {
-						t.Fatal(err)
-					}
-					_ = pprof.StartCPUProfile(f)
-					defer f.Close()
-				}
-			case line == "window_end":
-				cEnd = benchproc.CPUTotal()
-				_, sysEnd = benchproc.CPU()
-				pprof.StopCPUProfile()
-				mem, rss = benchproc.GoMem(), benchproc.RSS()
-			case strings.HasPrefix(line, "{"):
-				if err := json.Unmarshal([]byte(line), &res); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		loadErr := cmd.Wait()
-		cpu := cEnd - cStart - time.Duration(float64(idle)*1) // window == idle window
+		cpu := w.CPUEnd - w.CPUStart - time.Duration(float64(idle)*1) // window == idle window
 		conn := float64(max(res.Connected, 1))
 		perViewerSec := float64(cpu.Microseconds()) / 1000 / window.Seconds() / conn
-		sysPerViewerSec := float64((sysEnd - sysStart - idleSys).Microseconds()) / 1000 / window.Seconds() / conn
+		sysPerViewerSec := float64((w.SysEnd - w.SysStart - idleSys).Microseconds()) / 1000 / window.Seconds() / conn
 		pliCols := ""
 		if pliViewers > 0 {
 			pliCols = fmt.Sprintf(" %8.0f %8.0f %8.0f", res.PLIP50, res.PLIP95, res.PLIMax)
 		}
 		fmt.Printf("%5d %5d %8.2f %7.0f %10.3f %8.3f %8.0f %8.0f %6d %8d %8.1f %8.1f %8.1f %8.1f %8.0f %8.0f %6.0f%s\n",
 			n, res.Connected, res.MbpsPerViewer, res.PktsPerViewer, perViewerSec, sysPerViewerSec,
-			float64(int64(mem)-int64(mem0))/1024/float64(max(res.Connected, 1)),
-			float64(int64(rss)-int64(rss0))/1024/float64(max(res.Connected, 1)),
+			float64(int64(w.GoMem)-int64(mem0))/1024/float64(max(res.Connected, 1)),
+			float64(int64(w.RSS)-int64(rss0))/1024/float64(max(res.Connected, 1)),
 			res.Lost, res.LostTotal, res.P50, res.P95, res.P99, res.ReadP99, res.TTFFP50, res.TTFFP95, res.LoadCPU, pliCols)
 		if res.Unmatched > 0 {
 			fmt.Printf("      (%d viewers' frames could not be matched to server receive times)\n", res.Unmatched)
@@ -289,8 +260,8 @@ func TestWHEPFanoutBench(t *testing.T) {
 		if res.PLIMeasured < pliViewers {
 			why = append(why, fmt.Sprintf("%d of %d PLI viewers got a keyframe after their PLI", res.PLIMeasured, pliViewers))
 		}
-		if loadErr != nil {
-			why = append(why, fmt.Sprintf("whepload: %v", loadErr))
+		if w.Exit != nil {
+			why = append(why, fmt.Sprintf("whepload: %v", w.Exit))
 		}
 		if len(why) > 0 {
 			t.Errorf("N=%d: %s", n, strings.Join(why, "; "))
