@@ -1,7 +1,6 @@
 package ingest_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/internal/syncbuf"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -25,28 +25,10 @@ const (
 	testGig = "gig-1"
 )
 
-// logBuf captures the server's logs so tests can check what operators see.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type env struct {
 	srv  *ingesttest.Server
 	reg  *media.Registry
-	logs *logBuf
+	logs *syncbuf.Buffer // the server's logs, to check what operators see
 
 	mu     sync.Mutex
 	events []media.Event
@@ -55,7 +37,7 @@ type env struct {
 func newEnv(t *testing.T, cfg ingest.Config) *env {
 	t.Helper()
 	ingesttest.RequireFFmpeg(t)
-	e := &env{logs: &logBuf{}}
+	e := &env{logs: &syncbuf.Buffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.reg = media.NewRegistry(media.RegistryConfig{}, log)
 	e.reg.OnEvent(func(ev media.Event) {
