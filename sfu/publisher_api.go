@@ -35,6 +35,20 @@ func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	if err != nil {
 		return nil, err
 	}
+	ir, err := receiverInterceptors()
+	if err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
+}
+
+// receiverInterceptors are those of the sides that receive media from
+// another peer (WHIP publishers, relay pulls): a NACK generator, so lost
+// packets are asked for again, and receiver reports.
+func receiverInterceptors() (*interceptor.Registry, error) {
 	ir := &interceptor.Registry{}
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
@@ -44,10 +58,7 @@ func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
-		return nil, err
-	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
+	return ir, nil
 }
 
 // preferH264 limits the answer's video codecs to H.264 when the publisher

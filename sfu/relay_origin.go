@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -278,15 +277,7 @@ func (s *SFU) serveRelay(w http.ResponseWriter, r *http.Request, gigID string, s
 	defer cancel()
 	v, answer, err := s.newSession(ctx, gigID, st, offer, remoteIP, "", access.Open())
 	if err != nil {
-		switch {
-		case errors.Is(err, ErrBadOffer):
-			httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
-		case errors.Is(err, ErrClosed):
-			httperr.Write(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
-		default:
-			s.log.Warn("relay session setup failed", "gig", gigID, "err", err)
-			httperr.Write(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
-		}
+		s.writeSetupError(w, "relay", gigID, err)
 		return
 	}
 	if v.mediaClock {

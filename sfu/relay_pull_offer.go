@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/bookmygig/bookmygig/media"
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -58,13 +56,8 @@ func newPullAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	ir := &interceptor.Registry{}
-	gen, err := nack.NewGeneratorInterceptor()
+	ir, err := receiverInterceptors()
 	if err != nil {
-		return nil, err
-	}
-	ir.Add(gen)
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil

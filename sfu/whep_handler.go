@@ -192,15 +192,7 @@ func (s *SFU) servePost(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		pass.Release()
 		s.release(gigID, addr)
-		switch {
-		case errors.Is(err, ErrBadOffer):
-			httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
-		case errors.Is(err, ErrClosed):
-			httperr.Write(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
-		default:
-			s.log.Warn("whep session setup failed", "gig", gigID, "err", err)
-			httperr.Write(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
-		}
+		s.writeSetupError(w, "whep", gigID, err)
 		return
 	}
 	s.writeCreated(w, "/whep/"+gigID+"/"+v.id, v.etag, answer)
@@ -215,6 +207,20 @@ func (s *SFU) allowOffer(ctx context.Context, addr string) (bool, time.Duration)
 	}
 	ok, retry, _ := s.offers.Allow(ctx, addr, time.Now()) // Memory never fails
 	return ok, retry
+}
+
+// writeSetupError answers a WHEP POST whose session could not be set up
+// (kind "whep" or "relay", for the log).
+func (s *SFU) writeSetupError(w http.ResponseWriter, kind, gigID string, err error) {
+	switch {
+	case errors.Is(err, ErrBadOffer):
+		httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
+	case errors.Is(err, ErrClosed):
+		httperr.Write(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+	default:
+		s.log.Warn(kind+" session setup failed", "gig", gigID, "err", err)
+		httperr.Write(w, http.StatusInternalServerError, "internal", "could not set up the WebRTC session")
+	}
 }
 
 // retryAfterSeconds is d as a Retry-After value: whole seconds, at least 1.
