@@ -3,6 +3,7 @@ package media
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 )
 
 // H.264 NAL unit types the server cares about.
@@ -42,4 +43,37 @@ func ForEachNALU(data []byte, fn func(nalu []byte) bool) error {
 		data = data[n:]
 	}
 	return nil
+}
+
+// ProfileName names an H.264 profile_idc with its constraint flags.
+func ProfileName(profile, constraints byte) string {
+	switch profile {
+	case 66:
+		if constraints&0x40 != 0 {
+			return "Constrained Baseline"
+		}
+		return "Baseline"
+	case 77:
+		return "Main"
+	case 88:
+		return "Extended"
+	case 100:
+		return "High"
+	case 110:
+		return "High 10"
+	case 122:
+		return "High 4:2:2"
+	case 244:
+		return "High 4:4:4"
+	default:
+		return "profile " + strconv.Itoa(int(profile))
+	}
+}
+
+// LevelName formats an H.264 level_idc ("3.1").
+func LevelName(level byte) string {
+	if level == 9 {
+		return "1b"
+	}
+	return strconv.Itoa(int(level)/10) + "." + strconv.Itoa(int(level)%10)
 }

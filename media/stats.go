@@ -1,10 +1,6 @@
 package media
 
-import (
-	"strconv"
-	"sync"
-	"time"
-)
+import "time"
 
 // statsWindow is how far back bitrate and frame rate are averaged.
 const statsWindow = 3 * time.Second
@@ -172,120 +168,6 @@ func (s *Stream) Stats() Stats {
 	return st
 }
 
-func warnings(v *VideoStats) []Warning {
-	out := []Warning{}
-	if v == nil {
-		return out
-	}
-	if v.BFrames {
-		out = append(out, Warning{
-			Code:    "b_frames",
-			Message: "Your encoder sends B-frames. Browsers watching over WebRTC cannot play them smoothly, so those viewers are moved to the slower FLV player.",
-			Fix:     "In OBS: Settings > Output > Output Mode: Advanced > Streaming, set \"B-frames\" to 0 (x264: add bframes=0 to x264 options).",
-		})
-	}
-	if v.KeyframeInterval > 2.05 {
-		out = append(out, Warning{
-			Code:    "keyframe_interval",
-			Message: "Keyframes arrive only every " + formatSeconds(v.KeyframeInterval) + ". Viewers who join or lose a packet wait that long for a clear picture.",
-			Fix:     "In OBS: Settings > Output > Output Mode: Advanced > Streaming, set \"Keyframe Interval\" to 1 or 2 s.",
-		})
-	}
-	return out
-}
-
-func formatSeconds(s float64) string {
-	return time.Duration(s * float64(time.Second)).Round(100 * time.Millisecond).String()
-}
-
 func round1(v float64) float64 {
 	return float64(int64(v*10+0.5)) / 10
-}
-
-// viewerCounts counts a stream's viewers per protocol.
-type viewerCounts struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (v *viewerCounts) add(proto string, d int) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.n == nil {
-		v.n = make(map[string]int)
-	}
-	v.n[proto] += d
-	if v.n[proto] <= 0 {
-		delete(v.n, proto)
-	}
-}
-
-func (v *viewerCounts) snapshot() map[string]int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	out := make(map[string]int, len(v.n))
-	for k, n := range v.n {
-		out[k] = n
-	}
-	return out
-}
-
-// AddViewer counts one viewer of protocol proto ("webrtc", "flv", "ws-flv")
-// until the returned release function is called (idempotent).
-// A viewer hook set by the Registry (see Registry.OnViewer) is told too.
-func (s *Stream) AddViewer(proto string) (release func()) {
-	s.viewers.add(proto, 1)
-	hookRelease := func() {}
-	if hook := s.viewerHook.Load(); hook != nil {
-		hookRelease = (*hook)(s.cfg.GigID, proto)
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.viewers.add(proto, -1)
-			hookRelease()
-		})
-	}
-}
-
-// Viewers returns the number of viewers of every protocol together.
-func (s *Stream) Viewers() int {
-	n := 0
-	for _, c := range s.viewers.snapshot() {
-		n += c
-	}
-	return n
-}
-
-// ProfileName names an H.264 profile_idc with its constraint flags.
-func ProfileName(profile, constraints byte) string {
-	switch profile {
-	case 66:
-		if constraints&0x40 != 0 {
-			return "Constrained Baseline"
-		}
-		return "Baseline"
-	case 77:
-		return "Main"
-	case 88:
-		return "Extended"
-	case 100:
-		return "High"
-	case 110:
-		return "High 10"
-	case 122:
-		return "High 4:2:2"
-	case 244:
-		return "High 4:4:4"
-	default:
-		return "profile " + strconv.Itoa(int(profile))
-	}
-}
-
-// LevelName formats an H.264 level_idc ("3.1").
-func LevelName(level byte) string {
-	if level == 9 {
-		return "1b"
-	}
-	return strconv.Itoa(int(level)/10) + "." + strconv.Itoa(int(level)%10)
 }
