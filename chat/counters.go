@@ -35,27 +35,3 @@ type counters struct {
 	ticketRefused, gateFailed                  atomic.Uint64
 	authFailed, authLimited, modNotSaved       atomic.Uint64
 }
-
-// Counters returns a snapshot of the hub's counters.
-func (h *Hub) Counters() Counters {
-	c := Counters{
-		Local:        h.ctr.local.Load(),
-		Remote:       h.ctr.remote.Load(),
-		Evicted:      h.ctr.evicted.Load(),
-		RateLimited:  h.ctr.rateLimited.Load(),
-		PerIPRefused: h.ctr.perIP.Load(),
-
-		TicketRefused: h.ctr.ticketRefused.Load(),
-		GateFailed:    h.ctr.gateFailed.Load(),
-
-		AuthFailed:         h.ctr.authFailed.Load(),
-		AuthLimited:        h.ctr.authLimited.Load(),
-		ModerationNotSaved: h.ctr.modNotSaved.Load(),
-	}
-	h.mu.Lock()
-	for _, p := range h.presence {
-		c.Viewers += p.byProtocol["chat"]
-	}
-	h.mu.Unlock()
-	return c
-}

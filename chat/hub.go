@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/bookmygig/bookmygig/internal/httperr"
 )
 
 // Hub is the chat of one node: rooms per gig, their connections, the relay
@@ -121,6 +124,95 @@ func (h *Hub) Close() error {
 		h.clearPresence()
 	})
 	return nil
+}
+
+// Counters returns a snapshot of the hub's counters.
+func (h *Hub) Counters() Counters {
+	c := Counters{
+		Local:        h.ctr.local.Load(),
+		Remote:       h.ctr.remote.Load(),
+		Evicted:      h.ctr.evicted.Load(),
+		RateLimited:  h.ctr.rateLimited.Load(),
+		PerIPRefused: h.ctr.perIP.Load(),
+
+		TicketRefused: h.ctr.ticketRefused.Load(),
+		GateFailed:    h.ctr.gateFailed.Load(),
+
+		AuthFailed:         h.ctr.authFailed.Load(),
+		AuthLimited:        h.ctr.authLimited.Load(),
+		ModerationNotSaved: h.ctr.modNotSaved.Load(),
+	}
+	h.mu.Lock()
+	for _, p := range h.presence {
+		c.Viewers += p.byProtocol["chat"]
+	}
+	h.mu.Unlock()
+	return c
+}
+
+// ServeWS upgrades a request to a chat WebSocket for the gig named by the
+// route parameter "id" (r.PathValue("id")), and serves it until it closes.
+func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
+	gig := r.PathValue("id")
+	if gig == "" {
+		httperr.Write(w, http.StatusBadRequest, codeBadRequest, "missing gig id")
+		return
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		httperr.Write(w, http.StatusServiceUnavailable, codeUnavailable, "chat is restarting, try again shortly")
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered the request
+	}
+	t := newWSTransport(ws, h.cfg.WriteTimeout)
+	c := newClient(h, gig, h.clientIP(r), t, true, true)
+	if err := h.admit(c); err != nil {
+		// Browsers cannot read a refused handshake, so refuse after it.
+		if errors.Is(err, ErrTooManyConns) {
+			_ = t.write([]*batch{single(encodeError(codeTooManyConns, "too many chat connections from your address", 0))})
+			t.closeWith(closeTryLater, codeTooManyConns)
+		} else { // closing down
+			_ = t.write([]*batch{single(restartingFrame)})
+			t.closeWith(closeServiceReboot, "server restarting")
+		}
+		_ = t.close()
+		return
+	}
+	go c.writeLoop()
+	readWS(c, ws)
+	c.stop(false, closeGoingAway, "")
+	<-c.done
+}
+
+// Attach connects conn to the gig's chat. The client still has to join.
+// Chat over a data channel does not count as a viewer: the media session
+// that owns the channel is counted through TrackViewer. On error (per-IP cap,
+// hub closed) the client has been told and conn closed.
+func (h *Hub) Attach(gigID, ip string, conn Conn) (*Peer, error) {
+	if gigID == "" {
+		return nil, ErrNoGig
+	}
+	t := &connTransport{conn: conn}
+	c := newClient(h, gigID, ip, t, false, false)
+	if err := h.admit(c); err != nil {
+		if errors.Is(err, ErrTooManyConns) {
+			_ = conn.Send(encodeError(codeTooManyConns, "too many chat connections from your address", 0))
+		} else {
+			_ = conn.Send(restartingFrame)
+		}
+		_ = conn.Close()
+		return nil, fmt.Errorf("attach gig %s: %w", gigID, err)
+	}
+	go c.writeLoop()
+	return &Peer{c: c}, nil
 }
 
 // admit registers a new connection, enforcing the per-IP cap. It adds one
@@ -261,21 +353,6 @@ func isClosed(ch chan struct{}) bool {
 		return true
 	default:
 		return false
-	}
-}
-
-func (h *Hub) loadRestrictions(r *room) {
-	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.BrokerTimeout)
-	defer cancel()
-	rs, err := h.broker.Restrictions(ctx, r.gig)
-	if err != nil {
-		h.brokerHealth.report(h.log, err)
-		return
-	}
-	h.brokerHealth.ok(h.log)
-	now := time.Now()
-	for _, x := range rs {
-		r.apply(x, now)
 	}
 }
 

@@ -190,6 +190,21 @@ func (h *Hub) applyLocal(r *room, x Restriction) {
 	}
 }
 
+func (h *Hub) loadRestrictions(r *room) {
+	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.BrokerTimeout)
+	defer cancel()
+	rs, err := h.broker.Restrictions(ctx, r.gig)
+	if err != nil {
+		h.brokerHealth.report(h.log, err)
+		return
+	}
+	h.brokerHealth.ok(h.log)
+	now := time.Now()
+	for _, x := range rs {
+		r.apply(x, now)
+	}
+}
+
 func (h *Hub) push(j *relayJob) error {
 	h.mu.Lock()
 	closed := h.closed

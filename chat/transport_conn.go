@@ -1,10 +1,6 @@
 package chat
 
-import (
-	"errors"
-	"fmt"
-	"sync"
-)
+import "sync"
 
 // Conn is a message-oriented connection carrying the chat protocol, such as
 // a WebRTC data channel adapted by the sfu package. Each Send carries one
@@ -21,29 +17,6 @@ type Conn interface {
 // connection closes.
 type Peer struct {
 	c *client
-}
-
-// Attach connects conn to the gig's chat. The client still has to join.
-// Chat over a data channel does not count as a viewer: the media session
-// that owns the channel is counted through TrackViewer. On error (per-IP cap,
-// hub closed) the client has been told and conn closed.
-func (h *Hub) Attach(gigID, ip string, conn Conn) (*Peer, error) {
-	if gigID == "" {
-		return nil, ErrNoGig
-	}
-	t := &connTransport{conn: conn}
-	c := newClient(h, gigID, ip, t, false, false)
-	if err := h.admit(c); err != nil {
-		if errors.Is(err, ErrTooManyConns) {
-			_ = conn.Send(encodeError(codeTooManyConns, "too many chat connections from your address", 0))
-		} else {
-			_ = conn.Send(restartingFrame)
-		}
-		_ = conn.Close()
-		return nil, fmt.Errorf("attach gig %s: %w", gigID, err)
-	}
-	go c.writeLoop()
-	return &Peer{c: c}, nil
 }
 
 // Receive handles one incoming frame. Call it from one goroutine at a time

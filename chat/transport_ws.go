@@ -2,7 +2,6 @@ package chat
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -32,53 +31,11 @@ func refuseUpgrade(w http.ResponseWriter, _ *http.Request, status int, reason er
 	httperr.Write(w, status, code, msg)
 }
 
-// ServeWS upgrades a request to a chat WebSocket for the gig named by the
-// route parameter "id" (r.PathValue("id")), and serves it until it closes.
-func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
-	gig := r.PathValue("id")
-	if gig == "" {
-		httperr.Write(w, http.StatusBadRequest, codeBadRequest, "missing gig id")
-		return
-	}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		httperr.Write(w, http.StatusServiceUnavailable, codeUnavailable, "chat is restarting, try again shortly")
-		return
-	}
-	h.wg.Add(1)
-	h.mu.Unlock()
-	defer h.wg.Done()
-
-	ws, err := h.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader has answered the request
-	}
-	t := newWSTransport(ws, h.cfg.WriteTimeout)
-	c := newClient(h, gig, h.clientIP(r), t, true, true)
-	if err := h.admit(c); err != nil {
-		// Browsers cannot read a refused handshake, so refuse after it.
-		if errors.Is(err, ErrTooManyConns) {
-			_ = t.write([]*batch{single(encodeError(codeTooManyConns, "too many chat connections from your address", 0))})
-			t.closeWith(closeTryLater, codeTooManyConns)
-		} else { // closing down
-			_ = t.write([]*batch{single(restartingFrame)})
-			t.closeWith(closeServiceReboot, "server restarting")
-		}
-		_ = t.close()
-		return
-	}
-	go c.writeLoop()
-	h.readWS(c, ws)
-	c.stop(false, closeGoingAway, "")
-	<-c.done
-}
-
 // readWS reads frames until the connection fails or the client is stopped.
 // Each frame is read through a limit so an oversized one costs at most
 // MaxFrameBytes+1 bytes before the client is told and closed.
-func (h *Hub) readWS(c *client, ws *websocket.Conn) {
-	pongWait := 2 * h.cfg.PingInterval
+func readWS(c *client, ws *websocket.Conn) {
+	pongWait := 2 * c.hub.cfg.PingInterval
 	ws.SetReadLimit(1 << 20) // hard ceiling; the limit users see is MaxFrameBytes
 	_ = ws.SetReadDeadline(time.Now().Add(pongWait))
 	ws.SetPongHandler(func(string) error {
@@ -104,10 +61,10 @@ func (h *Hub) readWS(c *client, ws *websocket.Conn) {
 		}
 		_ = ws.SetReadDeadline(time.Now().Add(pongWait))
 		buf.Reset()
-		if _, err := buf.ReadFrom(io.LimitReader(rd, int64(h.cfg.MaxFrameBytes)+1)); err != nil {
+		if _, err := buf.ReadFrom(io.LimitReader(rd, int64(c.hub.cfg.MaxFrameBytes)+1)); err != nil {
 			return
 		}
-		if buf.Len() > h.cfg.MaxFrameBytes {
+		if buf.Len() > c.hub.cfg.MaxFrameBytes {
 			c.fail(codeTooLarge, "frame larger than the limit", closeTooBig)
 			return
 		}
