@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -93,7 +91,7 @@ type RedisStore struct {
 	rdb       *redis.Client
 	log       *slog.Logger
 	opTimeout time.Duration
-	down      atomic.Bool
+	health    *redisconn.Health
 	closeOnce sync.Once
 	closeErr  error
 	now       func() time.Time
@@ -119,8 +117,10 @@ func NewRedis(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*RedisSto
 		URL: cfg.URL, DialTimeout: cfg.DialTimeout, IOTimeout: cfg.IOTimeout, OpTimeout: cfg.OpTimeout,
 		PoolSize: cfg.PoolSize,
 	}.WithDefaults()
+	log = log.With("component", "store", "engine", "redis")
 	s := &RedisStore{
-		log:       log.With("component", "store", "engine", "redis"),
+		log:       log,
+		health:    redisconn.NewHealth(ErrUnavailable, log),
 		opTimeout: conn.OpTimeout,
 		now:       time.Now,
 		retention: endedRetention(cfg.EndedRetention),
@@ -160,38 +160,16 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 
 // fail classifies an error from a Redis call. Domain errors pass through.
 // Anything that means "Redis did not answer" becomes ErrUnavailable, unless
-// the caller's own context ended first.
+// the caller's own context ended first (redisconn.Health.Fail).
 func (s *RedisStore) fail(parent context.Context, op string, err error) error {
 	if errors.Is(err, errCorrupt) {
 		return fmt.Errorf("redis %s: %w", op, err)
 	}
-	if err == nil || isDomainErr(err) {
-		if s.down.Load() && s.down.CompareAndSwap(true, false) {
-			s.log.Info("redis reachable again")
-		}
+	if isDomainErr(err) {
+		s.health.OK()
 		return err
 	}
-	if perr := parent.Err(); perr != nil {
-		return fmt.Errorf("redis %s: %w", op, perr)
-	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) && !errors.Is(err, redis.TxFailedErr) && !transientReply(rerr.Error()) {
-		return fmt.Errorf("redis %s: %w", op, err)
-	}
-	if s.down.CompareAndSwap(false, true) {
-		s.log.Warn("redis unavailable", "err", err)
-	}
-	return fmt.Errorf("redis %s: %w: %v", op, ErrUnavailable, err)
-}
-
-// transientReply reports Redis replies that mean "not serving right now".
-func transientReply(msg string) bool {
-	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "BUSY", "TRYAGAIN", "CLUSTERDOWN"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
+	return s.health.Fail(parent, op, err)
 }
 
 func isDomainErr(err error) bool {

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -73,7 +71,7 @@ type RedisStore struct {
 	log       *slog.Logger
 	opTimeout time.Duration
 	sc        scripts
-	down      atomic.Bool
+	health    *redisconn.Health
 	closeOnce sync.Once
 	closeErr  error
 	now       func() time.Time
@@ -93,8 +91,10 @@ func NewRedisStore(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*Red
 	// Waiting for a pooled connection may use the whole op budget: a burst
 	// of bookings queues for connections rather than failing early.
 	conn.PoolTimeout = conn.OpTimeout
+	log = log.With("component", "ticket", "engine", "redis")
 	s := &RedisStore{
-		log:       log.With("component", "ticket", "engine", "redis"),
+		log:       log,
+		health:    redisconn.NewHealth(ErrUnavailable, log),
 		opTimeout: conn.OpTimeout,
 		sc:        newScripts(),
 		now:       time.Now,
@@ -119,37 +119,11 @@ func (s *RedisStore) Close() error {
 	return s.closeErr
 }
 
-// fail classifies an error from a Redis call: anything that means "Redis
-// did not answer" wraps ErrUnavailable, unless the caller's own context
-// ended first; a nil error notes that Redis is back.
+// fail classifies an error from a Redis call (redisconn.Health.Fail):
+// anything that means "Redis did not answer" wraps ErrUnavailable, unless
+// the caller's own context ended first; a nil error notes that Redis is back.
 func (s *RedisStore) fail(parent context.Context, op string, err error) error {
-	if err == nil {
-		if s.down.Load() && s.down.CompareAndSwap(true, false) {
-			s.log.Info("redis reachable again")
-		}
-		return nil
-	}
-	if perr := parent.Err(); perr != nil {
-		return fmt.Errorf("redis %s: %w", op, perr)
-	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) && !transientReply(rerr.Error()) {
-		return fmt.Errorf("redis %s: %w", op, err)
-	}
-	if s.down.CompareAndSwap(false, true) {
-		s.log.Warn("redis unavailable", "err", err)
-	}
-	return fmt.Errorf("redis %s: %w: %v", op, ErrUnavailable, err)
-}
-
-// transientReply reports Redis replies that mean "not serving right now".
-func transientReply(msg string) bool {
-	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "BUSY", "TRYAGAIN", "CLUSTERDOWN"} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
-	}
-	return false
+	return s.health.Fail(parent, op, err)
 }
 
 // run executes a script and returns its reply as strings.
