@@ -10,7 +10,6 @@ package flv_test
 // runtime, both as deltas against the same server with no viewers.
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,11 +17,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -155,57 +151,36 @@ func TestFLVFanoutBench(t *testing.T) {
 	for _, n := range counts {
 		args := append(append([]string{}, loadPrefix...), bin, "-url", url, "-n", strconv.Itoa(n), "-duration", window.String(),
 			"-ingest-times", "http://"+ln.Addr().String()+"/bench/ingest-times")
-		cmd := exec.Command(args[0], args[1:]...)
-		stdout, _ := cmd.StdoutPipe()
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		profile := ""
+		if p := os.Getenv("FLV_BENCH_CPUPROFILE"); p != "" {
+			profile = fmt.Sprintf("%s.%d", p, n)
 		}
-		sc := bufio.NewScanner(stdout)
-		var cStart, cEnd, sysStart, sysEnd time.Duration
-		var mem, rss uint64
 		var w0, w1 uint64
 		var res loadResult
-		for sc.Scan() {
-			switch line := sc.Text(); {
-			case line == "window_start":
-				cStart = benchproc.CPUTotal()
-				_, sysStart = benchproc.CPU()
-				w0 = h.Counters().Writes
-				if p := os.Getenv("FLV_BENCH_CPUPROFILE"); p != "" {
-					f, err := os.Create(fmt.Sprintf("%s.%d", p, n))
-					if err != nil {
-						t.Fatal(err)
-					}
-					_ = pprof.StartCPUProfile(f)
-					defer f.Close()
-				}
-			case line == "window_end":
-				cEnd = benchproc.CPUTotal()
-				_, sysEnd = benchproc.CPU()
+		w, err := benchproc.Load(args, &res, profile, func(end bool) {
+			if end {
 				w1 = h.Counters().Writes
-				pprof.StopCPUProfile()
-				mem, rss = benchproc.GoMem(), benchproc.RSS()
-			case strings.HasPrefix(line, "{"):
-				if err := json.Unmarshal([]byte(line), &res); err != nil {
-					t.Fatal(err)
-				}
+			} else {
+				w0 = h.Counters().Writes
 			}
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("flvload: %v", err)
+		if w.Exit != nil {
+			t.Fatalf("flvload: %v", w.Exit)
 		}
 		win := time.Duration(res.WindowS * float64(time.Second))
-		extra := (cEnd - cStart) - time.Duration(float64(idleCPU)*res.WindowS/window.Seconds())
+		extra := (w.CPUEnd - w.CPUStart) - time.Duration(float64(idleCPU)*res.WindowS/window.Seconds())
 		perViewerSec := float64(extra.Microseconds()) / 1000 / (float64(n) * win.Seconds())
-		kbPerViewer := (float64(mem) - float64(mem0)) / 1024 / float64(n)
-		rssPerViewer := (float64(rss) - float64(rss0)) / 1024 / float64(n)
+		kbPerViewer := (float64(w.GoMem) - float64(mem0)) / 1024 / float64(n)
+		rssPerViewer := (float64(w.RSS) - float64(rss0)) / 1024 / float64(n)
 		writesPerViewerSec := float64(w1-w0) / (float64(n) * win.Seconds())
 		fmt.Printf("%6d %6d %9.2f %8.1f %14.3f %9.1f %10.1f %10.1f %8d %8d %9.1f %9.1f %9.1f %9.1f\n", n, res.Connected, res.MbpsPerReader, res.VideoFPS,
 			perViewerSec, writesPerViewerSec, kbPerViewer, rssPerViewer, res.Stalled, res.Skipped, res.VideoP50, res.VideoP99, res.AudioP50, res.AudioP99)
 		t.Logf("N=%d: server CPU %.0f ms/s (%.0f%% in the kernel), Go heap+stacks %.1f MiB, RSS %.1f MiB; server-only latency, all tags, p50 %.1f p99 %.1f ms; end-to-end added latency p50 %.1f p99 %.1f ms", n,
-			float64((cEnd-cStart).Milliseconds())/win.Seconds(), 100*float64(sysEnd-sysStart)/float64(cEnd-cStart),
-			float64(mem)/(1<<20), float64(rss)/(1<<20), res.ServerP50, res.ServerP99, res.P50, res.P99)
+			float64((w.CPUEnd-w.CPUStart).Milliseconds())/win.Seconds(), 100*float64(w.SysEnd-w.SysStart)/float64(w.CPUEnd-w.CPUStart),
+			float64(w.GoMem)/(1<<20), float64(w.RSS)/(1<<20), res.ServerP50, res.ServerP99, res.P50, res.P99)
 		if res.Connected != n || res.Failed != 0 {
 			t.Errorf("N=%d: %d connected, %d failed", n, res.Connected, res.Failed)
 		}
