@@ -109,11 +109,13 @@ func (c *client) admitJoin(m clientMessage) (pass *access.Pass, creator, ok bool
 // connection and its address: the connection is closed after a few, and the
 // address refused for a while (see authFails), so tokens cannot be guessed.
 func (c *client) refusedToken() {
-	c.sendError(codeUnauthorized, "the manage token is not valid for this gig", 0)
+	// Counted before the client hears of it: a client that reconnects at
+	// once must find the failure counted against its address.
 	now := time.Now()
 	c.countFailure()
 	c.in.failedJoins++
 	allowed, wait := c.in.limiter.allow(now)
+	c.sendError(codeUnauthorized, "the manage token is not valid for this gig", 0)
 	if c.in.failedJoins >= maxFailedJoinsPerConn || !allowed {
 		c.hub.ctr.authLimited.Add(1)
 		c.sendError(codeRateLimited, "too many refused tokens, try again later", max(wait, time.Second))
