@@ -5,6 +5,22 @@ import (
 	"fmt"
 )
 
+// H264ConfigFromParamSets builds the AVCDecoderConfigurationRecord of one
+// SPS and one PPS (sent in-band over RTP) and parses it like an RTMP
+// sequence header.
+func H264ConfigFromParamSets(sps, pps []byte) (*H264Config, error) {
+	if len(sps) < 4 || len(sps) > 0xffff || len(pps) > 0xffff {
+		return nil, ErrMalformed
+	}
+	rec := []byte{1, sps[1], sps[2], sps[3], 0xff, 0xe1}
+	rec = binary.BigEndian.AppendUint16(rec, uint16(len(sps)))
+	rec = append(rec, sps...)
+	rec = append(rec, 1)
+	rec = binary.BigEndian.AppendUint16(rec, uint16(len(pps)))
+	rec = append(rec, pps...)
+	return ParseAVCDecoderConfig(rec)
+}
+
 // ParseAVCDecoderConfig parses an AVCDecoderConfigurationRecord (the body of
 // an FLV AVC sequence header, ISO/IEC 14496-15 5.2.4.1) and reads the picture
 // size from its first SPS. The returned config owns its bytes: b may be

@@ -165,24 +165,9 @@ func (d *h264Depacketizer) paramSetsChanged() (*media.H264Config, bool) {
 		return nil, false
 	}
 	d.psNew = false
-	cfg, err := h264ConfigFrom(d.sps, d.pps)
+	cfg, err := media.H264ConfigFromParamSets(d.sps, d.pps)
 	if err != nil {
 		return nil, false
 	}
 	return cfg, true
-}
-
-// h264ConfigFrom builds the AVCDecoderConfigurationRecord FLV needs from
-// in-band SPS and PPS, and parses it like an RTMP sequence header.
-func h264ConfigFrom(sps, pps []byte) (*media.H264Config, error) {
-	if len(sps) < 4 || len(sps) > 0xffff || len(pps) > 0xffff {
-		return nil, media.ErrMalformed
-	}
-	rec := []byte{1, sps[1], sps[2], sps[3], 0xff, 0xe1}
-	rec = binary.BigEndian.AppendUint16(rec, uint16(len(sps)))
-	rec = append(rec, sps...)
-	rec = append(rec, 1)
-	rec = binary.BigEndian.AppendUint16(rec, uint16(len(pps)))
-	rec = append(rec, pps...)
-	return media.ParseAVCDecoderConfig(rec)
 }

@@ -79,19 +79,7 @@ func newRig(t *testing.T, cfg sfu.Config) *rig {
 	if cfg.ICEAddr == "" {
 		cfg.ICEAddr = "127.0.0.1:0"
 	}
-	// Every client here is on 127.0.0.1: let the server check the loopback
-	// candidates they offer, as it did before they were filtered (the
-	// filter has its own tests in candidate_filter_test.go and
-	// whep_limits_test.go).
-	cfg.AllowPrivateCandidates = true
-	// Nor do per-address limits mean anything when every client shares
-	// one address (they have their own tests in whep_limits_test.go).
-	if cfg.MaxSessionsPerIP == 0 {
-		cfg.MaxSessionsPerIP = -1
-	}
-	if cfg.OfferRate == 0 {
-		cfg.OfferRate = -1
-	}
+	loopbackClients(&cfg)
 	s, err := sfu.New(cfg, reg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -317,4 +305,20 @@ func describe(recs []rtpRecord) string {
 		return "none"
 	}
 	return fmt.Sprintf("%d packets over %v", len(recs), recs[len(recs)-1].at.Sub(recs[0].at).Round(time.Millisecond))
+}
+
+// loopbackClients sets cfg for test clients that are all on 127.0.0.1:
+// the server checks the loopback candidates they offer, as it did before
+// they were filtered (the filter has its own tests in
+// candidate_filter_test.go and whep_limits_test.go), and per-address limits
+// are off unless a test sets them, since every client shares one address
+// (their tests are in whep_limits_test.go).
+func loopbackClients(cfg *sfu.Config) {
+	cfg.AllowPrivateCandidates = true
+	if cfg.MaxSessionsPerIP == 0 {
+		cfg.MaxSessionsPerIP = -1
+	}
+	if cfg.OfferRate == 0 {
+		cfg.OfferRate = -1
+	}
 }

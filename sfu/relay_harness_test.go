@@ -33,13 +33,7 @@ func newRelayNode(t testing.TB, cfg sfu.Config) *relayNode {
 		cfg.RelayAuth = func(tok string) bool { return tok == relayToken }
 	}
 	// Edge viewers are on loopback too.
-	cfg.AllowPrivateCandidates = true
-	if cfg.MaxSessionsPerIP == 0 {
-		cfg.MaxSessionsPerIP = -1
-	}
-	if cfg.OfferRate == 0 {
-		cfg.OfferRate = -1
-	}
+	loopbackClients(&cfg)
 	s, err := sfu.New(cfg, reg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -200,13 +194,7 @@ func avccClip(t testing.TB, c *whipClip) (*media.H264Config, []avccAU) {
 	if sps == nil || pps == nil {
 		t.Fatal("clip without SPS/PPS")
 	}
-	rec := []byte{1, sps[1], sps[2], sps[3], 0xff, 0xe1}
-	rec = binary.BigEndian.AppendUint16(rec, uint16(len(sps)))
-	rec = append(rec, sps...)
-	rec = append(rec, 1)
-	rec = binary.BigEndian.AppendUint16(rec, uint16(len(pps)))
-	rec = append(rec, pps...)
-	cfg, err := media.ParseAVCDecoderConfig(rec)
+	cfg, err := media.H264ConfigFromParamSets(sps, pps)
 	if err != nil {
 		t.Fatal(err)
 	}
