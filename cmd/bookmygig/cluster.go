@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/cluster"
 	"github.com/bookmygig/bookmygig/flv"
 	"github.com/bookmygig/bookmygig/internal/httperr"
@@ -46,6 +46,7 @@ type clusterNode struct {
 	sfu        *sfu.SFU
 	flv        *flv.Handler
 	token      string
+	secret     string
 	maxViewers int
 	// idle is how long an edge keeps pulling a gig nobody here watches
 	// (--relay-idle): a viewer who reloads finds the relay warm.
@@ -93,7 +94,7 @@ func newClusterNode(dir *cluster.Directory, reg *media.Registry, s *sfu.SFU, f *
 	if o.idle <= 0 {
 		o.idle = 10 * time.Second
 	}
-	c := &clusterNode{dir: dir, reg: reg, sfu: s, flv: f, token: cluster.RelayToken(o.secret), maxViewers: o.maxViewers, idle: o.idle,
+	c := &clusterNode{dir: dir, reg: reg, sfu: s, flv: f, token: cluster.RelayToken(o.secret), secret: o.secret, maxViewers: o.maxViewers, idle: o.idle,
 		log: log, relays: map[string]*relay{}, ctx: ctx, cancel: cancel}
 	reg.SetFinder(c.find)
 	reg.OnEvent(c.onStreamEvent)
@@ -442,8 +443,7 @@ func (c *clusterNode) steer(next http.Handler) http.Handler {
 
 // relayAuth reports whether r carries this cluster's relay token.
 func (c *clusterNode) relayAuth(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(tok), []byte(c.token)) == 1
+	return cluster.ValidRelayToken(c.secret, access.BearerToken(r))
 }
 
 // serveCluster is GET /api/cluster: the nodes with their load, and every
