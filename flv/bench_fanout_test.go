@@ -90,6 +90,10 @@ func TestFLVFanoutBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	floorBin, err := benchproc.Build("../bench/floor", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := media.NewRegistry(media.RegistryConfig{}, log)
@@ -183,6 +187,19 @@ func TestFLVFanoutBench(t *testing.T) {
 			float64(w.GoMem)/(1<<20), float64(w.RSS)/(1<<20), res.ServerP50, res.ServerP99, res.P50, res.P99)
 		if res.Connected != n || res.Failed != 0 {
 			t.Errorf("N=%d: %d connected, %d failed", n, res.Connected, res.Failed)
+		}
+		// Let the viewers of this run disconnect, then the kernel floor
+		// of the same write pattern with as many readers, same run.
+		for i := 0; i < 100 && h.Viewers() > 0; i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n > 1 {
+			if fl, err := benchproc.Floor(floorBin, "tcp", n, window); err != nil {
+				t.Errorf("floor: %v", err)
+			} else {
+				fmt.Printf("%6s %6d %9s %8s %14.3f %9s   floor (one TCP write per reader per frame, no server code); ours/floor = %.2fx%s\n",
+					"floor", n, "", "", fl.MsPerReaderSec, "", perViewerSec/fl.MsPerReaderSec, map[bool]string{false: " (server unpinned: FLV_BENCH_PIN=1 compares like with like)"}[pinned])
+			}
 		}
 		// Let the viewers of this run disconnect before the next.
 		for i := 0; i < 100 && h.Viewers() > 0; i++ {

@@ -89,8 +89,8 @@ describe() {
 	transcode) echo "Transcode: AAC -> Opus, CPU per stream-second (-benchtime $transcode_benchtime)" ;;
 	chat) echo "Chat: 1,000 WebSocket clients over 2 node processes on 1 Redis, 100 msg/s for 10 s" ;;
 	tickets) echo "Tickets: added FLV connect and WHEP setup time with a ticket vs an open gig, and the gate's check (goal p99 < 1 ms memory, < 3 ms Redis)" ;;
-	flv) echo "FLV fan-out: N=${FLV_BENCH_N:-1,100,500,1000} readers, window ${FLV_BENCH_WINDOW:-10s} (bench/flv.sh)" ;;
-	whep) echo "WebRTC fan-out: N=${WHEP_BENCH_N:-1,50,100,200,300} viewers, window ${WHEP_BENCH_WINDOW:-10s} (bench/whep.sh)" ;;
+	flv) echo "FLV fan-out: N=${FLV_BENCH_N:-1,100,500,1000} readers, window ${FLV_BENCH_WINDOW:-10s}, each N followed by the kernel floor of the same writes and the ratio (bench/flv.sh)" ;;
+	whep) echo "WebRTC fan-out: N=${WHEP_BENCH_N:-1,50,100,200,300} viewers, window ${WHEP_BENCH_WINDOW:-10s}, each N followed by the kernel floor of the same packets and the ratio (bench/whep.sh)" ;;
 	floor) echo "Kernel floor: the FLV (1,000 TCP readers) and WebRTC (200 UDP viewers) send patterns with no server code (bench/floor.sh)" ;;
 	cluster) echo "Cluster: 3 node processes on 1 Redis, origin -> edge relay: added latency per hop, first frame on a cold and a warm edge, origin CPU with 2 edges x 100 viewers vs 2 local viewers" ;;
 	whip) echo "WHIP -> WHEP fan-out: N=${WHIP_BENCH_N:-1,50,100} viewers, window ${WHIP_BENCH_WINDOW:-10s}, ${WHIP_BENCH_PLI:-10} PLI viewers (WHEP_BENCH_SOURCE=whip bench/whep.sh)" ;;

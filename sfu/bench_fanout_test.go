@@ -130,6 +130,12 @@ func TestWHEPFanoutBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The kernel floor of the same packet pattern, measured after each N
+	// in the same run: the ratio is what issue #19's goal is stated in.
+	floorBin, err := benchproc.Build("../bench/floor", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("WHEP_BENCH_LOG") != "" {
@@ -245,6 +251,15 @@ func TestWHEPFanoutBench(t *testing.T) {
 			float64(int64(w.GoMem)-int64(mem0))/1024/float64(max(res.Connected, 1)),
 			float64(int64(w.RSS)-int64(rss0))/1024/float64(max(res.Connected, 1)),
 			res.Lost, res.LostTotal, res.P50, res.P95, res.P99, res.ReadP99, res.TTFFP50, res.TTFFP95, res.LoadCPU, pliCols)
+		if n > 1 {
+			// The viewers left: the floor runs on the same cores alone.
+			if fl, err := benchproc.Floor(floorBin, "udp", n, window); err != nil {
+				t.Errorf("floor: %v", err)
+			} else {
+				fmt.Printf("%5s %5d %8s %7s %10.3f %8.3f   floor (AES-GCM + GSO, no server code); ours/floor = %.2fx\n",
+					"floor", n, "", "", fl.MsPerReaderSec, fl.Sys, perViewerSec/fl.MsPerReaderSec)
+			}
+		}
 		if res.Unmatched > 0 {
 			fmt.Printf("      (%d viewers' frames could not be matched to server receive times)\n", res.Unmatched)
 		}

@@ -129,3 +129,22 @@ func TestBuildMakesARunnableBinary(t *testing.T) {
 		t.Fatal("building a missing package: no error")
 	}
 }
+
+func TestFloorMeasuresTheKernelPattern(t *testing.T) {
+	bin, err := Build("../../bench/floor", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"tcp", "udp"} {
+		r, err := Floor(bin, mode, 20, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.MsPerReaderSec <= 0 || r.User+r.Sys <= 0 || !strings.HasPrefix(r.Line, "floor "+mode) {
+			t.Fatalf("%s: %+v", mode, r)
+		}
+	}
+	if _, err := Floor(bin, "sctp", 1, time.Second); err == nil {
+		t.Fatal("an unknown mode gave no error")
+	}
+}
