@@ -97,6 +97,7 @@ func pickCodec(md *sdp.MediaDescription, kind string) (int, string, string) {
 			fmtps[k] = v
 		}
 	}
+	best, bestMap := -1, ""
 	for _, at := range md.Attributes {
 		if at.Key != "rtpmap" {
 			continue
@@ -108,10 +109,19 @@ func pickCodec(md *sdp.MediaDescription, kind string) (int, string, string) {
 		}
 		switch {
 		case kind == "video" && strings.HasPrefix(strings.ToUpper(v), "H264/") && strings.Contains(fmtps[k], "packetization-mode=1"):
-			return pt, v, fmtps[k]
+			// Constrained Baseline first, as the SFU answers.
+			if strings.Contains(fmtps[k], "profile-level-id=42e01f") {
+				return pt, v, fmtps[k]
+			}
+			if best < 0 {
+				best, bestMap = pt, v
+			}
 		case kind == "audio" && strings.HasPrefix(strings.ToLower(v), "opus/"):
 			return pt, v, fmtps[k]
 		}
+	}
+	if best >= 0 {
+		return best, bestMap, fmtps[strconv.Itoa(best)]
 	}
 	return -1, "", ""
 }
