@@ -159,8 +159,14 @@ func (s *Stream) VideoTrack() *Track {
 }
 
 // WriteFrame hands f to every reader and the GOP cache. f must not be
-// modified afterwards. It never blocks on readers.
+// modified afterwards. It never blocks on readers. An H.264 frame written
+// without NALUs is split here, before any reader sees it.
 func (s *Stream) WriteFrame(f *Frame) error {
+	if f.Codec == CodecH264 && f.NALUs == nil {
+		if err := f.splitH264(); err != nil {
+			s.log.Debug("malformed h264 access unit", "err", err)
+		}
+	}
 	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
