@@ -236,6 +236,18 @@ func (s *Stream) GOP() []*Frame {
 	return append([]*Frame(nil), s.gop.frames...)
 }
 
+// ReadGOP calls fn with the cached frames from the last keyframe on (none
+// when no GOP is cached), while no frame or track can be written: a Reader
+// that fans out to consumers of its own (an FLV feed's viewers) hands a new
+// one this GOP and then its live output, with no gap and no duplicate, as
+// Attach does for Readers. fn runs with the stream locked: it must be quick,
+// must not keep gop, and must not call back into the Stream.
+func (s *Stream) ReadGOP(fn func(gop []*Frame)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.gop.frames)
+}
+
 // Close ends the stream: Done is closed and readers are dropped. It is
 // idempotent.
 func (s *Stream) Close() { s.CloseWithCause(ErrStreamClosed) }
