@@ -44,9 +44,6 @@ type Config struct {
 	// TrackWait is how long a request for a stream that just went live
 	// waits for its sequence headers. Default 5 s.
 	TrackWait time.Duration
-	// GOPMaxBytes bounds the per-stream cache of tags from the last
-	// keyframe that lets a new viewer start with a picture. Default 16 MiB.
-	GOPMaxBytes int
 	// ReconnectGrace keeps the viewers of a stream that ended connected
 	// (nothing is written) this long, so they continue on the same
 	// connection when a new stream of the gig is published meanwhile (the
@@ -86,9 +83,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReconnectGrace == 0 {
 		c.ReconnectGrace = 5 * time.Second
-	}
-	if c.GOPMaxBytes <= 0 {
-		c.GOPMaxBytes = 16 << 20
 	}
 	return c
 }

@@ -15,9 +15,9 @@ import (
 const audioHoldMax = 40 * time.Millisecond
 
 // feed is the one media.Reader per stream: it turns every frame into an FLV
-// tag once and hands the same tag to every viewer's queue. It also keeps the
-// sequence headers and the tags of the current GOP so a new viewer starts
-// with a decodable picture.
+// tag once and hands the same tag to every viewer's queue. It keeps the
+// sequence headers; a new viewer's catch-up (a decodable picture at once) is
+// built from the stream's GOP, which media owns (see catchUpLocked).
 type feed struct {
 	stream *media.Stream
 	cfg    *Config
@@ -40,9 +40,19 @@ type feed struct {
 	shift, next, floor time.Duration
 	resume, started    bool
 
-	gop      []*tag
-	gopBytes int
-	gopOK    bool // gop starts with a keyframe and is complete
+	// key is the last H.264 keyframe sent live, at keyTS, while viewers may
+	// still start from it: the stream's GOP is a catch-up for this feed only
+	// while it begins with key. nil after a track change (the GOP was coded
+	// with the old parameters) or when moved viewers' timeline passed it.
+	key   *media.Frame
+	keyTS time.Duration
+	// cuFrames and cuTags memoize the catch-up tags built from the stream's
+	// GOP for the last viewer that joined, so viewers joining together share
+	// them like live tags. The memo follows media's GOP (the frames it was
+	// built from), is extended only when a viewer joins, and is dropped at
+	// the next keyframe: it never decides where a GOP starts.
+	cuFrames []*media.Frame
+	cuTags   []*tag
 	// Frame rate estimate for onMetaData, from video DTS.
 	firstDTS, lastDTS time.Duration
 	nVideo            int
@@ -70,8 +80,9 @@ func (f *feed) OnTrack(t *media.Track) {
 		f.video = t
 		f.avcHdr = avcSequenceHeaderTag(t.H264, f.lastTS)
 		hdr = f.avcHdr
-		// Cached frames were coded with the old parameters.
-		f.resetGOPLocked()
+		// The cached GOP was coded with the old parameters.
+		f.key = nil
+		f.dropCatchUpLocked()
 	case t.Codec == media.CodecAAC && t.AAC != nil:
 		f.audio = t
 		f.aacHdr = aacSequenceHeaderTag(t.AAC, f.lastTS)
@@ -91,10 +102,11 @@ func (f *feed) OnTrack(t *media.Track) {
 func (f *feed) OnFrame(fr *media.Frame) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var t *tag
-	switch {
-	case fr.Codec == media.CodecH264 && f.video != nil:
-		t = videoTagFromFrame(fr, f.tsLocked(fr.DTS))
+	if !f.carriesLocked(fr) {
+		return
+	}
+	t := tagFromFrame(fr, f.tsLocked(fr.DTS))
+	if fr.Codec == media.CodecH264 {
 		if f.nVideo == 0 {
 			f.firstDTS = fr.DTS
 		} else if d := fr.DTS - f.lastDTS; d > 0 {
@@ -103,12 +115,11 @@ func (f *feed) OnFrame(fr *media.Frame) {
 		}
 		f.nVideo++
 		f.lastDTS = fr.DTS
-	case fr.Codec == media.CodecAAC && f.audio != nil:
-		t = audioTagFromFrame(fr, f.tsLocked(fr.DTS))
-	default:
-		return
+		if fr.Keyframe {
+			f.key, f.keyTS = fr, t.ts()
+			f.dropCatchUpLocked()
+		}
 	}
-	f.cacheLocked(t)
 	// Audio rides with the next video frame (audio-only streams send it at
 	// once): about half the writes per viewer, for at most one frame
 	// interval, and never more than audioHoldMax, of extra audio delay.
@@ -170,48 +181,83 @@ func (f *feed) tsLocked(dts time.Duration) time.Duration {
 	return ts
 }
 
-func (f *feed) cacheLocked(t *tag) {
-	if f.video == nil {
-		return // audio-only: any tag is a starting point
-	}
-	if t.key {
-		f.resetGOPLocked()
-		f.gopOK = true
-	}
-	if !f.gopOK {
-		return
-	}
-	if f.gopBytes+t.size() > f.cfg.GOPMaxBytes {
-		f.resetGOPLocked()
-		return
-	}
-	f.gop = append(f.gop, t)
-	f.gopBytes += t.size()
+// carriesLocked reports whether fr goes out as a tag: H.264 and AAC once
+// their track is known (Opus and VP8 do not fit in FLV).
+func (f *feed) carriesLocked(fr *media.Frame) bool {
+	return fr.Codec == media.CodecH264 && f.video != nil || fr.Codec == media.CodecAAC && f.audio != nil
 }
 
-func (f *feed) resetGOPLocked() {
-	clear(f.gop)
-	f.gop = f.gop[:0]
-	f.gopBytes = 0
-	f.gopOK = false
+// catchUpLocked makes the memo cover gop, a snapshot of the stream's GOP,
+// building only the frames it lacks. It is false when gop is no start for
+// this feed's viewers (audio only, no GOP cached, or not the keyframe they
+// may start from): they wait for the next keyframe.
+func (f *feed) catchUpLocked(gop []*media.Frame) bool {
+	if f.video == nil || len(gop) == 0 || gop[0] != f.key {
+		return false
+	}
+	// The memo starts at key (it is dropped whenever key changes) and media
+	// only appends to a GOP: the memo is a prefix of gop, or gop is an older
+	// snapshot than the one the memo was last built from.
+	for _, fr := range gop[min(len(f.cuFrames), len(gop)):] {
+		if f.carriesLocked(fr) {
+			// The feed's timeline as it is now; it only moves for viewers
+			// moving in (continueAfter), which drops the memo.
+			f.cuTags = append(f.cuTags, tagFromFrame(fr, max(fr.DTS+f.shift, f.floor)))
+		}
+		f.cuFrames = append(f.cuFrames, fr)
+	}
+	return true
+}
+
+func (f *feed) dropCatchUpLocked() {
+	clear(f.cuFrames)
+	clear(f.cuTags)
+	f.cuFrames, f.cuTags = f.cuFrames[:0], f.cuTags[:0]
+}
+
+// catchUp calls add, with the feed locked and no frame written meanwhile,
+// with the catch-up tags of a viewer starting now (the stream's GOP), so add
+// can queue them and the viewer with no gap or duplicate before the live
+// tags. ok false: no catch-up, the viewer waits for the next keyframe. The
+// tags are built outside the stream's lock first, so a joining viewer holds
+// up the publisher only for the frames written meanwhile.
+func (f *feed) catchUp(add func(tags []*tag, ok bool)) {
+	gop := f.stream.GOP()
+	f.mu.Lock()
+	f.catchUpLocked(gop)
+	f.mu.Unlock()
+	f.stream.ReadGOP(func(gop []*media.Frame) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !f.catchUpLocked(gop) {
+			add(nil, false)
+			return
+		}
+		add(f.cuTags, true) // gop is current: the memo is exactly its tags
+	})
 }
 
 // join adds a viewer, queued with the metadata, the sequence headers and the
 // cached GOP. It returns the viewer and the FLV file header flags.
 func (f *feed) join() (v *viewer, hasAudio, hasVideo bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.catchUp(func(gop []*tag, gopOK bool) {
+		v, hasAudio, hasVideo = f.joinLocked(gop, gopOK)
+	})
+	return v, hasAudio, hasVideo
+}
+
+func (f *feed) joinLocked(gop []*tag, gopOK bool) (v *viewer, hasAudio, hasVideo bool) {
 	hasVideo, hasAudio = f.video != nil, f.audio != nil
 	if fps := f.fpsLocked(); f.metaFPS == 0 && fps > 0 {
 		f.meta, f.metaFPS = metadataTag(f.video, f.audio, fps), fps
 	}
-	initial := make([]*tag, 0, 3+len(f.gop))
+	initial := make([]*tag, 0, 3+len(gop))
 	for _, t := range []*tag{f.meta, f.avcHdr, f.aacHdr} {
 		if t != nil {
 			initial = append(initial, t)
 		}
 	}
-	initial = append(initial, f.gop...)
+	initial = append(initial, gop...)
 	capacity := f.cfg.QueueTags
 	if len(initial)+64 > capacity {
 		capacity = len(initial) + 64
@@ -221,7 +267,7 @@ func (f *feed) join() (v *viewer, hasAudio, hasVideo bool) {
 	for _, t := range initial {
 		v.push(t)
 	}
-	if hasVideo && !f.gopOK {
+	if hasVideo && !gopOK {
 		v.skipping = true // wait for the next keyframe
 	}
 	next := make([]*viewer, len(f.viewers), len(f.viewers)+1)

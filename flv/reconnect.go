@@ -156,9 +156,10 @@ func (f *feed) continueAfter(p resumePoint) {
 		f.shift += p.next - f.lastTS
 	}
 	f.lastTS = max(f.lastTS, p.next)
-	if f.gopOK && len(f.gop) > 0 && f.gop[0].ts() < p.floor {
-		f.resetGOPLocked() // moved viewers start at the next keyframe
+	if f.key != nil && f.keyTS < p.floor {
+		f.key = nil // moved viewers start at the next keyframe
 	}
+	f.dropCatchUpLocked() // built on the old timeline
 	if f.video != nil {
 		f.avcHdr = avcSequenceHeaderTag(f.video.H264, f.lastTS)
 	}
@@ -171,17 +172,17 @@ func (f *feed) continueAfter(p resumePoint) {
 // sequence headers, then the cached GOP, else waits for a keyframe. Like
 // join, it holds the feed's lock for one viewer at a time.
 func (f *feed) adopt(v *viewer) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	tags := make([]*tag, 0, 2+len(f.gop))
-	for _, t := range []*tag{f.avcHdr, f.aacHdr} {
-		if t != nil {
-			tags = append(tags, t)
+	f.catchUp(func(gop []*tag, gopOK bool) {
+		tags := make([]*tag, 0, 2+len(gop))
+		for _, t := range []*tag{f.avcHdr, f.aacHdr} {
+			if t != nil {
+				tags = append(tags, t)
+			}
 		}
-	}
-	tags = append(tags, f.gop...)
-	v.rejoin(tags, f.gopOK, f.video != nil, f.audio != nil)
-	f.viewers = append(slices.Clip(f.viewers), v)
+		tags = append(tags, gop...)
+		v.rejoin(tags, gopOK, f.video != nil, f.audio != nil)
+		f.viewers = append(slices.Clip(f.viewers), v)
+	})
 }
 
 // rejoin queues the first tags of the viewer's new stream after what it

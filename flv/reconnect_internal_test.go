@@ -11,10 +11,9 @@ import (
 // viewers moving in from p, before the stream replays its tracks.
 func resumedFeed(p resumePoint) *feed {
 	cfg := Config{}.withDefaults()
-	f := &feed{cfg: &cfg, ctr: &counters{}}
+	f := &feed{cfg: &cfg, ctr: &counters{}, stream: media.NewStream(media.StreamConfig{}, nil)}
 	f.resume, f.next, f.floor, f.lastTS = true, p.next, p.floor, p.next
-	f.OnTrack(&media.Track{Codec: media.CodecH264, H264: &media.H264Config{Record: []byte{1, 0x64, 0, 0x1f, 0xff}, Width: 640, Height: 360}})
-	f.OnTrack(&media.Track{Codec: media.CodecAAC, AAC: &media.AACConfig{Raw: []byte{0x11, 0x90}, SampleRate: 48000, Channels: 2}, SampleRate: 48000, Channels: 2})
+	attachTestTracks(f, true)
 	return f
 }
 
@@ -24,11 +23,11 @@ func endedFeed(t *testing.T) (*feed, *viewer) {
 	t.Helper()
 	f := testFeed(true)
 	t.Cleanup(f.stopHold)
-	f.OnFrame(videoFrame(0, true))
+	put(f, videoFrame(0, true))
 	v, _, _ := f.join()
 	for i := 1; i <= 90; i++ {
-		f.OnFrame(audioFrame(i*1000/30 - 5))
-		f.OnFrame(videoFrame(i*1000/30, false))
+		put(f, audioFrame(i*1000/30-5))
+		put(f, videoFrame(i*1000/30, false))
 	}
 	f.flushAll()
 	drain(t, v)
@@ -73,9 +72,9 @@ func TestMovedViewerContinuesTimeline(t *testing.T) {
 	old.handOver()
 	f := resumedFeed(p)
 	defer f.stopHold()
-	f.OnFrame(videoFrame(0, true)) // the stream's GOP replayed at Attach
-	f.OnFrame(audioFrame(-10))     // audio a little before the keyframe
-	f.OnFrame(videoFrame(33, false))
+	put(f, videoFrame(0, true)) // the new stream begins its GOP
+	put(f, audioFrame(-10))     // audio a little before the keyframe
+	put(f, videoFrame(33, false))
 	f.adopt(v)
 	checkMove(t, drain(t, v), 3000*time.Millisecond, 3033*time.Millisecond)
 }
@@ -86,15 +85,15 @@ func TestExistingFeedMakesRoomForMovedViewers(t *testing.T) {
 	old, v := endedFeed(t)
 	p := old.resumePoint()
 	f, fresh := watching(t) // at DTS 0: behind the moved viewers
-	f.OnFrame(videoFrame(33, false))
+	put(f, videoFrame(33, false))
 	drain(t, fresh)
 	f.continueAfter(p)
 	f.adopt(v)
 	if got := drain(t, v); len(got) != 2 || got[0].ts() != p.next || got[1].ts() != p.next {
 		t.Fatalf("moved viewer got %d tags first, want the 2 sequence headers at %v", len(got), p.next)
 	}
-	f.OnFrame(videoFrame(66, false)) // not a keyframe: skipped by the moved viewer
-	f.OnFrame(videoFrame(100, true))
+	put(f, videoFrame(66, false)) // not a keyframe: skipped by the moved viewer
+	put(f, videoFrame(100, true))
 	got := drain(t, v)
 	if len(got) != 1 || !got[0].key || got[0].ts() <= p.next {
 		t.Fatalf("moved viewer got %d tags, want the keyframe after %v", len(got), p.next)

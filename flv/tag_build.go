@@ -94,6 +94,14 @@ func fileHeader(audio, video bool) []byte {
 	return []byte{'F', 'L', 'V', 1, flags, 0, 0, 0, 9, 0, 0, 0, 0}
 }
 
+// tagFromFrame builds the tag of an H.264 or AAC frame at ts.
+func tagFromFrame(f *media.Frame, ts time.Duration) *tag {
+	if f.Codec == media.CodecH264 {
+		return videoTagFromFrame(f, ts)
+	}
+	return audioTagFromFrame(f, ts)
+}
+
 // videoTagFromFrame builds an AVC NALU tag at ts; f.Data is already 4-byte AVCC,
 // matching the sequence header this package sends (lengthSizeMinusOne 3).
 func videoTagFromFrame(f *media.Frame, ts time.Duration) *tag {

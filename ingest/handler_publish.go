@@ -276,20 +276,15 @@ func (h *publishHandler) OnVideo(ts uint32, payload io.Reader) (err error) {
 			h.dropWithoutConfig()
 			return nil
 		}
-		data, key, err := media.NormalizeAVCC(tag.Data, h.h264.LengthSize)
+		f, err := media.FrameFromAVCC(tag.Data, h.h264.LengthSize)
 		if err != nil {
 			return h.fail("closing publisher: avc access unit", err)
 		}
-		if len(data) == 0 {
+		if f == nil {
 			return nil
 		}
-		return h.write(&media.Frame{
-			Codec:    media.CodecH264,
-			DTS:      dts,
-			CTS:      time.Duration(tag.CTS) * time.Millisecond,
-			Keyframe: key,
-			Data:     data,
-		})
+		f.DTS, f.CTS = dts, time.Duration(tag.CTS)*time.Millisecond
+		return h.write(f)
 	}
 	return nil // end of sequence
 }

@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -102,14 +103,19 @@ func (f *frameLog) OnFrame(fr *media.Frame) {
 		f.firstKey = fr.Keyframe
 	}
 	f.video = append(f.video, fr)
-	err := media.ForEachNALU(fr.Data, func(n []byte) bool {
-		if media.NALUType(n) == media.NALUTypeAUD {
+	for data := fr.Data; len(data) > 0; {
+		n := 0
+		if len(data) >= 4 {
+			n = int(binary.BigEndian.Uint32(data))
+		}
+		if len(data) < 4 || n > len(data)-4 {
+			f.badAVCC = errors.New("frame data is not 4-byte AVCC")
+			return
+		}
+		if media.NALUType(data[4:4+n]) == media.NALUTypeAUD {
 			f.badAVCC = errors.New("AUD left in frame")
 		}
-		return true
-	})
-	if err != nil {
-		f.badAVCC = err
+		data = data[4+n:]
 	}
 }
 

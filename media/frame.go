@@ -47,11 +47,47 @@ type Frame struct {
 	Keyframe bool
 	// Data is the payload:
 	//   H.264: AVCC, every NAL unit prefixed by a 4-byte big-endian length
-	//          (AUD NAL units removed);
+	//          (AUD NAL units removed), split into NALUs;
 	//   AAC:   one raw access unit (no ADTS header);
 	//   Opus:  one Opus packet;
 	//   VP8:   one frame.
 	Data []byte
+	// NALUs are an H.264 access unit's NAL units, sub-slices of Data
+	// without their length prefixes, access unit delimiters, filler data
+	// or empty units. Data is split once, where the frame enters media
+	// (FrameFromAVCC at RTMP ingest, Stream.WriteFrame for a frame written
+	// without NALUs), together with Keyframe and HasSPS: readers use these
+	// and never walk Data's NAL units again.
+	NALUs [][]byte
+	// HasSPS marks an H.264 access unit that carries its sequence parameter
+	// set in band (encoders send the PPS with it), so a packetizer need not
+	// put the track's stored parameter sets in front of it.
+	HasSPS bool
+}
+
+// addNALU appends one kept NAL unit of an H.264 frame and the flags it sets.
+func (f *Frame) addNALU(n []byte) {
+	switch NALUType(n) {
+	case NALUTypeIDR:
+		f.Keyframe = true
+	case NALUTypeSPS:
+		f.HasSPS = true
+	}
+	f.NALUs = append(f.NALUs, n)
+}
+
+// splitH264 sets NALUs and HasSPS of an H.264 frame written with Data only
+// (a WHIP publisher's depacketized access unit), and Keyframe when it has
+// an IDR slice (a writer's own keyframe mark is kept). A malformed Data
+// leaves no NAL units: packetizers drop the frame.
+func (f *Frame) splitH264() error {
+	key := f.Keyframe
+	f.NALUs, f.HasSPS = make([][]byte, 0, 4), false
+	err := eachAVCCNALU(f.Data, 4, func(n []byte) { f.addNALU(n[:len(n):len(n)]) })
+	if err != nil {
+		f.NALUs, f.Keyframe, f.HasSPS = nil, key, false
+	}
+	return err
 }
 
 // PTS returns the presentation time.

@@ -3,7 +3,10 @@ package media
 // gopCache keeps the frames of the current group of pictures: the last video
 // keyframe and every frame (video and audio) written after it. A new reader
 // replays it to decode a picture at once instead of waiting for the next
-// keyframe, which an RTMP encoder cannot be asked for.
+// keyframe, which an RTMP encoder cannot be asked for. It is the server's
+// one GOP: readers that fan out build their catch-up from it (flv turns its
+// frames into tags when a viewer joins, Stream.ReadGOP) or keep only a
+// derived form keyed by its keyframe marks (the sfu's packet ring).
 type gopCache struct {
 	frames   []*Frame
 	bytes    int

@@ -1,10 +1,6 @@
 package media
 
-import (
-	"encoding/binary"
-	"fmt"
-	"strconv"
-)
+import "strconv"
 
 // H.264 NAL unit types the server cares about.
 const (
@@ -14,6 +10,8 @@ const (
 	NALUTypeSPS   = 7
 	NALUTypePPS   = 8
 	NALUTypeAUD   = 9
+	// NALUTypeFiller is filler data, padding a constant bitrate stream.
+	NALUTypeFiller = 12
 )
 
 // NALUType returns the nal_unit_type of a NAL unit (0 for an empty one).
@@ -22,27 +20,6 @@ func NALUType(nalu []byte) byte {
 		return 0
 	}
 	return nalu[0] & 0x1f
-}
-
-// ForEachNALU calls fn for every NAL unit of an AVCC payload with 4-byte
-// length prefixes (the form frames have inside a Stream), stopping early
-// when fn returns false. The slices alias data.
-func ForEachNALU(data []byte, fn func(nalu []byte) bool) error {
-	for len(data) > 0 {
-		if len(data) < 4 {
-			return fmt.Errorf("nal length prefix truncated: %w", ErrMalformed)
-		}
-		n := binary.BigEndian.Uint32(data)
-		data = data[4:]
-		if uint64(n) > uint64(len(data)) {
-			return fmt.Errorf("nal unit of %d bytes with %d left: %w", n, len(data), ErrMalformed)
-		}
-		if !fn(data[:n]) {
-			return nil
-		}
-		data = data[n:]
-	}
-	return nil
 }
 
 // ProfileName names an H.264 profile_idc with its constraint flags.

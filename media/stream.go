@@ -159,8 +159,14 @@ func (s *Stream) VideoTrack() *Track {
 }
 
 // WriteFrame hands f to every reader and the GOP cache. f must not be
-// modified afterwards. It never blocks on readers.
+// modified afterwards. It never blocks on readers. An H.264 frame written
+// without NALUs is split here, before any reader sees it.
 func (s *Stream) WriteFrame(f *Frame) error {
+	if f.Codec == CodecH264 && f.NALUs == nil {
+		if err := f.splitH264(); err != nil {
+			s.log.Debug("malformed h264 access unit", "err", err)
+		}
+	}
 	now := s.cfg.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -228,6 +234,18 @@ func (s *Stream) GOP() []*Frame {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]*Frame(nil), s.gop.frames...)
+}
+
+// ReadGOP calls fn with the cached frames from the last keyframe on (none
+// when no GOP is cached), while no frame or track can be written: a Reader
+// that fans out to consumers of its own (an FLV feed's viewers) hands a new
+// one this GOP and then its live output, with no gap and no duplicate, as
+// Attach does for Readers. fn runs with the stream locked: it must be quick,
+// must not keep gop, and must not call back into the Stream.
+func (s *Stream) ReadGOP(fn func(gop []*Frame)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.gop.frames)
 }
 
 // Close ends the stream: Done is closed and readers are dropped. It is

@@ -101,6 +101,36 @@ func TestGOPCacheOverflowWaitsForNextKeyframe(t *testing.T) {
 	}
 }
 
+// ReadGOP shows the cached GOP while no frame can be written: a frame
+// written meanwhile waits and is not part of it.
+func TestReadGOPExcludesWrites(t *testing.T) {
+	s := NewStream(StreamConfig{GigID: "g"}, nil)
+	s.SetTrack(&Track{Codec: CodecH264})
+	_ = s.WriteFrame(video(0, false))
+	_ = s.WriteFrame(video(33, true))
+	_ = s.WriteFrame(video(66, false))
+	written := make(chan struct{})
+	s.ReadGOP(func(gop []*Frame) {
+		go func() {
+			_ = s.WriteFrame(video(100, false))
+			close(written)
+		}()
+		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-written:
+			t.Error("a frame was written during ReadGOP")
+		default:
+		}
+		if len(gop) != 2 || gop[0].DTS != 33*time.Millisecond || !gop[0].Keyframe {
+			t.Errorf("GOP of %d frames, want the keyframe at 33 ms and one more", len(gop))
+		}
+	})
+	<-written
+	if n := len(s.GOP()); n != 3 {
+		t.Fatalf("GOP of %d frames after the write, want 3", n)
+	}
+}
+
 func TestNewSequenceHeaderReachesReadersAndResetsGOP(t *testing.T) {
 	s := NewStream(StreamConfig{GigID: "g"}, nil)
 	s.SetTrack(&Track{Codec: CodecH264, H264: &H264Config{Width: 640}})

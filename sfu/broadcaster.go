@@ -1,14 +1,12 @@
 package sfu
 
 import (
-	"encoding/binary"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bookmygig/bookmygig/media"
-	"github.com/pion/rtp/codecs"
 )
 
 // rtpMTU is the RTP payload size limit: 1200 bytes leaves room for the RTP
@@ -26,11 +24,11 @@ type broadcaster struct {
 	detach func()
 
 	// Writer-goroutine state (only touched inside OnTrack/OnFrame).
-	sps, pps  [][]byte
-	payloader codecs.H264Payloader
-	annexb    []byte
-	batch     []*packet
-	seq       [2]uint16
+	sps, pps [][]byte
+	packer   h264Packer
+	nalus    [][]byte // scratch: parameter sets and a keyframe's NAL units
+	batch    []*packet
+	seq      [2]uint16
 
 	hasVideo atomic.Bool
 	bframes  atomic.Bool
@@ -131,69 +129,33 @@ func (b *broadcaster) nextSeq(audio bool) uint16 {
 	return s
 }
 
-// packetizeH264 converts the AVCC access unit to Annex-B (the payloader's
-// input), putting the stored SPS and PPS in front of every IDR: x264 over
-// FLV sends them only in the sequence header, and Chromium decodes nothing
-// without them in band.
+// packetizeH264 packetizes the frame's NAL units (split once at ingest),
+// putting the stored SPS and PPS in front of every IDR that does not carry
+// its own: x264 over FLV sends them only in the sequence header, and
+// Chromium decodes nothing without them in band.
 func (b *broadcaster) packetizeH264(f *media.Frame) {
-	out := b.annexb[:0]
-	if f.Keyframe && !hasParamSets(f.Data) {
-		for _, ps := range b.sps {
-			out = appendStartCode(out, ps)
-		}
-		for _, ps := range b.pps {
-			out = appendStartCode(out, ps)
-		}
+	if len(f.NALUs) == 0 {
+		return // malformed or empty access unit
 	}
-	err := media.ForEachNALU(f.Data, func(n []byte) bool {
-		if t := media.NALUType(n); t != media.NALUTypeAUD && len(n) > 0 {
-			out = appendStartCode(out, n)
-		}
-		return true
-	})
-	b.annexb = out
-	if err != nil {
-		b.log.Debug("dropping malformed access unit", "err", err)
-		return
+	nalus := f.NALUs
+	if f.Keyframe && !f.HasSPS {
+		b.nalus = append(append(append(b.nalus[:0], b.sps...), b.pps...), f.NALUs...)
+		nalus = b.nalus
 	}
-	// A fresh payloader per frame: it keeps SPS/PPS slices between calls,
-	// and those would alias the reused Annex-B buffer.
-	b.payloader = codecs.H264Payloader{}
-	payloads := b.payloader.Payload(rtpMTU, out)
-	if len(payloads) == 0 {
-		return
-	}
+	buf, ends := b.packer.pack(nalus, rtpMTU)
+	clear(b.nalus) // do not keep the frame alive through the scratch slice
 	ts := uint32(f.PTS().Nanoseconds() * 90000 / int64(time.Second))
 	// One allocation for the frame's packet structs: this runs once per
 	// stream, not per viewer.
-	pkts := make([]packet, len(payloads))
-	for i, p := range payloads {
-		pkts[i] = packet{seq: b.nextSeq(false), ts: ts, payload: p}
+	pkts := make([]packet, len(ends))
+	start := 0
+	for i, end := range ends {
+		pkts[i] = packet{seq: b.nextSeq(false), ts: ts, payload: buf[start:end:end]}
 		b.batch = append(b.batch, &pkts[i])
+		start = end
 	}
 	pkts[0].keyHead = f.Keyframe
 	pkts[len(pkts)-1].marker = true
-}
-
-func appendStartCode(dst, nalu []byte) []byte {
-	dst = append(dst, 0, 0, 0, 1)
-	return append(dst, nalu...)
-}
-
-func hasParamSets(avcc []byte) bool {
-	found := false
-	for len(avcc) >= 5 {
-		n := int(binary.BigEndian.Uint32(avcc))
-		if n > len(avcc)-4 {
-			return false
-		}
-		if media.NALUType(avcc[4:4+n]) == media.NALUTypeSPS {
-			found = true
-			break
-		}
-		avcc = avcc[4+n:]
-	}
-	return found
 }
 
 // audioCatchUp is how much cached audio a new viewer gets. Video must be

@@ -25,10 +25,22 @@ type packet struct {
 const seqIndexSize = 1024
 
 // packetRing holds a stream's packets from the last keyframe on (the GOP
-// cache new viewers start from) and at least minKeep recent packets (the NACK
-// history), in one growable circular buffer. One writer (the broadcaster)
-// appends under the write lock; viewers read under the read lock, copying
-// packet pointers only.
+// new viewers start from, packetized) and at least minKeep recent packets
+// (the NACK history), in one growable circular buffer. One writer (the
+// broadcaster) appends under the write lock; viewers read under the read
+// lock, copying packet pointers only.
+//
+// It is not a second GOP owner: media.Stream owns the GOP and says where it
+// starts (Frame.Keyframe); the ring only keeps the packets that GOP was cut
+// into, so that every viewer that catches up shares one packetization (the
+// CPU cost of packetizing a GOP per joining viewer, and its sequence
+// numbers, are what the ring saves) and NACKs can be answered from the same
+// packets. Its keyframe mark is media's: the broadcaster copies keyHead from
+// the frame's Keyframe. (A WHIP publisher's RTP is forwarded packet by
+// packet, before its access unit is whole and reaches media: there the first
+// packet of the access unit media will mark as a keyframe is recognised
+// from its payload, rtp_keyframe.go, since waiting for media's mark would
+// hold every packet back a frame.) Retention follows the mark.
 type packetRing struct {
 	mu       sync.RWMutex
 	buf      []*packet // len is a power of two

@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -80,6 +81,17 @@ func nalu(typ byte, size int) []byte {
 	return n
 }
 
+// split gives an H.264 frame its NAL units, as a Stream does for frames
+// written without them; tests that feed a broadcaster directly use it.
+func split(f *media.Frame) *media.Frame {
+	g, err := media.FrameFromAVCC(f.Data, 4)
+	if err != nil || g == nil {
+		panic(fmt.Sprintf("test frame: %v", err))
+	}
+	g.DTS, g.CTS = f.DTS, f.CTS
+	return g
+}
+
 func testBroadcaster(minKeep int) *broadcaster {
 	b := newBroadcaster(nil, minKeep, 1<<20, slog.New(slog.DiscardHandler))
 	b.OnTrack(&media.Track{Codec: media.CodecH264, H264: &media.H264Config{SPS: [][]byte{nalu(7, 10)}, PPS: [][]byte{nalu(8, 4)}}})
@@ -87,9 +99,9 @@ func testBroadcaster(minKeep int) *broadcaster {
 }
 
 func writeGOP(b *broadcaster, start time.Duration, pframes int) {
-	b.OnFrame(&media.Frame{Codec: media.CodecH264, DTS: start, Keyframe: true, Data: avcc(nalu(9, 2), nalu(5, 3000))})
+	b.OnFrame(split(&media.Frame{Codec: media.CodecH264, DTS: start, Keyframe: true, Data: avcc(nalu(9, 2), nalu(5, 3000))}))
 	for i := 1; i <= pframes; i++ {
-		b.OnFrame(&media.Frame{Codec: media.CodecH264, DTS: start + time.Duration(i)*33*time.Millisecond, Data: avcc(nalu(1, 200))})
+		b.OnFrame(split(&media.Frame{Codec: media.CodecH264, DTS: start + time.Duration(i)*33*time.Millisecond, Data: avcc(nalu(1, 200))}))
 		b.OnFrame(&media.Frame{Codec: media.CodecOpus, DTS: start + time.Duration(i)*20*time.Millisecond, Data: []byte{0xfc, 1, 2}})
 	}
 }
@@ -231,7 +243,7 @@ func TestSlowViewerSkipsToNewestKeyframeWithContinuousSeq(t *testing.T) {
 func TestViewerWaitsForKeyframeWhenNoneCached(t *testing.T) {
 	b := testBroadcaster(4)
 	// Only P-frames so far: no GOP to start from.
-	b.OnFrame(&media.Frame{Codec: media.CodecH264, DTS: 0, Data: avcc(nalu(1, 200))})
+	b.OnFrame(split(&media.Frame{Codec: media.CodecH264, DTS: 0, Data: avcc(nalu(1, 200))}))
 	w := &fakeWriter{}
 	d := newDownTrack(webrtc.RTPCodecTypeVideo, "s", 1, 0)
 	d.bind.Store(&trackBinding{ssrc: 7, pt: 102, w: w})
@@ -240,7 +252,7 @@ func TestViewerWaitsForKeyframeWhenNoneCached(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
 	waitUntil(t, func() bool { return len(*b.subs.Load()) == 1 })
-	b.OnFrame(&media.Frame{Codec: media.CodecH264, DTS: 33 * time.Millisecond, Data: avcc(nalu(1, 200))})
+	b.OnFrame(split(&media.Frame{Codec: media.CodecH264, DTS: 33 * time.Millisecond, Data: avcc(nalu(1, 200))}))
 	writeGOP(b, time.Second, 1)
 	waitUntil(t, func() bool { return w.count() == 5 })
 	cancel()
