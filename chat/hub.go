@@ -247,7 +247,7 @@ func (h *Hub) enterRoom(c *client, countViewer bool) *room {
 		h.rooms[c.gig] = r
 		h.kickSubscriptions()
 	}
-	r.add(c)
+	r.members.Add(c)
 	c.mem.room = r
 	if countViewer {
 		c.mem.counted = true
@@ -273,7 +273,7 @@ func (h *Hub) leave(c *client) {
 	if c.mem.counted {
 		h.addViewerLocked(c.gig, "chat", -1)
 	}
-	if r := c.mem.room; r != nil && r.remove(c) == 0 && h.rooms[c.gig] == r {
+	if r := c.mem.room; r != nil && r.members.Remove(c) == 0 && h.rooms[c.gig] == r {
 		delete(h.rooms, c.gig)
 		h.kickSubscriptions()
 	}

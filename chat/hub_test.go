@@ -211,7 +211,7 @@ func TestSlowClientEvicted(t *testing.T) {
 		t.Fatalf("fast client got %v", m)
 	}
 	waitFor(t, 3*time.Second, "slow client to leave the room", func() bool {
-		return len(*n.hub.roomOf("g1").members.Load()) == 1
+		return n.hub.roomOf("g1").members.Len() == 1
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/cow"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -50,7 +51,7 @@ type feed struct {
 	gaps    [64]time.Duration
 	nGaps   int
 	metaFPS float64
-	viewers []*viewer
+	viewers cow.List[*viewer]
 	// holding is set while audio sits in the viewers' queues waiting for a
 	// video frame; hold flushes it after audioHoldMax (one timer per
 	// stream, not per viewer).
@@ -81,7 +82,7 @@ func (f *feed) OnTrack(t *media.Track) {
 	}
 	// Never call back into the stream here: it is locked.
 	f.meta, f.metaFPS = metadataTag(f.video, f.audio, f.fpsLocked()), f.fpsLocked()
-	for _, v := range f.viewers {
+	for _, v := range f.viewers.Load() {
 		v.push(hdr)
 	}
 }
@@ -125,7 +126,7 @@ func (f *feed) OnFrame(fr *media.Frame) {
 			f.hold.Reset(audioHoldMax)
 		}
 	}
-	for _, v := range f.viewers {
+	for _, v := range f.viewers.Load() {
 		v.enqueue(t, wake)
 	}
 }
@@ -141,7 +142,7 @@ func (f *feed) flushHeld() {
 	// A run that lost the race to a video frame and finds newer audio held
 	// sends it early: one extra write, never a late one.
 	f.holding = false
-	for _, v := range f.viewers {
+	for _, v := range f.viewers.Load() {
 		v.flush()
 	}
 }
@@ -224,9 +225,7 @@ func (f *feed) join() (v *viewer, hasAudio, hasVideo bool) {
 	if hasVideo && !f.gopOK {
 		v.skipping = true // wait for the next keyframe
 	}
-	next := make([]*viewer, len(f.viewers), len(f.viewers)+1)
-	copy(next, f.viewers)
-	f.viewers = append(next, v)
+	f.viewers.Add(v)
 	return v, hasAudio, hasVideo
 }
 
@@ -234,21 +233,14 @@ func (f *feed) join() (v *viewer, hasAudio, hasVideo bool) {
 func (f *feed) leave(v *viewer) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	next := make([]*viewer, 0, len(f.viewers))
-	for _, x := range f.viewers {
-		if x != v {
-			next = append(next, x)
-		}
-	}
-	f.viewers = next
-	return len(next)
+	return f.viewers.Remove(v)
 }
 
 // endAll finishes every viewer (drain, then end cleanly) or aborts them.
 func (f *feed) endAll(abort bool) {
 	f.stopHold() // finishing drains the held audio too
 	f.mu.Lock()
-	vs := f.viewers
+	vs := f.viewers.Load()
 	f.mu.Unlock()
 	for _, v := range vs {
 		v.finish(abort)

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/cow"
 )
 
 // Reader receives a Stream's tracks and frames. Both methods are called on
@@ -41,9 +43,10 @@ type Stream struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu      sync.Mutex
-	tracks  []*Track
-	readers []Reader
+	mu     sync.Mutex
+	tracks []*Track
+	// readers are changed and called with mu held.
+	readers cow.List[Reader]
 	gop     gopCache
 	closed  bool
 	// cause is why the stream ended (Err), set before done is closed.
@@ -122,7 +125,7 @@ func (s *Stream) SetTrack(t *Track) {
 		// Cached frames were coded with the old parameters.
 		s.gop.reset()
 	}
-	for _, r := range s.readers {
+	for _, r := range s.readers.Load() {
 		r.OnTrack(t)
 	}
 }
@@ -170,7 +173,7 @@ func (s *Stream) WriteFrame(f *Frame) error {
 	s.lastWrite.Store(now.UnixNano())
 	s.stats.add(f, now)
 	s.gop.add(f, s.hasVideoLocked())
-	for _, r := range s.readers {
+	for _, r := range s.readers.Load() {
 		r.OnFrame(f)
 	}
 	return nil
@@ -204,9 +207,7 @@ func (s *Stream) Attach(r Reader, fromGOP bool) (detach func(), err error) {
 			r.OnFrame(f)
 		}
 	}
-	next := make([]Reader, len(s.readers), len(s.readers)+1)
-	copy(next, s.readers)
-	s.readers = append(next, r)
+	s.readers.Add(r)
 	var once sync.Once
 	return func() { once.Do(func() { s.detach(r) }) }, nil
 }
@@ -214,13 +215,7 @@ func (s *Stream) Attach(r Reader, fromGOP bool) (detach func(), err error) {
 func (s *Stream) detach(r Reader) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := make([]Reader, 0, len(s.readers))
-	for _, x := range s.readers {
-		if x != r {
-			next = append(next, x)
-		}
-	}
-	s.readers = next
+	s.readers.Remove(r)
 }
 
 // GOP returns a snapshot of the cached frames from the last keyframe on.
@@ -247,7 +242,7 @@ func (s *Stream) CloseWithCause(cause error) {
 	}
 	s.closed = true
 	s.cause = cause
-	s.readers = nil
+	s.readers.Clear()
 	s.gop.reset()
 	close(s.done)
 }
