@@ -389,6 +389,13 @@ func ginPath(pattern string) string {
 	return strings.Join(parts, "/")
 }
 
+// streamReport is GET /api/gigs/{id}/stream: media's figures, then the
+// advice the API gives about them.
+type streamReport struct {
+	media.Stats
+	Warnings []api.StreamWarning `json:"warnings"`
+}
+
 // streamInfo is GET /api/gigs/{id}/stream: the live stream's health, with
 // the chat-only viewers of this node and the total across nodes.
 func (a *app) streamInfo(gigID string) (any, bool) {
@@ -396,7 +403,12 @@ func (a *app) streamInfo(gigID string) (any, bool) {
 	if !ok {
 		return nil, false
 	}
-	st := s.Stats()
+	st := streamReport{Stats: s.Stats()}
+	if v := st.Video; v != nil {
+		st.Warnings = api.StreamWarnings(true, v.BFrames, v.KeyframeInterval)
+	} else {
+		st.Warnings = api.StreamWarnings(false, false, 0)
+	}
 	if st.Viewers == nil {
 		st.Viewers = map[string]int{}
 	}
