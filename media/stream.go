@@ -56,8 +56,6 @@ type Stream struct {
 	lastWrite atomic.Int64
 	stats     statsCollector
 	viewers   viewerCounts
-	// viewerHook is the Registry's OnViewer hook, set when published.
-	viewerHook atomic.Pointer[ViewerHook]
 }
 
 // NewStream returns an open Stream.

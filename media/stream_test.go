@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -216,26 +217,31 @@ func TestRegistryRefusesSecondHealthyPublisherAndReplacesStaleOne(t *testing.T) 
 	}
 }
 
-func TestRegistryViewerHookCountsEachViewerOnce(t *testing.T) {
+func TestRegistryGigViewersCountsEachViewerOnce(t *testing.T) {
 	reg := NewRegistry(RegistryConfig{}, nil)
-	counts := map[string]int{}
-	reg.OnViewer(func(gigID, proto string) func() {
-		counts[gigID+"/"+proto]++
-		return func() { counts[gigID+"/"+proto]-- }
-	})
 	s := NewStream(StreamConfig{GigID: "g"}, nil)
 	if err := reg.Publish(s); err != nil {
 		t.Fatal(err)
 	}
+	counts := func() map[string]int {
+		out := map[string]int{}
+		for proto, n := range reg.GigViewers("g") {
+			out["g/"+proto] = n
+		}
+		return out
+	}
 	a := s.AddViewer("webrtc")
 	b := s.AddViewer("flv")
-	if counts["g/webrtc"] != 1 || counts["g/flv"] != 1 || s.Viewers() != 2 {
-		t.Fatalf("after two viewers: hook %v, stream %d", counts, s.Viewers())
+	if c := counts(); c["g/webrtc"] != 1 || c["g/flv"] != 1 || s.Viewers() != 2 || !slices.Equal(reg.LiveGigs(), []string{"g"}) {
+		t.Fatalf("after two viewers: registry %v, stream %d, live %v", c, s.Viewers(), reg.LiveGigs())
 	}
 	a()
-	a() // release is idempotent, for the hook too
+	a() // release is idempotent, for the registry's view too
 	b()
-	if counts["g/webrtc"] != 0 || counts["g/flv"] != 0 || s.Viewers() != 0 {
-		t.Fatalf("after release: hook %v, stream %d", counts, s.Viewers())
+	if c := counts(); c["g/webrtc"] != 0 || c["g/flv"] != 0 || s.Viewers() != 0 {
+		t.Fatalf("after release: registry %v, stream %d", c, s.Viewers())
+	}
+	if n := len(reg.GigViewers("other")); n != 0 {
+		t.Fatalf("a gig not live here has %d protocols counted", n)
 	}
 }
