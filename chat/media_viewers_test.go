@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -41,21 +43,13 @@ func (f *fakeMedia) change(gigID, proto string, d int) {
 func (f *fakeMedia) GigViewers(gigID string) map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string]int, len(f.n[gigID]))
-	for k, v := range f.n[gigID] {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(f.n[gigID])
 }
 
 func (f *fakeMedia) LiveGigs() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]string, 0, len(f.n))
-	for g := range f.n {
-		out = append(out, g)
-	}
-	return out
+	return slices.Collect(maps.Keys(f.n))
 }
 
 // withMedia returns cfg reading media viewers from a new fakeMedia.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -208,11 +210,7 @@ func (r *Registry) GigViewers(gigID string) map[string]int {
 func (r *Registry) LiveGigs() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]string, 0, len(r.streams))
-	for gig := range r.streams {
-		out = append(out, gig)
-	}
-	return out
+	return slices.Collect(maps.Keys(r.streams))
 }
 
 // CloseAll ends every stream, for shutdown.

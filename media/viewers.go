@@ -35,16 +35,6 @@ func (v *viewerCounts) snapshot() map[string]int {
 	return out
 }
 
-func (v *viewerCounts) total() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	n := 0
-	for _, c := range v.n {
-		n += c
-	}
-	return n
-}
-
 // AddViewer counts one viewer of protocol proto ("webrtc", "flv", "ws-flv")
 // until the returned release function is called (idempotent).
 func (s *Stream) AddViewer(proto string) (release func()) {
@@ -54,7 +44,13 @@ func (s *Stream) AddViewer(proto string) (release func()) {
 }
 
 // Viewers returns the number of viewers of every protocol together.
-func (s *Stream) Viewers() int { return s.viewers.total() }
+func (s *Stream) Viewers() int {
+	n := 0
+	for _, c := range s.viewers.snapshot() {
+		n += c
+	}
+	return n
+}
 
 // ViewerCounts returns the number of viewers per protocol (a copy).
 func (s *Stream) ViewerCounts() map[string]int { return s.viewers.snapshot() }
