@@ -2,6 +2,7 @@ package media
 
 import (
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,27 +138,22 @@ func (s *Stream) Tracks() []*Track {
 
 // Track returns the track with codec c, or nil.
 func (s *Stream) Track(c Codec) *Track {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range s.tracks {
-		if t.Codec == c {
-			return t
-		}
+	return findTrack(s.Tracks(), func(t *Track) bool { return t.Codec == c })
+}
+
+// VideoTrack returns the video track, or nil.
+func (s *Stream) VideoTrack() *Track { return findTrack(s.Tracks(), isVideo) }
+
+// findTrack returns the first of ts that match accepts, or nil. ts is never
+// changed in place (SetTrack replaces the slice), so it is read unlocked.
+func findTrack(ts []*Track, match func(*Track) bool) *Track {
+	if i := slices.IndexFunc(ts, match); i >= 0 {
+		return ts[i]
 	}
 	return nil
 }
 
-// VideoTrack returns the video track, or nil.
-func (s *Stream) VideoTrack() *Track {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range s.tracks {
-		if t.Codec.IsVideo() {
-			return t
-		}
-	}
-	return nil
-}
+func isVideo(t *Track) bool { return t.Codec.IsVideo() }
 
 // WriteFrame hands f to every reader and the GOP cache. f must not be
 // modified afterwards. It never blocks on readers.
@@ -177,14 +173,7 @@ func (s *Stream) WriteFrame(f *Frame) error {
 	return nil
 }
 
-func (s *Stream) hasVideoLocked() bool {
-	for _, t := range s.tracks {
-		if t.Codec.IsVideo() {
-			return true
-		}
-	}
-	return false
-}
+func (s *Stream) hasVideoLocked() bool { return slices.ContainsFunc(s.tracks, isVideo) }
 
 // Attach adds r. r first receives every current track, then (if fromGOP)
 // the cached GOP, then live frames, with no gap and no duplicate between
