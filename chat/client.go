@@ -80,7 +80,7 @@ type client struct {
 	ipKey string // keyed hash of the address: bans are stored without the address itself
 	ip    string
 	// countable: a WebSocket is a viewer of its own; a data channel belongs
-	// to a media session that TrackViewer counts already.
+	// to a media session that its stream counts already (MediaViewers).
 	countable bool
 	// id is the public user id: GuestUserID for a guest, TicketUserID for
 	// a ticket holder, random for the creator and before the join (set at

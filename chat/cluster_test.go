@@ -217,14 +217,16 @@ func TestClusterModeration(t *testing.T) {
 
 func TestClusterViewers(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, newCluster func(cfgA, cfgB Config) *cluster) {
-		cl := newCluster(testConfig(), testConfig())
+		cfgA, mediaA := withMedia(testConfig())
+		cfgB, mediaB := withMedia(testConfig())
+		cl := newCluster(cfgA, cfgB)
 		a1, a2, b1 := dial(t, cl.a, "gig"), dial(t, cl.a, "gig"), dial(t, cl.b, "gig")
 		a1.join("a1")
 		a2.join("a2")
 		b1.join("b1")
-		release := cl.b.hub.TrackViewer("gig", "flv")
+		release := mediaB.add("gig", "flv")
 		defer release()
-		_ = cl.a.hub.TrackViewer("other-gig", "webrtc")
+		_ = mediaA.add("other-gig", "webrtc")
 		for _, c := range []*wsClient{a1, a2, b1} {
 			c.waitPresence(4)
 		}
@@ -244,12 +246,13 @@ func TestClusterViewers(t *testing.T) {
 // TestClusterCrashedNodeDropsOut: a node that stops heartbeating (its Redis
 // connection dies without any cleanup) leaves the count within PresenceTTL.
 func TestClusterCrashedNodeDropsOut(t *testing.T) {
-	cl := backends[1].new(t, testConfig(), testConfig())
+	cfgB, mediaB := withMedia(testConfig())
+	cl := backends[1].new(t, testConfig(), cfgB)
 	a := dial(t, cl.a, "gig")
 	a.join("a")
 	b := dial(t, cl.b, "gig")
 	b.join("b")
-	_ = cl.b.hub.TrackViewer("gig", "webrtc")
+	_ = mediaB.add("gig", "webrtc")
 	a.waitPresence(3)
 	// Crash: node B's Redis client goes away; its hub never says goodbye.
 	_ = cl.brkB.Close()

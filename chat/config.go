@@ -47,6 +47,9 @@ type Config struct {
 	PresenceTTL time.Duration
 	// PresencePush is the coalescing period of presence updates to rooms. Default 1 s.
 	PresencePush time.Duration
+	// MediaViewers reports this node's media viewers, who count in every
+	// gig's presence with the chat members. nil: chat members only.
+	MediaViewers MediaViewers
 	// BrokerTimeout bounds every broker call. Default 2 s.
 	BrokerTimeout time.Duration
 	// RelayQueue bounds the events waiting to be relayed to other nodes. Default 4096.

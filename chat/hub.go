@@ -144,7 +144,7 @@ func (h *Hub) Counters() Counters {
 	}
 	h.mu.Lock()
 	for _, p := range h.presence {
-		c.Viewers += p.byProtocol["chat"]
+		c.Viewers += p.chat
 	}
 	h.mu.Unlock()
 	return c
@@ -194,7 +194,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 
 // Attach connects conn to the gig's chat. The client still has to join.
 // Chat over a data channel does not count as a viewer: the media session
-// that owns the channel is counted through TrackViewer. On error (per-IP cap,
+// that owns the channel is counted by its stream (see MediaViewers). On error (per-IP cap,
 // hub closed) the client has been told and conn closed.
 func (h *Hub) Attach(gigID, ip string, conn Conn) (*Peer, error) {
 	if gigID == "" {
@@ -247,11 +247,11 @@ func (h *Hub) enterRoom(c *client, countViewer bool) *room {
 		h.rooms[c.gig] = r
 		h.kickSubscriptions()
 	}
-	r.add(c)
+	r.members.Add(c)
 	c.mem.room = r
 	if countViewer {
 		c.mem.counted = true
-		h.addViewerLocked(c.gig, "chat", 1)
+		h.addChatViewerLocked(c.gig, 1)
 	}
 	return r
 }
@@ -271,9 +271,9 @@ func (h *Hub) leave(c *client) {
 		}
 	}
 	if c.mem.counted {
-		h.addViewerLocked(c.gig, "chat", -1)
+		h.addChatViewerLocked(c.gig, -1)
 	}
-	if r := c.mem.room; r != nil && r.remove(c) == 0 && h.rooms[c.gig] == r {
+	if r := c.mem.room; r != nil && r.members.Remove(c) == 0 && h.rooms[c.gig] == r {
 		delete(h.rooms, c.gig)
 		h.kickSubscriptions()
 	}

@@ -211,7 +211,7 @@ func TestSlowClientEvicted(t *testing.T) {
 		t.Fatalf("fast client got %v", m)
 	}
 	waitFor(t, 3*time.Second, "slow client to leave the room", func() bool {
-		return len(*n.hub.roomOf("g1").members.Load()) == 1
+		return n.hub.roomOf("g1").members.Len() == 1
 	})
 }
 
@@ -295,12 +295,13 @@ func TestModerationSingleNode(t *testing.T) {
 }
 
 func TestViewersAcrossProtocols(t *testing.T) {
-	n := newNode(t, testConfig(), nil)
+	cfg, media := withMedia(testConfig())
+	n := newNode(t, cfg, nil)
 	a := dial(t, n, "g1")
 	a.join("Ann")
 	a.waitPresence(1)
-	release := n.hub.TrackViewer("g1", "webrtc")
-	flv := n.hub.TrackViewer("g1", "flv")
+	release := media.add("g1", "webrtc")
+	flv := media.add("g1", "flv")
 	a.waitPresence(3)
 	w := dial(t, n, "g1")
 	w.send(`{"type":"join","name":"Web","watching":true}`) // already counted as webrtc

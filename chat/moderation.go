@@ -176,7 +176,7 @@ func (h *Hub) applyLocal(r *room, x Restriction) {
 	if x.Kind != RestrictBan || x.removes(now) {
 		return
 	}
-	for _, c := range *r.members.Load() {
+	for _, c := range r.members.Load() {
 		if c.userID() != x.Target {
 			continue
 		}

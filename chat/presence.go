@@ -2,61 +2,74 @@ package chat
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
-// gigPresence is this node's viewers of one gig. Guarded by Hub.mu.
+// MediaViewers is where the hub reads this node's media viewers (WebRTC,
+// FLV, WS-FLV) of a gig. Their counts are owned by the media streams
+// (media.Registry implements this; cmd passes it): the hub keeps no copy.
+// What it counts itself is its chat members, who may not be watching at
+// all (a chat-only viewer) and so are state of their own; a member who is
+// ("watching" in its join, or chat over the media session's data channel)
+// is counted by the media session only. Presence is the two together.
+type MediaViewers interface {
+	// GigViewers returns this node's media viewers of the gig by protocol.
+	GigViewers(gigID string) map[string]int
+	// LiveGigs returns the gigs with a live stream on this node.
+	LiveGigs() []string
+}
+
+// gigPresence is this node's presence in one gig. Guarded by Hub.mu.
 type gigPresence struct {
-	byProtocol map[string]int
-	total      int
-	// dirty means the broker has not seen the current total yet.
-	dirty bool
+	// chat is the chat members counted as viewers (not watching media).
+	chat int
+	// sent is the total the broker last took for this node (0 before the
+	// first heartbeat), so only changes are written.
+	sent int
 	// others is the last known sum of the other nodes' counts.
 	others int
 }
 
-func (h *Hub) addViewerLocked(gig, protocol string, delta int) {
+func (h *Hub) addChatViewerLocked(gig string, delta int) {
 	p := h.presence[gig]
 	if p == nil {
-		p = &gigPresence{byProtocol: make(map[string]int)}
+		p = &gigPresence{}
 		h.presence[gig] = p
 	}
-	p.byProtocol[protocol] += delta
-	if p.byProtocol[protocol] <= 0 {
-		delete(p.byProtocol, protocol)
-	}
-	p.total += delta
-	p.dirty = true
+	p.chat += delta
 }
 
-// TrackViewer counts a viewer of the gig that does not chat through this hub
-// (protocol names it for logs and stats: "webrtc", "flv", ...). Call the
-// returned release exactly when the viewer leaves; extra calls do nothing.
-func (h *Hub) TrackViewer(gigID, protocol string) (release func()) {
-	h.mu.Lock()
-	h.addViewerLocked(gigID, protocol, 1)
-	h.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			h.mu.Lock()
-			h.addViewerLocked(gigID, protocol, -1)
-			h.mu.Unlock()
-		})
+// mediaViewers returns this node's media viewers of the gig by protocol
+// (nil without a MediaViewers). Never called with h.mu held.
+func (h *Hub) mediaViewers(gigID string) map[string]int {
+	if h.cfg.MediaViewers == nil {
+		return nil
 	}
+	return h.cfg.MediaViewers.GigViewers(gigID)
+}
+
+func sumCounts(counts map[string]int) int {
+	n := 0
+	for _, v := range counts {
+		n += v
+	}
+	return n
 }
 
 // LocalViewers returns this node's viewers of the gig per protocol ("chat"
-// for counted chat connections).
+// for counted chat connections, the media protocols as the streams count
+// them).
 func (h *Hub) LocalViewers(gigID string) map[string]int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	out := make(map[string]int)
-	if p := h.presence[gigID]; p != nil {
-		for k, v := range p.byProtocol {
+	for k, v := range h.mediaViewers(gigID) {
+		if v > 0 {
 			out[k] = v
 		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p := h.presence[gigID]; p != nil && p.chat > 0 {
+		out["chat"] = p.chat
 	}
 	return out
 }
@@ -67,12 +80,12 @@ func (h *Hub) Viewers(gigID string) int {
 	ctx, cancel := context.WithTimeout(h.ctx, h.cfg.BrokerTimeout)
 	defer cancel()
 	counts, err := h.broker.Presence(ctx, gigID)
+	local := sumCounts(h.mediaViewers(gigID))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p := h.presence[gigID]
-	local := 0
 	if p != nil {
-		local = p.total
+		local += p.chat
 	}
 	if err != nil {
 		h.brokerHealth.report(h.log, err)
@@ -90,12 +103,13 @@ func (h *Hub) Viewers(gigID string) int {
 
 // viewersCached is Viewers without a broker round-trip.
 func (h *Hub) viewersCached(gigID string) int {
+	n := sumCounts(h.mediaViewers(gigID))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if p := h.presence[gigID]; p != nil {
-		return p.total + p.others
+		n += p.chat + p.others
 	}
-	return 0
+	return n
 }
 
 func sumOthers(counts map[string]int, self string) int {
@@ -134,16 +148,31 @@ type beat struct {
 	count int
 }
 
-// heartbeat writes changed counts, or every non-zero count when full.
+// heartbeat writes the counts that changed since the broker last took
+// them, or every non-zero count when full.
 func (h *Hub) heartbeat(full bool) {
+	// The media counts are read first, without h.mu.
+	var media map[string]int
+	if h.cfg.MediaViewers != nil {
+		gigs := h.cfg.MediaViewers.LiveGigs()
+		media = make(map[string]int, len(gigs))
+		for _, gig := range gigs {
+			media[gig] = sumCounts(h.cfg.MediaViewers.GigViewers(gig))
+		}
+	}
 	h.mu.Lock()
+	for gig, n := range media {
+		if n > 0 && h.presence[gig] == nil {
+			h.presence[gig] = &gigPresence{}
+		}
+	}
 	var beats []beat
 	for gig, p := range h.presence {
-		if p.dirty || (full && p.total > 0) {
-			beats = append(beats, beat{gig, p.total})
-			p.dirty = false
+		total := p.chat + media[gig]
+		if total != p.sent || (full && total > 0) {
+			beats = append(beats, beat{gig, total})
 		}
-		if p.total <= 0 && h.rooms[gig] == nil {
+		if total <= 0 && p.sent <= 0 && h.rooms[gig] == nil {
 			delete(h.presence, gig)
 		}
 	}
@@ -153,15 +182,16 @@ func (h *Hub) heartbeat(full bool) {
 		err := h.broker.Heartbeat(ctx, b.gig, h.cfg.NodeID, b.count, h.cfg.PresenceTTL)
 		cancel()
 		if err != nil {
+			// Nothing is marked sent: the next tick tries again.
 			h.brokerHealth.report(h.log, err)
-			h.mu.Lock()
-			if p := h.presence[b.gig]; p != nil {
-				p.dirty = true
-			}
-			h.mu.Unlock()
 			return
 		}
 		h.brokerHealth.ok(h.log)
+		h.mu.Lock()
+		if p := h.presence[b.gig]; p != nil {
+			p.sent = b.count
+		}
+		h.mu.Unlock()
 	}
 }
 

@@ -4,15 +4,16 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/cow"
 )
 
 // room is one gig's chat on this node. Its member list is a copy-on-write
 // snapshot so fan-out takes no lock; it is changed only under Hub.mu.
 type room struct {
 	gig     string
-	members atomic.Pointer[[]*client]
+	members cow.List[*client]
 	// ready is closed once the broker subscription is active and the stored
 	// moderation state is loaded, so a joiner misses nothing between
 	// history and live messages.
@@ -52,33 +53,10 @@ func newRoom(gig string, coalesce time.Duration) *room {
 		bannedAddrs: make(map[string]addrBan),
 		lastSent:    make(map[string]time.Time),
 	}
-	r.members.Store(&[]*client{})
 	return r
 }
 
 func (r *room) markReady() { r.readyOnce.Do(func() { close(r.ready) }) }
-
-// add and remove must be called with Hub.mu held.
-func (r *room) add(c *client) int {
-	old := *r.members.Load()
-	next := make([]*client, len(old), len(old)+1)
-	copy(next, old)
-	next = append(next, c)
-	r.members.Store(&next)
-	return len(next)
-}
-
-func (r *room) remove(c *client) int {
-	old := *r.members.Load()
-	next := make([]*client, 0, len(old))
-	for _, m := range old {
-		if m != c {
-			next = append(next, m)
-		}
-	}
-	r.members.Store(&next)
-	return len(next)
-}
 
 // broadcast hands f to every member without blocking; a member whose queue
 // is full is evicted by deliver.
@@ -130,7 +108,7 @@ func (r *room) flush() {
 // the sockets, so a big room is split over the CPUs; fanOut returns when
 // every member has it, so the next batch cannot overtake it.
 func (r *room) fanOut(b *batch) {
-	members := *r.members.Load()
+	members := r.members.Load()
 	parts := min(runtime.GOMAXPROCS(0), len(members)/fanOutChunk)
 	if parts <= 1 {
 		for _, c := range members {

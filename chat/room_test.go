@@ -15,7 +15,7 @@ func TestRoomCoalescesBursts(t *testing.T) {
 	n := newNode(t, testConfig(), nil)
 	c := newClient(n.hub, "g1", "192.0.2.1", nopTransport{}, false, false)
 	r := newRoom("g1", window)
-	r.add(c)
+	r.members.Add(c)
 	next := func(within time.Duration) *batch {
 		t.Helper()
 		select {

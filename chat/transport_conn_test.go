@@ -162,7 +162,8 @@ func TestAttachPerIPCap(t *testing.T) {
 // writers) and of a RedisBroker exits on Close.
 func TestHubCloseLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
-	h, err := New(testConfig(), nil, testLogger(t))
+	cfg, media := withMedia(testConfig())
+	h, err := New(cfg, nil, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestHubCloseLeavesNoGoroutines(t *testing.T) {
 		p.Receive([]byte(`{"type":"message","text":"hi"}`))
 		conns = append(conns, c)
 	}
-	release := h.TrackViewer("g1", "webrtc")
+	release := media.add("g1", "webrtc")
 	_ = h.Close()
 	release()
 	for _, c := range conns {

@@ -30,11 +30,11 @@ func TestPingKeepalive(t *testing.T) {
 	_ = stuck.WriteMessage(websocket.TextMessage, []byte(`{"type":"join","name":"Stuck"}`))
 	waitFor(t, 2*time.Second, "both joined", func() bool {
 		r := n.hub.roomOf("g1")
-		return r != nil && len(*r.members.Load()) == 2
+		return r != nil && r.members.Len() == 2
 	})
 	// stuck never reads again, so it never sees a ping nor answers one.
 	waitFor(t, 2*time.Second, "stuck client dropped", func() bool {
-		return len(*n.hub.roomOf("g1").members.Load()) == 1
+		return n.hub.roomOf("g1").members.Len() == 1
 	})
 
 	pong := make(chan string, 1)

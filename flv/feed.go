@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/cow"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -60,7 +61,7 @@ type feed struct {
 	gaps    [64]time.Duration
 	nGaps   int
 	metaFPS float64
-	viewers []*viewer
+	viewers cow.List[*viewer]
 	// holding is set while audio sits in the viewers' queues waiting for a
 	// video frame; hold flushes it after audioHoldMax (one timer per
 	// stream, not per viewer).
@@ -92,7 +93,7 @@ func (f *feed) OnTrack(t *media.Track) {
 	}
 	// Never call back into the stream here: it is locked.
 	f.meta, f.metaFPS = metadataTag(f.video, f.audio, f.fpsLocked()), f.fpsLocked()
-	for _, v := range f.viewers {
+	for _, v := range f.viewers.Load() {
 		v.push(hdr)
 	}
 }
@@ -136,7 +137,7 @@ func (f *feed) OnFrame(fr *media.Frame) {
 			f.hold.Reset(audioHoldMax)
 		}
 	}
-	for _, v := range f.viewers {
+	for _, v := range f.viewers.Load() {
 		v.enqueue(t, wake)
 	}
 }
@@ -152,7 +153,7 @@ func (f *feed) flushHeld() {
 	// A run that lost the race to a video frame and finds newer audio held
 	// sends it early: one extra write, never a late one.
 	f.holding = false
-	for _, v := range f.viewers {
+	for _, v := range f.viewers.Load() {
 		v.flush()
 	}
 }
@@ -270,9 +271,7 @@ func (f *feed) joinLocked(gop []*tag, gopOK bool) (v *viewer, hasAudio, hasVideo
 	if hasVideo && !gopOK {
 		v.skipping = true // wait for the next keyframe
 	}
-	next := make([]*viewer, len(f.viewers), len(f.viewers)+1)
-	copy(next, f.viewers)
-	f.viewers = append(next, v)
+	f.viewers.Add(v)
 	return v, hasAudio, hasVideo
 }
 
@@ -280,21 +279,14 @@ func (f *feed) joinLocked(gop []*tag, gopOK bool) (v *viewer, hasAudio, hasVideo
 func (f *feed) leave(v *viewer) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	next := make([]*viewer, 0, len(f.viewers))
-	for _, x := range f.viewers {
-		if x != v {
-			next = append(next, x)
-		}
-	}
-	f.viewers = next
-	return len(next)
+	return f.viewers.Remove(v)
 }
 
 // endAll finishes every viewer (drain, then end cleanly) or aborts them.
 func (f *feed) endAll(abort bool) {
 	f.stopHold() // finishing drains the held audio too
 	f.mu.Lock()
-	vs := f.viewers
+	vs := f.viewers.Load()
 	f.mu.Unlock()
 	for _, v := range vs {
 		v.finish(abort)

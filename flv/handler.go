@@ -466,7 +466,10 @@ func (h *Handler) Close() {
 	<-done
 }
 
-// Viewers returns the number of connected FLV and WS-FLV viewers.
+// Viewers returns the number of connected FLV and WS-FLV viewers: the
+// connections the handler holds to end them on Close, on every gig (those
+// waiting for a gig's next stream included). How many watch a gig is the
+// stream's count (media.Stream.Viewers), which run adds each viewer to.
 func (h *Handler) Viewers() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

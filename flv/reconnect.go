@@ -107,7 +107,7 @@ func (f *feed) flushAll() {
 	f.stopHold()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, v := range f.viewers {
+	for _, v := range f.viewers.Load() {
 		v.flush()
 	}
 }
@@ -115,16 +115,14 @@ func (f *feed) flushAll() {
 func (f *feed) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.viewers)
+	return f.viewers.Len()
 }
 
 // handOver removes and returns every viewer.
 func (f *feed) handOver() []*viewer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	vs := f.viewers
-	f.viewers = nil
-	return vs
+	return f.viewers.Clear()
 }
 
 // resumePoint is where the timeline of f's viewers goes on: every tag they
@@ -181,7 +179,7 @@ func (f *feed) adopt(v *viewer) {
 		}
 		tags = append(tags, gop...)
 		v.rejoin(tags, gopOK, f.video != nil, f.audio != nil)
-		f.viewers = append(slices.Clip(f.viewers), v)
+		f.viewers.Add(v)
 	})
 }
 

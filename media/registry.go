@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,8 +50,7 @@ type Registry struct {
 	hookMu sync.Mutex
 	hooks  []func(Event)
 
-	viewerHook atomic.Pointer[ViewerHook]
-	finder     atomic.Pointer[Finder]
+	finder atomic.Pointer[Finder]
 }
 
 // SourceRelay is the Source of a stream pulled from another node of a
@@ -89,17 +90,6 @@ func (r *Registry) Find(ctx context.Context, gigID string) (*Stream, bool) {
 	return s, true
 }
 
-// ViewerHook is told of every viewer of a published stream (protocol
-// "webrtc", "flv", "ws-flv") and returns the function that ends its count.
-// It runs on the viewer's goroutine and must be quick.
-type ViewerHook func(gigID, proto string) (release func())
-
-// OnViewer sets the hook told of every viewer of the streams published from
-// now on, so viewers can be counted beyond this node (chat presence).
-func (r *Registry) OnViewer(fn ViewerHook) {
-	r.viewerHook.Store(&fn)
-}
-
 // NewRegistry returns an empty Registry.
 func NewRegistry(cfg RegistryConfig, log *slog.Logger) *Registry {
 	if cfg.StaleAfter <= 0 {
@@ -125,9 +115,6 @@ func (r *Registry) OnEvent(fn func(Event)) {
 // closed and replaced, and so is a relayed copy (SourceRelay) when s comes
 // from a publisher.
 func (r *Registry) Publish(s *Stream) error {
-	if hook := r.viewerHook.Load(); hook != nil {
-		s.viewerHook.Store(hook)
-	}
 	r.mu.Lock()
 	old := r.streams[s.GigID()]
 	// A relayed copy gives way to the creator's own stream: the publisher
@@ -206,6 +193,24 @@ func (r *Registry) Streams() []*Stream {
 		out = append(out, s)
 	}
 	return out
+}
+
+// GigViewers returns the viewers of the gig's live stream on this node by
+// protocol (empty when it is not live here). The stream owns the count
+// (Stream.AddViewer); chat presence and the API read it here.
+func (r *Registry) GigViewers(gigID string) map[string]int {
+	s, ok := r.Get(gigID)
+	if !ok {
+		return map[string]int{}
+	}
+	return s.ViewerCounts()
+}
+
+// LiveGigs returns the gigs with a live stream on this node.
+func (r *Registry) LiveGigs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Collect(maps.Keys(r.streams))
 }
 
 // CloseAll ends every stream, for shutdown.

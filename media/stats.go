@@ -28,15 +28,9 @@ type AudioStats struct {
 	Derived bool `json:"derived,omitempty"`
 }
 
-// Warning is a problem with the publisher's settings, in plain language,
-// with the setting that fixes it.
-type Warning struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Fix     string `json:"fix"`
-}
-
-// Stats is a snapshot of a live stream's health.
+// Stats is a snapshot of a live stream's health: raw figures only. What
+// they mean for the creator (B-frames, long GOPs) is said by the layer that
+// shows them (api.StreamWarnings).
 type Stats struct {
 	GigID     string         `json:"gig_id"`
 	Source    string         `json:"source"`
@@ -45,7 +39,6 @@ type Stats struct {
 	Video     *VideoStats    `json:"video,omitempty"`
 	Audio     []AudioStats   `json:"audio"`
 	Viewers   map[string]int `json:"viewers"`
-	Warnings  []Warning      `json:"warnings"`
 }
 
 type codecCounter struct {
@@ -131,7 +124,6 @@ func (s *Stream) Stats() Stats {
 		UptimeS:   now.Sub(s.started).Seconds(),
 		Audio:     []AudioStats{},
 		Viewers:   s.viewers.snapshot(),
-		Warnings:  []Warning{},
 	}
 	for _, t := range s.tracks {
 		var bps, fps float64
@@ -164,7 +156,6 @@ func (s *Stream) Stats() Stats {
 			Derived:     t.Derived,
 		})
 	}
-	st.Warnings = warnings(st.Video)
 	return st
 }
 

@@ -2,9 +2,12 @@ package media
 
 import (
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/cow"
 )
 
 // Reader receives a Stream's tracks and frames. Both methods are called on
@@ -41,9 +44,10 @@ type Stream struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu      sync.Mutex
-	tracks  []*Track
-	readers []Reader
+	mu     sync.Mutex
+	tracks []*Track
+	// readers are changed and called with mu held.
+	readers cow.List[Reader]
 	gop     gopCache
 	closed  bool
 	// cause is why the stream ended (Err), set before done is closed.
@@ -53,8 +57,6 @@ type Stream struct {
 	lastWrite atomic.Int64
 	stats     statsCollector
 	viewers   viewerCounts
-	// viewerHook is the Registry's OnViewer hook, set when published.
-	viewerHook atomic.Pointer[ViewerHook]
 }
 
 // NewStream returns an open Stream.
@@ -122,7 +124,7 @@ func (s *Stream) SetTrack(t *Track) {
 		// Cached frames were coded with the old parameters.
 		s.gop.reset()
 	}
-	for _, r := range s.readers {
+	for _, r := range s.readers.Load() {
 		r.OnTrack(t)
 	}
 }
@@ -136,27 +138,22 @@ func (s *Stream) Tracks() []*Track {
 
 // Track returns the track with codec c, or nil.
 func (s *Stream) Track(c Codec) *Track {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range s.tracks {
-		if t.Codec == c {
-			return t
-		}
+	return findTrack(s.Tracks(), func(t *Track) bool { return t.Codec == c })
+}
+
+// VideoTrack returns the video track, or nil.
+func (s *Stream) VideoTrack() *Track { return findTrack(s.Tracks(), isVideo) }
+
+// findTrack returns the first of ts that match accepts, or nil. ts is never
+// changed in place (SetTrack replaces the slice), so it is read unlocked.
+func findTrack(ts []*Track, match func(*Track) bool) *Track {
+	if i := slices.IndexFunc(ts, match); i >= 0 {
+		return ts[i]
 	}
 	return nil
 }
 
-// VideoTrack returns the video track, or nil.
-func (s *Stream) VideoTrack() *Track {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range s.tracks {
-		if t.Codec.IsVideo() {
-			return t
-		}
-	}
-	return nil
-}
+func isVideo(t *Track) bool { return t.Codec.IsVideo() }
 
 // WriteFrame hands f to every reader and the GOP cache. f must not be
 // modified afterwards. It never blocks on readers. An H.264 frame written
@@ -176,20 +173,13 @@ func (s *Stream) WriteFrame(f *Frame) error {
 	s.lastWrite.Store(now.UnixNano())
 	s.stats.add(f, now)
 	s.gop.add(f, s.hasVideoLocked())
-	for _, r := range s.readers {
+	for _, r := range s.readers.Load() {
 		r.OnFrame(f)
 	}
 	return nil
 }
 
-func (s *Stream) hasVideoLocked() bool {
-	for _, t := range s.tracks {
-		if t.Codec.IsVideo() {
-			return true
-		}
-	}
-	return false
-}
+func (s *Stream) hasVideoLocked() bool { return slices.ContainsFunc(s.tracks, isVideo) }
 
 // Attach adds r. r first receives every current track, then (if fromGOP)
 // the cached GOP, then live frames, with no gap and no duplicate between
@@ -210,9 +200,7 @@ func (s *Stream) Attach(r Reader, fromGOP bool) (detach func(), err error) {
 			r.OnFrame(f)
 		}
 	}
-	next := make([]Reader, len(s.readers), len(s.readers)+1)
-	copy(next, s.readers)
-	s.readers = append(next, r)
+	s.readers.Add(r)
 	var once sync.Once
 	return func() { once.Do(func() { s.detach(r) }) }, nil
 }
@@ -220,13 +208,7 @@ func (s *Stream) Attach(r Reader, fromGOP bool) (detach func(), err error) {
 func (s *Stream) detach(r Reader) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := make([]Reader, 0, len(s.readers))
-	for _, x := range s.readers {
-		if x != r {
-			next = append(next, x)
-		}
-	}
-	s.readers = next
+	s.readers.Remove(r)
 }
 
 // GOP returns a snapshot of the cached frames from the last keyframe on.
@@ -265,7 +247,7 @@ func (s *Stream) CloseWithCause(cause error) {
 	}
 	s.closed = true
 	s.cause = cause
-	s.readers = nil
+	s.readers.Clear()
 	s.gop.reset()
 	close(s.done)
 }

@@ -2,7 +2,12 @@ package media
 
 import "sync"
 
-// viewerCounts counts a stream's viewers per protocol.
+// viewerCounts counts a stream's viewers per protocol. It is the one count
+// of who watches: the SFU and the FLV handler add their viewers here, and
+// the API, chat presence, metrics and the cluster's load read it (through
+// Stream.Viewers, ViewerCounts, Stats or Registry.GigViewers). Admission
+// slots (internal/slots) are another thing: they include sessions still
+// being set up.
 type viewerCounts struct {
 	mu sync.Mutex
 	n  map[string]int
@@ -32,20 +37,10 @@ func (v *viewerCounts) snapshot() map[string]int {
 
 // AddViewer counts one viewer of protocol proto ("webrtc", "flv", "ws-flv")
 // until the returned release function is called (idempotent).
-// A viewer hook set by the Registry (see Registry.OnViewer) is told too.
 func (s *Stream) AddViewer(proto string) (release func()) {
 	s.viewers.add(proto, 1)
-	hookRelease := func() {}
-	if hook := s.viewerHook.Load(); hook != nil {
-		hookRelease = (*hook)(s.cfg.GigID, proto)
-	}
 	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.viewers.add(proto, -1)
-			hookRelease()
-		})
-	}
+	return func() { once.Do(func() { s.viewers.add(proto, -1) }) }
 }
 
 // Viewers returns the number of viewers of every protocol together.
@@ -56,3 +51,6 @@ func (s *Stream) Viewers() int {
 	}
 	return n
 }
+
+// ViewerCounts returns the number of viewers per protocol (a copy).
+func (s *Stream) ViewerCounts() map[string]int { return s.viewers.snapshot() }

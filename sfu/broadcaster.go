@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/cow"
 	"github.com/bookmygig/bookmygig/media"
 )
 
@@ -41,8 +42,7 @@ type broadcaster struct {
 	// audio up with video whatever the transcoding delay.
 	anchor atomic.Int64
 
-	subMu sync.Mutex
-	subs  atomic.Pointer[[]*subscriber]
+	subs cow.List[*subscriber]
 
 	// done is closed when the stream ended: subscribers then wait for the
 	// creator's next stream.
@@ -64,8 +64,6 @@ func newBroadcaster(s *media.Stream, ringPackets, ringBytes int, log *slog.Logge
 		ring:   newPacketRing(ringPackets, ringBytes),
 		done:   make(chan struct{}),
 	}
-	empty := []*subscriber{}
-	b.subs.Store(&empty)
 	return b
 }
 
@@ -117,7 +115,7 @@ func (b *broadcaster) OnFrame(f *media.Frame) {
 		return
 	}
 	b.ring.append(b.batch)
-	for _, s := range *b.subs.Load() {
+	for _, s := range b.subs.Load() {
 		s.notify()
 	}
 }
@@ -171,28 +169,9 @@ func (b *broadcaster) staleAudio(p *packet) bool {
 }
 
 // subscribe adds s to the wake-up list; s then polls the ring itself.
-func (b *broadcaster) subscribe(s *subscriber) {
-	b.subMu.Lock()
-	defer b.subMu.Unlock()
-	cur := *b.subs.Load()
-	next := make([]*subscriber, len(cur), len(cur)+1)
-	copy(next, cur)
-	next = append(next, s)
-	b.subs.Store(&next)
-}
+func (b *broadcaster) subscribe(s *subscriber) { b.subs.Add(s) }
 
-func (b *broadcaster) unsubscribe(s *subscriber) {
-	b.subMu.Lock()
-	defer b.subMu.Unlock()
-	cur := *b.subs.Load()
-	next := make([]*subscriber, 0, len(cur))
-	for _, x := range cur {
-		if x != s {
-			next = append(next, x)
-		}
-	}
-	b.subs.Store(&next)
-}
+func (b *broadcaster) unsubscribe(s *subscriber) { b.subs.Remove(s) }
 
 // startPos is where a new viewer begins reading. A WHIP publisher can be
 // asked for a keyframe: when the cached one is old (browsers send keyframes
@@ -240,7 +219,7 @@ func (b *broadcaster) close() {
 	b.closeOnce.Do(func() {
 		close(b.done)
 		// Subscribers sleep on their wake channels only.
-		for _, s := range *b.subs.Load() {
+		for _, s := range b.subs.Load() {
 			s.notify()
 		}
 	})

@@ -122,7 +122,7 @@ func (b *broadcaster) writeRTP(audio bool, p *rtp.Packet, key bool, now time.Tim
 	r.clocks[trackIndex(audio)].observe(p.Timestamp, now)
 	one := [1]*packet{pk}
 	b.ring.append(one[:])
-	for _, s := range *b.subs.Load() {
+	for _, s := range b.subs.Load() {
 		s.notify()
 	}
 	return pk.payload

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
@@ -51,15 +50,17 @@ type SFU struct {
 	publishers map[string]*publisher
 	// slots counts each gig's and each client address's (slots.AddrKey)
 	// WHEP sessions, those being set up included, so MaxViewers and
-	// MaxSessionsPerIP hold under concurrent POSTs.
+	// MaxSessionsPerIP hold under concurrent POSTs. That is admission
+	// state, not the audience: a gig's watching viewers are counted once,
+	// by media.Stream.AddViewer when a session's media flows, and read
+	// from there (Stream.Viewers, Stats). Viewers reads the sessions from
+	// slots rather than keeping a count of its own.
 	slots *slots.Counter
 	// offers limits WHEP offers per address (nil: no limit).
 	offers *ratelimit.Memory
 	// relays counts each gig's relay sessions (RelaySessions); they are
 	// not viewers and take no viewer or address slot.
 	relays map[string]int
-	// count is every gig's sessions together (Viewers).
-	count atomic.Int64
 	// ctr counts for metrics (Counters).
 	ctr counters
 }
@@ -126,8 +127,10 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 // ICEPort returns the UDP (and TCP) port ICE listens on.
 func (s *SFU) ICEPort() int { return s.ice.port }
 
-// Viewers returns the number of WHEP sessions.
-func (s *SFU) Viewers() int { return int(s.count.Load()) }
+// Viewers returns the number of WHEP sessions, those being set up
+// included (the slots they hold). How many watch a gig is the stream's
+// count (media.Stream.Viewers).
+func (s *SFU) Viewers() int { return s.slots.Total() }
 
 // Close ends every session and releases the ICE port. It is idempotent.
 func (s *SFU) Close() {
@@ -295,17 +298,12 @@ func (s *SFU) session(gigID, id string) (*session, bool) {
 // (slots.ErrGigFull, slots.ErrAddrFull). It runs once per POST, never on
 // the media path.
 func (s *SFU) reserve(gigID, addr string) error {
-	if err := s.slots.Take(gigID, addr); err != nil {
-		return err
-	}
-	s.count.Add(1)
-	return nil
+	return s.slots.Take(gigID, addr)
 }
 
 // release gives back the slots reserve took.
 func (s *SFU) release(gigID, addr string) {
 	s.slots.Release(gigID, addr)
-	s.count.Add(-1)
 }
 
 // videoMime is the video codec st's viewers get: H.264, or VP8 from a WHIP

@@ -251,7 +251,7 @@ func TestViewerWaitsForKeyframeWhenNoneCached(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
-	waitUntil(t, func() bool { return len(*b.subs.Load()) == 1 })
+	waitUntil(t, func() bool { return b.subs.Len() == 1 })
 	b.OnFrame(split(&media.Frame{Codec: media.CodecH264, DTS: 33 * time.Millisecond, Data: avcc(nalu(1, 200))}))
 	writeGOP(b, time.Second, 1)
 	waitUntil(t, func() bool { return w.count() == 5 })
@@ -260,7 +260,7 @@ func TestViewerWaitsForKeyframeWhenNoneCached(t *testing.T) {
 	if w.payload[0][0]&0x1f != 24 || w.hdrs[0].Timestamp != 90000 {
 		t.Fatalf("first packet type %d ts %d, want the keyframe", w.payload[0][0]&0x1f, w.hdrs[0].Timestamp)
 	}
-	if len(*b.subs.Load()) != 0 {
+	if b.subs.Len() != 0 {
 		t.Fatal("subscriber still registered after run returned")
 	}
 }

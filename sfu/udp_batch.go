@@ -1,11 +1,12 @@
 package sfu
 
 import (
-	"maps"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/bookmygig/bookmygig/internal/cow"
 )
 
 // GSO limits: at most 64 segments and a 64 KiB datagram per send.
@@ -27,26 +28,14 @@ type batchConn struct {
 	gso atomic.Bool
 	// dests is looked up on every packet written to the socket and
 	// changes only when a viewer connects or leaves: a copy-on-write map
-	// (destMu serializes writers) costs one plain map read per packet.
-	destMu sync.Mutex
-	dests  atomic.Pointer[map[netip.AddrPort]*udpDest]
+	// costs one plain map read per packet.
+	dests cow.Map[netip.AddrPort, *udpDest]
 }
 
 func newBatchConn(c *net.UDPConn) *batchConn {
 	b := &batchConn{UDPConn: c}
 	b.gso.Store(gsoSupported)
-	m := map[netip.AddrPort]*udpDest{}
-	b.dests.Store(&m)
 	return b
-}
-
-// editDests applies edit to a copy of the destinations and publishes it.
-func (b *batchConn) editDests(edit func(map[netip.AddrPort]*udpDest)) {
-	b.destMu.Lock()
-	defer b.destMu.Unlock()
-	next := maps.Clone(*b.dests.Load())
-	edit(next)
-	b.dests.Store(&next)
 }
 
 // udpDest is one viewer's destination: while corked, writes to it are
@@ -70,12 +59,12 @@ type udpDest struct {
 func (b *batchConn) dest(addr netip.AddrPort) *udpDest {
 	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 	d := &udpDest{conn: b, addr: addr, buf: make([]byte, 0, gsoMaxBytes+1500)}
-	b.editDests(func(m map[netip.AddrPort]*udpDest) { m[addr] = d })
+	b.dests.Edit(func(m map[netip.AddrPort]*udpDest) { m[addr] = d })
 	return d
 }
 
 func (b *batchConn) release(d *udpDest) {
-	b.editDests(func(m map[netip.AddrPort]*udpDest) {
+	b.dests.Edit(func(m map[netip.AddrPort]*udpDest) {
 		if m[d.addr] == d {
 			delete(m, d.addr)
 		}
@@ -93,7 +82,7 @@ func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 
 // WriteToAddrPort implements ice.AddrPortReaderWriter.
 func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
-	if d := (*b.dests.Load())[netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())]; d != nil && d.corked.Load() {
+	if d := b.dests.Load()[netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())]; d != nil && d.corked.Load() {
 		return d.add(p)
 	}
 	return b.WriteToUDPAddrPort(p, addr)

@@ -140,12 +140,13 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Gate:     a.gate,
 		ClientIP: a.clients.String,
 		GuestKey: guestKey,
+		// Media viewers of this node count in the gig's presence on every
+		// node; the streams own their counts.
+		MediaViewers: a.reg,
 	}, a.broker, log)
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
-	// Media viewers of this node count in the gig's presence on every node.
-	a.reg.OnViewer(a.hub.TrackViewer)
 
 	a.sfu, err = sfu.New(a.sfuConfig(), a.reg, log)
 	if err != nil {
@@ -389,6 +390,16 @@ func ginPath(pattern string) string {
 	return strings.Join(parts, "/")
 }
 
+// Chat presence reads the media viewers from the streams that count them.
+var _ chat.MediaViewers = (*media.Registry)(nil)
+
+// streamReport is GET /api/gigs/{id}/stream: media's figures, then the
+// advice the API gives about them.
+type streamReport struct {
+	media.Stats
+	Warnings []api.StreamWarning `json:"warnings"`
+}
+
 // streamInfo is GET /api/gigs/{id}/stream: the live stream's health, with
 // the chat-only viewers of this node and the total across nodes.
 func (a *app) streamInfo(gigID string) (any, bool) {
@@ -396,7 +407,12 @@ func (a *app) streamInfo(gigID string) (any, bool) {
 	if !ok {
 		return nil, false
 	}
-	st := s.Stats()
+	st := streamReport{Stats: s.Stats()}
+	if v := st.Video; v != nil {
+		st.Warnings = api.StreamWarnings(true, v.BFrames, v.KeyframeInterval)
+	} else {
+		st.Warnings = api.StreamWarnings(false, false, 0)
+	}
 	if st.Viewers == nil {
 		st.Viewers = map[string]int{}
 	}

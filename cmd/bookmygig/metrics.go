@@ -52,7 +52,7 @@ func (a *app) metricsSources() metrics.Sources {
 		Viewers: func() map[string]int {
 			out := map[string]int{"webrtc": 0, "flv": 0, "ws-flv": 0, "chat": a.hub.Counters().Viewers}
 			for _, s := range a.reg.Streams() {
-				for proto, n := range s.Stats().Viewers {
+				for proto, n := range s.ViewerCounts() {
 					out[proto] += n
 				}
 			}

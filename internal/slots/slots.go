@@ -32,6 +32,7 @@ type Counter struct {
 	mu    sync.Mutex
 	gigs  map[string]int
 	addrs map[string]int
+	total int
 }
 
 // New returns a Counter with no slot taken.
@@ -52,6 +53,7 @@ func (c *Counter) Take(gigID, addr string) error {
 	}
 	c.gigs[gigID]++
 	c.addrs[addr]++
+	c.total++
 	return nil
 }
 
@@ -60,6 +62,7 @@ func (c *Counter) Take(gigID, addr string) error {
 func (c *Counter) Release(gigID, addr string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.total--
 	if c.gigs[gigID]--; c.gigs[gigID] <= 0 {
 		delete(c.gigs, gigID)
 	}
@@ -73,4 +76,11 @@ func (c *Counter) Taken(gigID, addr string) (gig, address int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gigs[gigID], c.addrs[addr]
+}
+
+// Total returns the slots taken over every gig.
+func (c *Counter) Total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
 }

@@ -57,10 +57,13 @@ func TestReleaseFreesAndForgets(t *testing.T) {
 	if err := c.Take("g", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if gig, addr := c.Taken("g", "a"); gig != 1 || addr != 1 {
-		t.Fatalf("taken %d, %d", gig, addr)
+	if gig, addr := c.Taken("g", "a"); gig != 1 || addr != 1 || c.Total() != 1 {
+		t.Fatalf("taken %d, %d, total %d", gig, addr, c.Total())
 	}
 	c.Release("g", "a")
+	if c.Total() != 0 {
+		t.Fatalf("total %d after release", c.Total())
+	}
 	if err := c.Take("g", "a"); err != nil {
 		t.Fatalf("after release: %v", err)
 	}
