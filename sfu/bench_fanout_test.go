@@ -41,6 +41,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/internal/benchproc"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
@@ -145,15 +146,18 @@ func TestWHEPFanoutBench(t *testing.T) {
 		}
 	})
 	rtmp := ingesttest.StartServer(t, ingest.Config{}, ingesttest.Keys{"bench": "bench"}, reg, log)
-	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0", Keys: keysAdapter{"bench": "bench"}, AllowPrivateCandidates: true,
+	cfg := sfu.Config{ICEAddr: "127.0.0.1:0", AllowPrivateCandidates: true,
 		// Every load viewer comes from 127.0.0.1.
-		MaxSessionsPerIP: -1, OfferRate: -1}, reg, log)
+		MaxSessionsPerIP: -1, OfferRate: -1}
+	s, err := sfu.New(cfg, reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
+	ws := startWHIP(t, s, cfg, whip.Config{Keys: keysAdapter{"bench": "bench"}}, reg, log)
 	mux := http.NewServeMux()
 	mux.Handle("/whep/", s.Handler())
-	mux.Handle("/whip/", s.Handler())
+	mux.Handle("/whip/", ws.Handler())
 	rec := &frameTimes{frames: make(map[string]int64)}
 	mux.Handle("GET /bench/ingest-times", rec)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -164,7 +168,6 @@ func TestWHEPFanoutBench(t *testing.T) {
 	go hs.Serve(ln)
 	t.Cleanup(func() {
 		hs.Close()
-		s.Close()
 		for _, tc := range tcs {
 			tc.Close()
 		}

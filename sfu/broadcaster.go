@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"encoding/binary"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -10,10 +11,6 @@ import (
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/rtp/codecs"
 )
-
-// rtpMTU is the RTP payload size limit: 1200 bytes leaves room for the RTP
-// header, SRTP tag, and IPv6/UDP or TURN/TCP framing under a 1280-byte path.
-const rtpMTU = 1200
 
 // broadcaster is the one media.Reader per live stream that packetizes every
 // frame once and publishes the packets to the ring. Its OnTrack/OnFrame run on
@@ -51,12 +48,10 @@ type broadcaster struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	// rtp is set for a WHIP stream, whose publisher's RTP is forwarded as
-	// it comes (broadcaster_rtp.go) instead of packetized from frames.
+	// rtp is set for a stream with an RTP feed (WHIP, relay pulls), whose
+	// source's RTP is forwarded as it comes (broadcaster_rtp.go) instead of
+	// packetized from frames.
 	rtp *rtpSource
-	// videoMime is the video codec viewers are sent (H.264 unless a WHIP
-	// publisher sends VP8).
-	videoMime string
 }
 
 func newBroadcaster(s *media.Stream, ringPackets, ringBytes int, log *slog.Logger) *broadcaster {
@@ -159,7 +154,7 @@ func (b *broadcaster) packetizeH264(f *media.Frame) {
 	// A fresh payloader per frame: it keeps SPS/PPS slices between calls,
 	// and those would alias the reused Annex-B buffer.
 	b.payloader = codecs.H264Payloader{}
-	payloads := b.payloader.Payload(rtpMTU, out)
+	payloads := b.payloader.Payload(rtc.RTPMTU, out)
 	if len(payloads) == 0 {
 		return
 	}
@@ -238,7 +233,7 @@ func (b *broadcaster) unsubscribe(s *subscriber) {
 // fresh one instead, one PLI round trip away.
 func (b *broadcaster) startPos() (pos uint64, waitKey bool) {
 	pos, waitKey = b.ring.start()
-	if b.rtp != nil && !b.rtp.replayAny && !waitKey && b.rtp.keyframeAge() > rtpGOPReplay {
+	if b.rtp != nil && !b.rtp.feed.ReplayAny() && !waitKey && b.rtp.feed.KeyframeAge() > rtpGOPReplay {
 		pos, waitKey = b.ring.headPos(), true
 	}
 	waitKey = waitKey && b.hasVideo.Load()
@@ -249,11 +244,11 @@ func (b *broadcaster) startPos() (pos uint64, waitKey bool) {
 }
 
 // requestKeyframe asks the publisher for a keyframe (viewer PLI/FIR, a
-// viewer waiting for one), at most once per pliInterval per stream. RTMP
-// encoders cannot be asked: their viewers start from the cached GOP.
+// viewer waiting for one) through the stream's RTP feed, which throttles.
+// RTMP encoders cannot be asked: their viewers start from the cached GOP.
 func (b *broadcaster) requestKeyframe() {
 	if b.rtp != nil {
-		b.rtp.requestKeyframe()
+		b.rtp.feed.RequestKeyframe()
 	}
 }
 

@@ -8,24 +8,18 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/pion/webrtc/v4"
 )
 
 // ICEServer is a STUN or TURN server announced to viewers in `Link` headers
-// (RFC 8288 rel="ice-server", as WHIP/WHEP specify). The server itself does
-// not use them: it announces PublicIPs instead.
-type ICEServer struct {
-	// URLs like "stun:stun.example.net:3478" or
-	// "turn:turn.example.net:3478?transport=udp".
-	URLs []string
-	// Username and Credential for TURN (long-term credentials).
-	Username   string
-	Credential string
-}
+// (RFC 8288 rel="ice-server", as WHIP/WHEP specify).
+type ICEServer = rtc.ICEServer
 
 // Config configures the SFU. cmd fills it from flags.
 type Config struct {
-	// ICEAddr is the single ICE port: a UDP mux serves every viewer on it
+	// ICEAddr is the single ICE port (New opens it; WHIP ingest shares it,
+	// see Port): a UDP mux serves every viewer on it
 	// and, unless DisableICETCP, ICE-TCP listens on the same port number for
 	// networks that block UDP. An empty host means every interface. Port 0
 	// picks a free port (tests). Default ":8189".
@@ -92,13 +86,6 @@ type Config struct {
 	// OnDataChannel receives every "chat" data channel a viewer opens on its
 	// PeerConnection (nil: such channels are closed).
 	OnDataChannel func(gigID, remoteIP string, dc *webrtc.DataChannel)
-	// Keys resolves WHIP publishers' stream keys (Authorization: Bearer).
-	// Nil: WHIP answers 503 "publishing over WHIP is not configured".
-	Keys access.KeyResolver
-	// PublisherTimeout ends a WHIP broadcast whose publisher sent no RTP
-	// for this long (network loss, tab closed without a DELETE). Default
-	// 3 s.
-	PublisherTimeout time.Duration
 	// ReconnectGrace keeps WebRTC viewers of a stream that ended connected
 	// this long, so they continue on the same session when the creator
 	// comes back (RTMP or WHIP) instead of reloading. Default 5 s;
@@ -152,9 +139,6 @@ func (c *Config) setDefaults() {
 	if c.CatchUpBurstBytes <= 0 {
 		c.CatchUpBurstBytes = 64 << 10
 	}
-	if c.PublisherTimeout <= 0 {
-		c.PublisherTimeout = 3 * time.Second
-	}
 	if c.ReconnectGrace == 0 {
 		c.ReconnectGrace = 5 * time.Second
 	}
@@ -164,18 +148,6 @@ func (c *Config) setDefaults() {
 }
 
 func (c *Config) validate() error {
-	host, _, err := net.SplitHostPort(c.ICEAddr)
-	if err != nil {
-		return fmt.Errorf("ice addr %q: %w", c.ICEAddr, ErrConfig)
-	}
-	if host != "" && net.ParseIP(host) == nil {
-		return fmt.Errorf("ice addr host %q is not an IP address: %w", host, ErrConfig)
-	}
-	for _, ip := range c.PublicIPs {
-		if net.ParseIP(ip) == nil {
-			return fmt.Errorf("public ip %q: %w", ip, ErrConfig)
-		}
-	}
 	for _, s := range c.ICEServers {
 		for _, u := range s.URLs {
 			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") &&

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 )
@@ -19,12 +20,13 @@ const relayToken = "relay-secret-token"
 // relayNode is one node of a test cluster: its own registry, SFU and HTTP
 // server.
 type relayNode struct {
-	reg *media.Registry
-	sfu *sfu.SFU
-	srv *httptest.Server
+	reg  *media.Registry
+	sfu  *sfu.SFU
+	whip *whip.Server
+	srv  *httptest.Server
 }
 
-func newRelayNode(t testing.TB, cfg sfu.Config) *relayNode {
+func newRelayNode(t testing.TB, cfg sfu.Config, wcfg ...whip.Config) *relayNode {
 	t.Helper()
 	log := testLogger(t)
 	reg := media.NewRegistry(media.RegistryConfig{}, log)
@@ -38,18 +40,17 @@ func newRelayNode(t testing.TB, cfg sfu.Config) *relayNode {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
+	ws := startWHIP(t, s, cfg, append(wcfg, whip.Config{})[0], reg, log)
 	mux := http.NewServeMux()
 	mux.Handle("/whep/", s.Handler())
 	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		srv.Close()
-		s.Close()
-	})
-	return &relayNode{reg: reg, sfu: s, srv: srv}
+	t.Cleanup(srv.Close)
+	return &relayNode{reg: reg, sfu: s, whip: ws, srv: srv}
 }
 
 // asRig lets rig's viewer helpers watch this node.
-func (n *relayNode) asRig() *rig { return &rig{reg: n.reg, sfu: n.sfu, srv: n.srv} }
+func (n *relayNode) asRig() *rig { return &rig{reg: n.reg, sfu: n.sfu, whip: n.whip, srv: n.srv} }
 
 func (n *relayNode) whepURL(gig string) string { return n.srv.URL + "/whep/" + gig }
 

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/flv"
+	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/sfu"
 )
 
 // TestWHIPWatchableOverFLV: a WHIP show (H.264 + Opus) plays over HTTP-FLV
 // as H.264 + AAC (the derived track), decoded by the real ffprobe.
 func TestWHIPWatchableOverFLV(t *testing.T) {
-	r := newRig(t, sfu.Config{Keys: testKeys})
+	r := newRig(t, sfu.Config{}, whip.Config{Keys: testKeys})
 	h := flv.NewHandler(flv.Config{}, r.reg, testLogger(t))
 	mux := http.NewServeMux()
 	mux.Handle("GET /live/{file}", h)

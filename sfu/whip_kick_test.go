@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/webrtc/v4"
 )
@@ -16,7 +17,7 @@ import (
 // PeerConnection leaves "connected", so the browser or OBS shows it was
 // stopped. The gig can go live again.
 func TestWHIPKickClosesPublisherSession(t *testing.T) {
-	r := newRig(t, sfu.Config{Keys: testKeys})
+	r := newRig(t, sfu.Config{}, whip.Config{Keys: testKeys})
 	p := r.whipPublish(t, "gig1", "key1")
 	st := waitWHIPLive(t, r, "gig1")
 	waitFor(t, 10*time.Second, "publisher connected", func() bool {
@@ -26,7 +27,7 @@ func TestWHIPKickClosesPublisherSession(t *testing.T) {
 	if !r.reg.Kick("gig1", errors.New("stream key rotated")) {
 		t.Fatal("Kick found no stream")
 	}
-	waitFor(t, 2*time.Second, "whip session closed on the server", func() bool { return r.sfu.Publishers() == 0 })
+	waitFor(t, 2*time.Second, "whip session closed on the server", func() bool { return r.whip.Publishers() == 0 })
 	t.Logf("whip session closed %v after the kick", time.Since(kicked).Round(time.Millisecond))
 	if !st.Closed() {
 		t.Fatal("kicked stream still open")

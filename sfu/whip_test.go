@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/rtcp"
@@ -52,11 +53,11 @@ func keyframeAt(recs []rtpRecord, from int) int {
 }
 
 func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
-	r := newRig(t, sfu.Config{Keys: testKeys})
+	r := newRig(t, sfu.Config{}, whip.Config{Keys: testKeys})
 	p := r.whipPublish(t, "gig1", "key1")
 	st := waitWHIPLive(t, r, "gig1")
-	if st.Source() != "whip" || r.sfu.Publishers() != 1 {
-		t.Fatalf("source %q, %d publishers", st.Source(), r.sfu.Publishers())
+	if st.Source() != "whip" || r.whip.Publishers() != 1 {
+		t.Fatalf("source %q, %d publishers", st.Source(), r.whip.Publishers())
 	}
 	time.Sleep(500 * time.Millisecond)
 	v := r.watch(t, viewerOpts{})
@@ -140,8 +141,8 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict || e.Error.Code != "already_live" {
 		t.Fatalf("second publisher = %d %s, want 409 already_live", resp.StatusCode, body)
 	}
-	if r.sfu.Publishers() != 1 {
-		t.Fatalf("%d publishers after the refused one", r.sfu.Publishers())
+	if r.whip.Publishers() != 1 {
+		t.Fatalf("%d publishers after the refused one", r.whip.Publishers())
 	}
 
 	// DELETE ends the show (and the viewer, after the grace), a second
@@ -161,8 +162,8 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 }
 
 func TestWHIPErrors(t *testing.T) {
-	r := newRig(t, sfu.Config{Keys: testKeys, CORSOrigins: []string{"https://studio.example"},
-		ICEServers: []sfu.ICEServer{{URLs: []string{"stun:stun.example.net:3478"}}}})
+	r := newRig(t, sfu.Config{CORSOrigins: []string{"https://studio.example"},
+		ICEServers: []sfu.ICEServer{{URLs: []string{"stun:stun.example.net:3478"}}}}, whip.Config{Keys: testKeys})
 	pc := newPublisherPC(t)
 	t.Cleanup(func() { _ = pc.Close() })
 	whipOffer(t, pc)
@@ -252,7 +253,7 @@ func TestWHIPErrors(t *testing.T) {
 // (no DELETE) and a new publisher comes back; the viewer's WHEP session
 // continues with continuous sequence numbers and timestamps.
 func TestWHIPPublisherReconnectKeepsViewer(t *testing.T) {
-	r := newRig(t, sfu.Config{Keys: testKeys, ReconnectGrace: 8 * time.Second})
+	r := newRig(t, sfu.Config{ReconnectGrace: 8 * time.Second}, whip.Config{Keys: testKeys})
 	p1 := r.whipPublish(t, "gig1", "key1")
 	st1 := waitWHIPLive(t, r, "gig1")
 	v := r.watch(t, viewerOpts{})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/flv"
+	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/rtcp"
@@ -109,7 +110,7 @@ func vp8KeyframeAt(recs []rtpRecord, from int) int {
 // the creator's stream health shows the VP8 video with its frame rate and
 // bitrate.
 func TestWHIPVP8Publisher(t *testing.T) {
-	r := newRig(t, sfu.Config{Keys: testKeys})
+	r := newRig(t, sfu.Config{}, whip.Config{Keys: testKeys})
 	p := r.whipPublishClip(t, "gig1", "key1", loadVP8Clip(t))
 	var st *media.Stream
 	waitFor(t, 10*time.Second, "whip stream with VP8 and Opus", func() bool {

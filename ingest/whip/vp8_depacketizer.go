@@ -1,4 +1,4 @@
-package sfu
+package whip
 
 // vp8Depacketizer turns a WHIP publisher's VP8 RTP packets (RFC 7741) into
 // whole frames for the media.Stream: stream health (frame rate, bitrate,

@@ -1,10 +1,11 @@
-package sfu
+package whip
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -27,11 +28,11 @@ var pullFeedback = []webrtc.RTCPFeedback{
 }
 
 func pullVideoCodecs() []webrtc.RTPCodecParameters {
-	return append(h264Codecs(pullFeedback), vp8Codec(pullFeedback))
+	return append(rtc.H264Codecs(pullFeedback), rtc.VP8Codec(pullFeedback))
 }
 
 func pullOpusCodecs() []webrtc.RTPCodecParameters {
-	return []webrtc.RTPCodecParameters{opusCodec(nil)}
+	return []webrtc.RTPCodecParameters{rtc.OpusCodec(nil)}
 }
 
 func pullAACCodecs() []webrtc.RTPCodecParameters {
@@ -40,7 +41,7 @@ func pullAACCodecs() []webrtc.RTPCodecParameters {
 	for _, rate := range pullAACRates {
 		for _, ch := range []uint16{2, 1} {
 			out = append(out, webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-				MimeType: mimeAAC, ClockRate: rate, Channels: ch, SDPFmtpLine: fmtpAACBase,
+				MimeType: rtc.MimeAAC, ClockRate: rate, Channels: ch, SDPFmtpLine: rtc.FmtpAACBase,
 			}, PayloadType: pt})
 			pt++
 		}
@@ -52,7 +53,7 @@ func pullAACCodecs() []webrtc.RTPCodecParameters {
 // session to another node, receive-only, with a NACK generator and
 // receiver reports.
 func newPullAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
-	m, err := newEngine(pullVideoCodecs(), append(pullOpusCodecs(), pullAACCodecs()...))
+	m, err := rtc.NewEngine(pullVideoCodecs(), append(pullOpusCodecs(), pullAACCodecs()...))
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +106,7 @@ func parsePullAnswer(answer, aacMid string) (*pullAnswer, error) {
 	}
 	out := &pullAnswer{}
 	for _, m := range sd.MediaDescriptions {
-		if m.MediaName.Port.Value == 0 || !canSend(m) {
+		if m.MediaName.Port.Value == 0 || !rtc.CanSend(m) {
 			continue
 		}
 		mid, _ := m.Attribute("mid")
@@ -120,7 +121,7 @@ func parsePullAnswer(answer, aacMid string) (*pullAnswer, error) {
 				if !strings.HasPrefix(strings.ToLower(enc), "mpeg4-generic/") {
 					continue
 				}
-				cfg, err := aacConfigFromFmtp(fmtpOf(m, pt))
+				cfg, err := rtc.AACConfigFromFmtp(fmtpOf(m, pt))
 				if err != nil {
 					return nil, fmt.Errorf("%w: aac m-line: %v", ErrRelayRefused, err)
 				}

@@ -1,16 +1,13 @@
-package sfu
+package whip
 
 import (
 	"fmt"
 
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
 )
-
-// ptVP8 is VP8's payload type, for WHIP publishers that send it (WebRTC-only
-// viewing: FLV needs H.264).
-const ptVP8 = 96
 
 // publisherFeedback is what we ask of a WHIP publisher's video: NACK (our
 // receiver requests lost packets, so viewers' gaps can be filled from the
@@ -24,14 +21,14 @@ var publisherFeedback = []webrtc.RTCPFeedback{
 	{Type: webrtc.TypeRTCPFBTransportCC},
 }
 
-// newPublisherAPI is the pion API for WHIP publishers: the viewers' ICE
+// newPublisherAPI is the pion API for WHIP publishers: the shared ICE
 // sockets and settings, H.264 registered before VP8 (the answer's order is
 // the publisher's preference, and only H.264 reaches FLV viewers), and
 // receive-side interceptors: NACK generator, receiver reports and
 // transport-cc feedback.
 func newPublisherAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
-	m, err := newEngine(append(h264Codecs(publisherFeedback), vp8Codec(publisherFeedback)),
-		[]webrtc.RTPCodecParameters{opusCodec([]webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}})})
+	m, err := rtc.NewEngine(append(rtc.H264Codecs(publisherFeedback), rtc.VP8Codec(publisherFeedback)),
+		[]webrtc.RTPCodecParameters{rtc.OpusCodec([]webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}})})
 	if err != nil {
 		return nil, err
 	}
@@ -68,11 +65,11 @@ func receiverInterceptors() (*interceptor.Registry, error) {
 // the stream's codec would be wrong.
 func preferH264(pc *webrtc.PeerConnection) error {
 	// PayloadType 0: pion takes the offer's payload type for each.
-	h264 := h264Codecs(publisherFeedback)
+	h264 := rtc.H264Codecs(publisherFeedback)
 	for i := range h264 {
 		h264[i].PayloadType = 0
 	}
-	vp8 := vp8Codec(publisherFeedback)
+	vp8 := rtc.VP8Codec(publisherFeedback)
 	vp8.PayloadType = 0
 	for _, tr := range pc.GetTransceivers() {
 		if tr.Kind() != webrtc.RTPCodecTypeVideo {

@@ -1,4 +1,4 @@
-package sfu
+package rtc
 
 import (
 	"net/netip"
@@ -13,7 +13,7 @@ import (
 // client could make it probe hosts and ports of its own network (a
 // UDP/TCP port scan, or requests to cloud metadata services at
 // 169.254.169.254 or 100.100.100.200): so unless
-// Config.AllowPrivateCandidates, candidates a client names in its offer or
+// Signal.AllowPrivateCandidates, candidates a client names in its offer or
 // trickles in a PATCH must have a public IP address.
 //
 // Peer-reflexive candidates are not filtered, on purpose: pion learns one
@@ -69,12 +69,12 @@ func candidateAllowed(value string) bool {
 	return err == nil && publicCandidateAddr(c.Address())
 }
 
-// filterOfferCandidates removes an offer's candidates whose address is not
-// public, unless private candidates are allowed, and returns the SDP pion
-// gets and how many it dropped. The offer is filtered as pion will parse
-// it, attribute by attribute, not line by line.
-func (s *SFU) filterOfferCandidates(offer string) (string, int) {
-	if s.cfg.AllowPrivateCandidates {
+// FilterOffer removes an offer's candidates whose address is not public,
+// unless private candidates are allowed, and returns the SDP pion gets and
+// how many it dropped. The offer is filtered as pion will parse it,
+// attribute by attribute, not line by line.
+func (s *Signal) FilterOffer(offer string) (string, int) {
+	if s.AllowPrivateCandidates {
 		return offer, 0
 	}
 	var sd sdp.SessionDescription
@@ -106,26 +106,26 @@ func (s *SFU) filterOfferCandidates(offer string) (string, int) {
 	if err != nil {
 		return "", 0
 	}
-	s.ctr.candidatesDropped.Add(uint64(dropped))
+	s.CandidatesDropped.Add(uint64(dropped))
 	return string(out), dropped
 }
 
-// filterFragCandidates drops a trickle fragment's non-public candidates
-// (unless allowed) and says how many.
-func (s *SFU) filterFragCandidates(frag *trickleFrag) int {
-	if s.cfg.AllowPrivateCandidates {
+// FilterFrag drops a trickle fragment's non-public candidates (unless
+// allowed) and says how many.
+func (s *Signal) FilterFrag(frag *TrickleFrag) int {
+	if s.AllowPrivateCandidates {
 		return 0
 	}
-	kept := frag.candidates[:0]
-	for _, c := range frag.candidates {
-		if candidateAllowed(c.candidate) {
+	kept := frag.Candidates[:0]
+	for _, c := range frag.Candidates {
+		if candidateAllowed(c.Candidate) {
 			kept = append(kept, c)
 		}
 	}
-	dropped := len(frag.candidates) - len(kept)
-	frag.candidates = kept
+	dropped := len(frag.Candidates) - len(kept)
+	frag.Candidates = kept
 	if dropped > 0 {
-		s.ctr.candidatesDropped.Add(uint64(dropped))
+		s.CandidatesDropped.Add(uint64(dropped))
 	}
 	return dropped
 }

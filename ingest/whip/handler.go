@@ -1,4 +1,4 @@
-package sfu
+package whip
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/httperr"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/webrtc/v4"
 )
@@ -21,15 +22,14 @@ import (
 const takeoverIdle = time.Second
 
 // servePublish is POST /whip/{id}: RFC 9725 publish.
-func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
-	s.cors(w, r)
+func (s *Server) servePublish(w http.ResponseWriter, r *http.Request) {
+	s.sig.CORS(w, r)
 	gigID := r.PathValue("id")
 	if s.cfg.Keys == nil {
 		httperr.Write(w, http.StatusServiceUnavailable, "whip_disabled", "publishing over WHIP is not configured on this server")
 		return
 	}
-	if !hasContentType(r, mimeSDP) {
-		httperr.Write(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the offer as Content-Type: application/sdp")
+	if !rtc.CheckSDPType(w, r) {
 		return
 	}
 	key := access.BearerToken(r)
@@ -53,7 +53,7 @@ func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, http.StatusForbidden, "wrong_gig", "this stream key belongs to another gig")
 		return
 	}
-	body, ok := s.readBody(w, r)
+	body, ok := s.sig.ReadBody(w, r)
 	if !ok {
 		return
 	}
@@ -62,14 +62,14 @@ func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
 		httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
 		return
 	}
-	offer.sdp, _ = s.filterOfferCandidates(offer.sdp)
+	offer.sdp, _ = s.sig.FilterOffer(offer.sdp)
 	if st, ok := s.reg.Get(gigID); ok && !st.Closed() {
 		if old := s.publisherOf(st); old != nil && old.idle() > takeoverIdle {
 			old.log.Info("whip publisher replaced by a reconnect", "idle", old.idle().Round(time.Millisecond))
 			old.close("replaced by a reconnect")
 		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), gatherTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), rtc.GatherTimeout)
 	defer cancel()
 	p, answer, err := s.newPublisher(ctx, gigID, offer, s.cfg.ClientIP(r))
 	if err != nil {
@@ -87,71 +87,60 @@ func (s *SFU) servePublish(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	s.writeCreated(w, "/whip/"+gigID+"/"+p.id, p.getETag(), answer)
+	s.sig.WriteCreated(w, "/whip/"+gigID+"/"+p.id, p.getETag(), answer)
 	p.log.Info("whip publisher joined", "remote", p.remoteIP, "video", p.videoMime, "audio", offer.audio,
 		"setup", time.Since(p.created).Round(time.Microsecond))
 }
 
 // servePublishDelete is DELETE /whip/{id}/{session}: the creator ends the
 // show.
-func (s *SFU) servePublishDelete(w http.ResponseWriter, r *http.Request) {
-	s.cors(w, r)
-	p, ok := s.publisher(r.PathValue("id"), r.PathValue("session"))
-	if !ok {
-		// Normal after the connection already ended the session.
-		s.log.Debug("delete of unknown whip session", "gig", r.PathValue("id"))
-		writeNoSession(w)
-		return
-	}
-	p.close("publisher hung up")
-	w.WriteHeader(http.StatusNoContent)
+func (s *Server) servePublishDelete(w http.ResponseWriter, r *http.Request) {
+	s.sig.ServeDelete(w, r, func(gigID, id string) (rtc.Session, bool) {
+		p, ok := s.publisher(gigID, id)
+		return p, ok
+	}, "publisher hung up")
 }
 
 // servePublishPatch is PATCH /whip/{id}/{session}: trickled candidates, or
 // an ICE restart (new ice-ufrag/ice-pwd), answered with our new credentials
 // and candidates (RFC 9725 section 4.4).
-func (s *SFU) servePublishPatch(w http.ResponseWriter, r *http.Request) {
-	s.cors(w, r)
+func (s *Server) servePublishPatch(w http.ResponseWriter, r *http.Request) {
+	s.sig.CORS(w, r)
 	p, ok := s.publisher(r.PathValue("id"), r.PathValue("session"))
 	if !ok {
-		writeNoSession(w)
+		rtc.WriteNoSession(w)
 		return
 	}
 	p.patchMu.Lock()
 	defer p.patchMu.Unlock()
-	frag, ok := s.trickleFragment(w, r, p.getETag())
+	frag, ok := s.sig.TrickleFragment(w, r, p.getETag())
 	if !ok {
 		return
 	}
-	rd := p.pc.RemoteDescription()
-	if frag.ufrag != "" && rd != nil && frag.ufrag != iceUfrag(rd.SDP) {
-		answer, err := p.restartICE(r.Context(), rd.SDP, frag)
+	if rtc.IsRestart(p.pc, frag) {
+		answer, err := p.restartICE(r.Context(), p.pc.RemoteDescription().SDP, frag)
 		if err != nil {
 			httperr.Write(w, http.StatusBadRequest, "ice_restart_failed", err.Error())
 			return
 		}
-		p.setETag(`"` + iceUfrag(answer) + `"`)
-		w.Header().Set("Content-Type", mimeTrickle)
+		p.setETag(rtc.ETag(answer))
+		w.Header().Set("Content-Type", rtc.MimeTrickle)
 		w.Header().Set("ETag", p.getETag())
 		w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(w, answerFragment(answer))
 		p.log.Info("whip ice restart")
 		return
 	}
-	if err := s.addCandidates(p.pc, frag); err != nil {
-		httperr.Write(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.sig.AddTrickled(w, p.pc, frag)
 }
 
 // restartICE renegotiates with the publisher's new ICE credentials (its
 // previous offer otherwise unchanged) and returns our new answer.
-func (p *publisher) restartICE(ctx context.Context, prev string, frag *trickleFrag) (string, error) {
-	if frag.pwd == "" {
+func (p *publisher) restartICE(ctx context.Context, prev string, frag *rtc.TrickleFrag) (string, error) {
+	if frag.Pwd == "" {
 		return "", errors.New("an ICE restart needs both a=ice-ufrag and a=ice-pwd")
 	}
-	offer := replaceICECredentials(prev, frag.ufrag, frag.pwd)
+	offer := replaceICECredentials(prev, frag.Ufrag, frag.Pwd)
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", err
 	}
@@ -163,14 +152,14 @@ func (p *publisher) restartICE(ctx context.Context, prev string, frag *trickleFr
 	if err := p.pc.SetLocalDescription(answer); err != nil {
 		return "", err
 	}
-	ctx, cancel := context.WithTimeout(ctx, gatherTimeout)
+	ctx, cancel := context.WithTimeout(ctx, rtc.GatherTimeout)
 	defer cancel()
 	select {
 	case <-gathered:
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-	if err := p.sfu.addCandidates(p.pc, frag); err != nil {
+	if err := p.srv.sig.AddCandidates(p.pc, frag); err != nil {
 		return "", err
 	}
 	return p.pc.LocalDescription().SDP, nil
@@ -218,24 +207,4 @@ func answerFragment(sdp string) string {
 		b.WriteString(l + "\r\n")
 	}
 	return b.String()
-}
-
-// addCandidates adds a fragment's trickled candidates, those with
-// non-public addresses dropped unless AllowPrivateCandidates.
-func (s *SFU) addCandidates(pc *webrtc.PeerConnection, frag *trickleFrag) error {
-	s.filterFragCandidates(frag)
-	for _, c := range frag.candidates {
-		init := webrtc.ICECandidateInit{Candidate: c.candidate}
-		if c.mid != "" {
-			mid := c.mid
-			init.SDPMid = &mid
-		} else {
-			var zero uint16
-			init.SDPMLineIndex = &zero
-		}
-		if err := pc.AddICECandidate(init); err != nil {
-			return err
-		}
-	}
-	return nil
 }

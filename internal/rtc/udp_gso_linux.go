@@ -1,6 +1,6 @@
 //go:build linux
 
-package sfu
+package rtc
 
 import (
 	"encoding/binary"
@@ -10,7 +10,7 @@ import (
 )
 
 // gsoSupported: Linux has UDP_SEGMENT since 4.18; older kernels fail the
-// first send and batchConn falls back.
+// first send and BatchConn falls back.
 const gsoSupported = true
 
 // udpSegment is UDP_SEGMENT from linux/udp.h.
@@ -19,7 +19,7 @@ const udpSegment = 103
 // sendGSO sends the gathered packets as one datagram the kernel segments
 // into d.segSize pieces. A send error other than "no GSO" is ignored, as it
 // would be for single packets (UDP).
-func (d *udpDest) sendGSO() error {
+func (d *UDPDest) sendGSO() error {
 	if d.oob == nil {
 		d.oob = make([]byte, syscall.CmsgSpace(2))
 		h := (*syscall.Cmsghdr)(unsafe.Pointer(&d.oob[0]))

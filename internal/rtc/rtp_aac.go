@@ -1,4 +1,4 @@
-package sfu
+package rtc
 
 import (
 	"encoding/binary"
@@ -18,31 +18,31 @@ import (
 // whole AU's size) and the same timestamp, the marker on the last one.
 
 const (
-	mimeAAC = "audio/mpeg4-generic"
-	// aacFragment is the most AU bytes per packet (1180 + 4 header bytes
-	// stay under rtpMTU).
-	aacFragment = 1180
+	MimeAAC = "audio/mpeg4-generic"
+	// AACFragment is the most AU bytes per packet (1180 + 4 header bytes
+	// stay under RTPMTU).
+	AACFragment = 1180
 	// aacMaxAU is what a 13-bit AU-size can say.
 	aacMaxAU = 1<<13 - 1
-	// aacFrameSamples is an AAC-LC frame's length, for the timestamps of
+	// AACFrameSamples is an AAC-LC frame's length, for the timestamps of
 	// packets with several AUs.
-	aacFrameSamples = 1024
-	// fmtpAACBase is our fmtp without config=.
-	fmtpAACBase = "streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3"
+	AACFrameSamples = 1024
+	// FmtpAACBase is our fmtp without config=.
+	FmtpAACBase = "streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3"
 )
 
 // errAACPayload is a malformed RFC 3640 payload.
 var errAACPayload = errors.New("malformed mpeg4-generic payload")
 
-// fmtpAAC is the fmtp line describing an AAC track with AudioSpecificConfig
+// FmtpAAC is the fmtp line describing an AAC track with AudioSpecificConfig
 // asc.
-func fmtpAAC(asc []byte) string {
-	return fmtpAACBase + ";config=" + hex.EncodeToString(asc)
+func FmtpAAC(asc []byte) string {
+	return FmtpAACBase + ";config=" + hex.EncodeToString(asc)
 }
 
-// aacConfigFromFmtp reads config= from an mpeg4-generic fmtp line and checks
+// AACConfigFromFmtp reads config= from an mpeg4-generic fmtp line and checks
 // that the mode is one we depacketize.
-func aacConfigFromFmtp(line string) (*media.AACConfig, error) {
+func AACConfigFromFmtp(line string) (*media.AACConfig, error) {
 	var cfgHex, mode, sizeLen, indexLen string
 	for _, kv := range strings.Split(line, ";") {
 		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
@@ -67,18 +67,18 @@ func aacConfigFromFmtp(line string) (*media.AACConfig, error) {
 	return media.ParseAudioSpecificConfig(raw)
 }
 
-// packetizeAAC appends to dst the RTP payloads carrying one AU: one
-// payload, or fragments of at most aacFragment AU bytes. The last payload
+// PacketizeAAC appends to dst the RTP payloads carrying one AU: one
+// payload, or fragments of at most AACFragment AU bytes. The last payload
 // takes the marker. AUs larger than aacMaxAU cannot be described and give
 // none.
-func packetizeAAC(dst [][]byte, au []byte) [][]byte {
+func PacketizeAAC(dst [][]byte, au []byte) [][]byte {
 	if len(au) == 0 || len(au) > aacMaxAU {
 		return dst
 	}
 	hdr := [4]byte{0, 16}
 	binary.BigEndian.PutUint16(hdr[2:], uint16(len(au))<<3)
-	for off := 0; off < len(au); off += aacFragment {
-		end := min(off+aacFragment, len(au))
+	for off := 0; off < len(au); off += AACFragment {
+		end := min(off+AACFragment, len(au))
 		p := make([]byte, 0, 4+end-off)
 		p = append(p, hdr[:]...)
 		dst = append(dst, append(p, au[off:end]...))
@@ -86,10 +86,10 @@ func packetizeAAC(dst [][]byte, au []byte) [][]byte {
 	return dst
 }
 
-// packAAC puts whole AUs (each at most aacMaxAU, together within one
+// PackAAC puts whole AUs (each at most aacMaxAU, together within one
 // packet) in one AAC-hbr payload: one AU-header each (size, index or
 // index-delta 0: consecutive AUs), then their data.
-func packAAC(aus [][]byte) []byte {
+func PackAAC(aus [][]byte) []byte {
 	n := 2 + 2*len(aus)
 	for _, au := range aus {
 		n += len(au)
@@ -105,8 +105,8 @@ func packAAC(aus [][]byte) []byte {
 	return p
 }
 
-// aacDepacketizer reassembles AUs from RFC 3640 AAC-hbr payloads.
-type aacDepacketizer struct {
+// AACDepacketizer reassembles AUs from RFC 3640 AAC-hbr payloads.
+type AACDepacketizer struct {
 	frag     []byte
 	fragSize int
 	fragTS   uint32
@@ -114,15 +114,15 @@ type aacDepacketizer struct {
 	inFrag   bool
 }
 
-// aacUnit is one depacketized AU and its RTP timestamp.
-type aacUnit struct {
-	ts   uint32
-	data []byte
+// AACUnit is one depacketized AU and its RTP timestamp.
+type AACUnit struct {
+	TS   uint32
+	Data []byte
 }
 
-// push takes one packet and returns the AUs it completes (their data is
+// Push takes one packet and returns the AUs it completes (their data is
 // freshly allocated). A lost fragment drops that AU.
-func (d *aacDepacketizer) push(seq uint16, ts uint32, marker bool, payload []byte) ([]aacUnit, error) {
+func (d *AACDepacketizer) Push(seq uint16, ts uint32, marker bool, payload []byte) ([]AACUnit, error) {
 	if len(payload) < 2 {
 		return nil, errAACPayload
 	}
@@ -141,19 +141,19 @@ func (d *aacDepacketizer) push(seq uint16, ts uint32, marker bool, payload []byt
 		return d.fragment(seq, ts, marker, size(0), data), nil
 	}
 	d.inFrag = false
-	out := make([]aacUnit, 0, n)
+	out := make([]AACUnit, 0, n)
 	for i := range n {
 		sz := size(i)
 		if sz > len(data) {
 			return out, fmt.Errorf("%w: AU of %d bytes with %d left", errAACPayload, sz, len(data))
 		}
-		out = append(out, aacUnit{ts: ts + uint32(i*aacFrameSamples), data: append([]byte(nil), data[:sz]...)})
+		out = append(out, AACUnit{TS: ts + uint32(i*AACFrameSamples), Data: append([]byte(nil), data[:sz]...)})
 		data = data[sz:]
 	}
 	return out, nil
 }
 
-func (d *aacDepacketizer) fragment(seq uint16, ts uint32, marker bool, size int, data []byte) []aacUnit {
+func (d *AACDepacketizer) fragment(seq uint16, ts uint32, marker bool, size int, data []byte) []AACUnit {
 	if d.inFrag && (ts != d.fragTS || seq != d.fragSeq+1 || size != d.fragSize) {
 		// A fragment went missing, or a new AU began: start over.
 		d.inFrag = false
@@ -174,5 +174,5 @@ func (d *aacDepacketizer) fragment(seq uint16, ts uint32, marker bool, size int,
 	if len(d.frag) != d.fragSize {
 		return nil
 	}
-	return []aacUnit{{ts: ts, data: append([]byte(nil), d.frag...)}}
+	return []AACUnit{{TS: ts, Data: append([]byte(nil), d.frag...)}}
 }

@@ -1,9 +1,10 @@
-package sfu
+package whip
 
 import (
 	"strings"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -37,8 +38,8 @@ func (c *trackClock) dts(ts uint32, arrival, t0 time.Time) time.Duration {
 }
 
 // readTrack forwards one of the publisher's tracks until the connection
-// closes: every packet goes to the viewers at once, then into the stream
-// as frames.
+// closes: every packet goes to the stream's RTP feed (the viewers) at once,
+// then into the stream as frames.
 func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 	defer p.wg.Done()
 	mime := tr.Codec().MimeType
@@ -47,14 +48,17 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 	if !audio {
 		p.videoSSRC.Store(uint32(tr.SSRC()))
 		// The viewers that waited for this publisher need a keyframe now.
-		p.b.requestKeyframe()
+		p.feed.RequestKeyframe()
 	}
 	var (
-		pkt      rtp.Packet
-		buf      = make([]byte, 1600)
-		dep      h264Depacketizer
-		vp8Dep   vp8Depacketizer
-		aacDep   aacDepacketizer
+		pkt    rtp.Packet
+		buf    = make([]byte, 1600)
+		dep    h264Depacketizer
+		vp8Dep vp8Depacketizer
+		aacDep rtc.AACDepacketizer
+		// fwd is the packet handed to the feed (its sink copies what it
+		// keeps), reused.
+		fwd      media.RTPPacket
 		vp8W     int
 		vp8H     int
 		clock    = trackClock{rate: int64(tr.Codec().ClockRate), media: p.mediaClock}
@@ -67,7 +71,7 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 	h264 := strings.EqualFold(mime, webrtc.MimeTypeH264)
 	vp8 := strings.EqualFold(mime, webrtc.MimeTypeVP8)
 	opus := strings.EqualFold(mime, webrtc.MimeTypeOpus)
-	aac := strings.EqualFold(mime, mimeAAC)
+	aac := strings.EqualFold(mime, rtc.MimeAAC)
 	var (
 		lastAAC    time.Duration
 		aacWritten bool
@@ -89,22 +93,22 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 		case aac:
 			// A relay's AAC (its track was set from the answer): frames
 			// for FLV viewers only.
-			units, err := aacDep.push(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload)
+			units, err := aacDep.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload)
 			if err != nil {
 				p.log.Debug("dropping aac packet", "err", err)
 			}
 			for _, u := range units {
-				dts := clock.dts(u.ts, now, t0)
+				dts := clock.dts(u.TS, now, t0)
 				if aacWritten && dts <= lastAAC {
 					// A late or repeated packet (a retransmission):
 					// FLV players need increasing timestamps.
 					continue
 				}
 				aacWritten, lastAAC = true, dts
-				_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecAAC, DTS: dts, Data: u.data})
+				_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecAAC, DTS: dts, Data: u.Data})
 			}
 		case opus:
-			payload := p.b.writeRTP(true, &pkt, false, now)
+			payload := p.forward(&fwd, true, &pkt, false, now)
 			if !trackSet {
 				p.stream.SetTrack(&media.Track{Codec: media.CodecOpus, SampleRate: 48000, Channels: 2})
 				trackSet = true
@@ -113,12 +117,12 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 			// both are immutable.
 			_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecOpus, DTS: clock.dts(pkt.Timestamp, now, t0), Data: payload})
 		case h264:
-			p.b.writeRTP(false, &pkt, h264Keyframe(pkt.Payload), now)
+			p.forward(&fwd, false, &pkt, h264Keyframe(pkt.Payload), now)
 			au, lost := dep.push(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload)
 			if lost {
 				// FLV viewers would see a broken picture until the
 				// next keyframe: ask for one.
-				p.b.requestKeyframe()
+				p.feed.RequestKeyframe()
 			}
 			if cfg, ok := dep.paramSetsChanged(); ok {
 				p.stream.SetTrack(&media.Track{Codec: media.CodecH264, H264: cfg})
@@ -128,7 +132,7 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 				_ = p.stream.WriteFrame(&media.Frame{Codec: media.CodecH264, DTS: clock.dts(au.ts, now, t0), Keyframe: au.key, Data: au.data})
 			}
 		case vp8:
-			p.b.writeRTP(false, &pkt, vp8Keyframe(pkt.Payload), now)
+			p.forward(&fwd, false, &pkt, vp8Keyframe(pkt.Payload), now)
 			// Frames only for stream health and the GOP cache: FLV
 			// cannot carry VP8, so a loss needs no keyframe here.
 			if f, _ := vp8Dep.push(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload); f != nil {
@@ -141,4 +145,21 @@ func (p *publisher) readTrack(tr *webrtc.TrackRemote) {
 			}
 		}
 	}
+}
+
+// forward hands one packet to the stream's RTP feed. key says the packet
+// holds (the start of) a keyframe. The payload is copied (pion reuses its
+// buffer); the copy is returned, immutable.
+func (p *publisher) forward(fwd *media.RTPPacket, audio bool, pkt *rtp.Packet, key bool, now time.Time) []byte {
+	*fwd = media.RTPPacket{
+		Audio:   audio,
+		Seq:     pkt.SequenceNumber,
+		TS:      pkt.Timestamp,
+		Marker:  pkt.Marker,
+		Key:     key,
+		Arrival: now,
+		Payload: append([]byte(nil), pkt.Payload...),
+	}
+	p.feed.Write(fwd)
+	return fwd.Payload
 }

@@ -1,4 +1,4 @@
-package sfu
+package rtc
 
 import (
 	"maps"
@@ -14,7 +14,7 @@ const (
 	gsoMaxBytes    = 60000
 )
 
-// batchConn is the ICE UDP socket with send batching. pion writes every
+// BatchConn is the ICE UDP socket with send batching. pion writes every
 // SRTP packet with its own sendto; on the fan-out path that syscall (and the
 // per-packet trip through the kernel stack) is most of the server's CPU. A
 // viewer's goroutine corks its destination while it writes a burst (one
@@ -22,26 +22,26 @@ const (
 // in one sendmsg with UDP_SEGMENT (GSO): the kernel splits them as late as
 // possible. Writes to destinations nobody corked go straight out, and so do
 // all writes when the kernel refuses GSO.
-type batchConn struct {
+type BatchConn struct {
 	*net.UDPConn
 	gso atomic.Bool
 	// dests is looked up on every packet written to the socket and
 	// changes only when a viewer connects or leaves: a copy-on-write map
 	// (destMu serializes writers) costs one plain map read per packet.
 	destMu sync.Mutex
-	dests  atomic.Pointer[map[netip.AddrPort]*udpDest]
+	dests  atomic.Pointer[map[netip.AddrPort]*UDPDest]
 }
 
-func newBatchConn(c *net.UDPConn) *batchConn {
-	b := &batchConn{UDPConn: c}
+func newBatchConn(c *net.UDPConn) *BatchConn {
+	b := &BatchConn{UDPConn: c}
 	b.gso.Store(gsoSupported)
-	m := map[netip.AddrPort]*udpDest{}
+	m := map[netip.AddrPort]*UDPDest{}
 	b.dests.Store(&m)
 	return b
 }
 
 // editDests applies edit to a copy of the destinations and publishes it.
-func (b *batchConn) editDests(edit func(map[netip.AddrPort]*udpDest)) {
+func (b *BatchConn) editDests(edit func(map[netip.AddrPort]*UDPDest)) {
 	b.destMu.Lock()
 	defer b.destMu.Unlock()
 	next := maps.Clone(*b.dests.Load())
@@ -49,10 +49,10 @@ func (b *batchConn) editDests(edit func(map[netip.AddrPort]*udpDest)) {
 	b.dests.Store(&next)
 }
 
-// udpDest is one viewer's destination: while corked, writes to it are
+// UDPDest is one viewer's destination: while corked, writes to it are
 // gathered and sent by flush.
-type udpDest struct {
-	conn   *batchConn
+type UDPDest struct {
+	conn   *BatchConn
 	addr   netip.AddrPort
 	corked atomic.Bool
 
@@ -67,15 +67,16 @@ type udpDest struct {
 }
 
 // dest registers addr for corking; release removes it.
-func (b *batchConn) dest(addr netip.AddrPort) *udpDest {
+func (b *BatchConn) dest(addr netip.AddrPort) *UDPDest {
 	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
-	d := &udpDest{conn: b, addr: addr, buf: make([]byte, 0, gsoMaxBytes+1500)}
-	b.editDests(func(m map[netip.AddrPort]*udpDest) { m[addr] = d })
+	d := &UDPDest{conn: b, addr: addr, buf: make([]byte, 0, gsoMaxBytes+1500)}
+	b.editDests(func(m map[netip.AddrPort]*UDPDest) { m[addr] = d })
 	return d
 }
 
-func (b *batchConn) release(d *udpDest) {
-	b.editDests(func(m map[netip.AddrPort]*udpDest) {
+// Release removes d and sends what it gathered.
+func (b *BatchConn) Release(d *UDPDest) {
+	b.editDests(func(m map[netip.AddrPort]*UDPDest) {
 		if m[d.addr] == d {
 			delete(m, d.addr)
 		}
@@ -87,12 +88,12 @@ func (b *batchConn) release(d *udpDest) {
 
 // ReadFromAddrPort implements ice.AddrPortReaderWriter (allocation-free
 // reads for pion's mux).
-func (b *batchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
+func (b *BatchConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	return b.ReadFromUDPAddrPort(p)
 }
 
 // WriteToAddrPort implements ice.AddrPortReaderWriter.
-func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
+func (b *BatchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	if d := (*b.dests.Load())[netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())]; d != nil && d.corked.Load() {
 		return d.add(p)
 	}
@@ -100,14 +101,14 @@ func (b *batchConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) 
 }
 
 // WriteTo implements net.PacketConn through the same path.
-func (b *batchConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+func (b *BatchConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if ua, ok := addr.(*net.UDPAddr); ok {
 		return b.WriteToAddrPort(p, ua.AddrPort())
 	}
 	return b.UDPConn.WriteTo(p, addr)
 }
 
-func (d *udpDest) add(p []byte) (int, error) {
+func (d *UDPDest) add(p []byte) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.conn.gso.Load() {
@@ -129,17 +130,18 @@ func (d *udpDest) add(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// cork starts gathering; flush sends what was gathered and stops.
-func (d *udpDest) cork() { d.corked.Store(true) }
+// Cork starts gathering; Flush sends what was gathered and stops.
+func (d *UDPDest) Cork() { d.corked.Store(true) }
 
-func (d *udpDest) flush() {
+// Flush sends what Cork gathered and stops gathering.
+func (d *UDPDest) Flush() {
 	d.corked.Store(false)
 	d.mu.Lock()
 	d.flushLocked()
 	d.mu.Unlock()
 }
 
-func (d *udpDest) flushLocked() {
+func (d *UDPDest) flushLocked() {
 	if d.count == 0 {
 		return
 	}
@@ -158,4 +160,10 @@ func (d *udpDest) flushLocked() {
 	}
 	d.buf = d.buf[:0]
 	d.count, d.short = 0, false
+}
+
+// Stats returns how many sends d made, how many packets they carried, and
+// whether its socket still uses GSO.
+func (d *UDPDest) Stats() (sends, packets uint64, gso bool) {
+	return d.sends.Load(), d.packets.Load(), d.conn.gso.Load()
 }

@@ -1,4 +1,4 @@
-package sfu
+package rtc
 
 import (
 	"strings"
@@ -90,8 +90,8 @@ func TestFilterOfferCandidates(t *testing.T) {
 	}
 	offer := offerWithCandidates(append([]string{public, srflx}, private...)...)
 
-	strict := &SFU{}
-	got, dropped := strict.filterOfferCandidates(offer)
+	strict := &Signal{}
+	got, dropped := strict.FilterOffer(offer)
 	if dropped != 2*len(private) {
 		t.Errorf("dropped %d candidates, want %d", dropped, 2*len(private))
 	}
@@ -99,26 +99,26 @@ func TestFilterOfferCandidates(t *testing.T) {
 	if len(kept) != 4 || "candidate:"+kept[0] != public || "candidate:"+kept[1] != srflx {
 		t.Errorf("kept %q, want the public host and srflx candidates of each m-section", kept)
 	}
-	if strict.Counters().CandidatesDropped != uint64(dropped) {
-		t.Errorf("counter %d, want %d", strict.Counters().CandidatesDropped, dropped)
+	if strict.CandidatesDropped.Load() != uint64(dropped) {
+		t.Errorf("counter %d, want %d", strict.CandidatesDropped.Load(), dropped)
 	}
-	if _, err := parseOffer(got, "video/H264"); err != nil {
-		t.Errorf("filtered offer no longer passes parseOffer: %v", err)
+	if sd, err := UnmarshalOffer(got); err != nil || CheckTransport(sd) != nil {
+		t.Errorf("filtered offer no longer passes the offer checks: %v", err)
 	}
 
-	lax := &SFU{cfg: Config{AllowPrivateCandidates: true}}
-	if got, dropped := lax.filterOfferCandidates(offer); got != offer || dropped != 0 {
+	lax := &Signal{AllowPrivateCandidates: true}
+	if got, dropped := lax.FilterOffer(offer); got != offer || dropped != 0 {
 		t.Errorf("AllowPrivateCandidates changed the offer (dropped %d)", dropped)
 	}
 	// Nothing to drop: the client's own bytes go to pion.
 	clean := offerWithCandidates(public)
-	if got, _ := strict.filterOfferCandidates(clean); got != clean {
+	if got, _ := strict.FilterOffer(clean); got != clean {
 		t.Error("an offer without private candidates was rewritten")
 	}
 }
 
 func TestFilterFragCandidates(t *testing.T) {
-	frag, err := parseTrickleFrag("a=mid:0\r\n" +
+	frag, err := ParseTrickleFrag("a=mid:0\r\n" +
 		"a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n" +
 		"a=candidate:2 1 udp 1686052607 198.51.100.9 61000 typ srflx raddr 10.0.0.1 rport 50000\r\n" +
 		"a=candidate:3 1 udp 2122260223 10.9.8.7 50001 typ host\r\n" +
@@ -126,12 +126,12 @@ func TestFilterFragCandidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &SFU{}
-	if n := s.filterFragCandidates(frag); n != 2 {
+	s := &Signal{}
+	if n := s.FilterFrag(frag); n != 2 {
 		t.Errorf("dropped %d, want 2", n)
 	}
-	if len(frag.candidates) != 1 || !strings.Contains(frag.candidates[0].candidate, "198.51.100.9") || frag.candidates[0].mid != "0" {
-		t.Errorf("kept %+v", frag.candidates)
+	if len(frag.Candidates) != 1 || !strings.Contains(frag.Candidates[0].Candidate, "198.51.100.9") || frag.Candidates[0].Mid != "0" {
+		t.Errorf("kept %+v", frag.Candidates)
 	}
 }
 
@@ -142,7 +142,7 @@ func FuzzFilterOfferCandidates(f *testing.F) {
 	f.Add(offerWithCandidates("candidate:1 1 udp 1 10.0.0.1  1 typ host"))
 	f.Add(chromeOffer)
 	f.Fuzz(func(t *testing.T, offer string) {
-		got, _ := (&SFU{}).filterOfferCandidates(offer)
+		got, _ := (&Signal{}).FilterOffer(offer)
 		var sd sdp.SessionDescription
 		if err := sd.UnmarshalString(got); err != nil {
 			return // pion refuses it too

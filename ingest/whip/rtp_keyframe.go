@@ -1,4 +1,4 @@
-package sfu
+package whip
 
 // RTP payload types of H.264 (RFC 6184) the depacketizer handles.
 const (

@@ -1,4 +1,4 @@
-package sfu
+package rtc
 
 import (
 	"context"
@@ -13,18 +13,18 @@ import (
 // packet) only shows when asked for explicitly.
 const levelTrace = slog.LevelDebug - 4
 
-// pionLoggerFactory routes pion's logging into slog. pion's Info is internal
+// LoggerFactory routes pion's logging into slog. pion's Info is internal
 // detail (state changes of every sub-protocol), so it goes to Debug. Its
 // warnings are mostly connection churn a viewer causes (a closed tab, a
 // missed DELETE): Info, or Debug for the known noise of every session end;
 // its errors go to Warn, since a client can cause them too. Formatting
 // happens only when the level is enabled.
-type pionLoggerFactory struct{ log *slog.Logger }
+type LoggerFactory struct{ log *slog.Logger }
 
-var _ logging.LoggerFactory = pionLoggerFactory{}
+var _ logging.LoggerFactory = LoggerFactory{}
 
 // NewLogger implements logging.LoggerFactory.
-func (f pionLoggerFactory) NewLogger(scope string) logging.LeveledLogger {
+func (f LoggerFactory) NewLogger(scope string) logging.LeveledLogger {
 	return pionLogger{log: f.log.With("pion", scope)}
 }
 

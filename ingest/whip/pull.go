@@ -1,4 +1,4 @@
-package sfu
+package whip
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/internal/httperr"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/webrtc/v4"
 )
@@ -54,7 +56,7 @@ type Pull struct {
 // the registry when the first media arrives. A gig already live here gives
 // media.ErrAlreadyLive; an upstream that does not answer 201 gives an error
 // wrapping ErrRelayRefused with its status and error code.
-func (s *SFU) Pull(ctx context.Context, c PullConfig) (*Pull, error) {
+func (s *Server) Pull(ctx context.Context, c PullConfig) (*Pull, error) {
 	if c.GigID == "" || c.URL == "" {
 		return nil, fmt.Errorf("pull: gig id and url are required: %w", ErrConfig)
 	}
@@ -65,47 +67,26 @@ func (s *SFU) Pull(ctx context.Context, c PullConfig) (*Pull, error) {
 	if st, ok := s.reg.Get(c.GigID); ok && !st.Closed() {
 		return nil, fmt.Errorf("pull gig %s: %w", c.GigID, media.ErrAlreadyLive)
 	}
-	cert, err := s.certificate()
+	p, err := s.newPeer(s.pullAPI, c.GigID, true, func(id string) *slog.Logger {
+		return s.log.With("gig", c.GigID, "pull", id, "upstream", base.Host)
+	})
 	if err != nil {
 		return nil, err
 	}
-	pc, err := s.pullAPI.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
-	if err != nil {
-		return nil, fmt.Errorf("new peer connection: %w", err)
-	}
-	id := randomID()
-	pctx, cancel := context.WithCancel(s.ctx)
-	p := &publisher{
-		id:        id,
-		gigID:     c.GigID,
-		remoteIP:  base.Host,
-		created:   time.Now(),
-		log:       s.log.With("gig", c.GigID, "pull", id[:8], "upstream", base.Host),
-		sfu:       s,
-		pc:        pc,
-		relay:     true,
-		connected: make(chan struct{}),
-		closed:    make(chan struct{}),
-		ctx:       pctx,
-		cancel:    cancel,
-	}
+	p.remoteIP = base.Host
 	pl := &Pull{cfg: c, pub: p, client: http.DefaultClient, done: make(chan struct{}), closed: make(chan struct{})}
 	fail := func(err error) (*Pull, error) {
-		cancel()
-		pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) {})
-		_ = pc.Close()
+		p.abort()
 		if pl.location != "" {
 			pl.deleteUpstream()
 		}
 		return nil, fmt.Errorf("pull gig %s from %s: %w", c.GigID, base.Host, err)
 	}
-	pc.OnConnectionStateChange(p.onConnectionState)
-	pc.OnTrack(p.onTrack)
-	aacTr, err := addPullTransceivers(pc)
+	aacTr, err := addPullTransceivers(p.pc)
 	if err != nil {
 		return fail(err)
 	}
-	offer, err := offerGathered(ctx, pc)
+	offer, err := offerGathered(ctx, p.pc)
 	if err != nil {
 		return fail(err)
 	}
@@ -121,23 +102,14 @@ func (s *SFU) Pull(ctx context.Context, c PullConfig) (*Pull, error) {
 		return fail(fmt.Errorf("%w: the answer has no video", ErrRelayRefused))
 	}
 	p.videoMime = ans.videoMime
-	p.stream = media.NewStream(media.StreamConfig{GigID: c.GigID, Source: media.SourceRelay, GOPMaxBytes: s.cfg.GOPMaxBytes}, s.log)
-	p.b = newRTPBroadcaster(p.stream, s.cfg.NACKHistory, s.cfg.GOPMaxBytes, p.sendPLI, p.log)
-	p.b.rtp.replayAny = true
-	p.b.hasVideo.Store(true)
-	p.b.videoMime = p.videoMime
-	if p.videoMime == webrtc.MimeTypeVP8 {
-		p.stream.SetTrack(&media.Track{Codec: media.CodecVP8})
-	}
+	p.newStream(media.SourceRelay, true)
 	if ans.aac != nil {
 		p.stream.SetTrack(&media.Track{Codec: media.CodecAAC, AAC: ans.aac, SampleRate: ans.aac.SampleRate, Channels: ans.aac.Channels})
 	}
-	// Registered before any media can arrive: the broadcaster must be
-	// this stream's when viewers attach.
 	if err := s.addPublisher(p); err != nil {
 		return fail(err)
 	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		s.removePublisher(p)
 		p.stream.Close()
 		return fail(fmt.Errorf("%w: answer rejected: %v", ErrRelayRefused, err))
@@ -175,7 +147,7 @@ func (pl *Pull) post(ctx context.Context, base *url.URL, offer string) (string, 
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Content-Type", mimeSDP)
+	req.Header.Set("Content-Type", rtc.MimeSDP)
 	if pl.cfg.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+pl.cfg.Token)
 	}
@@ -193,7 +165,7 @@ func (pl *Pull) post(ctx context.Context, base *url.URL, offer string) (string, 
 		if json.Unmarshal(body, &e) == nil && e.Error.Code != "" {
 			return "", fmt.Errorf("%w: %d %s: %s", ErrRelayRefused, resp.StatusCode, e.Error.Code, e.Error.Message)
 		}
-		return "", fmt.Errorf("%w: %d %s", ErrRelayRefused, resp.StatusCode, truncate(strings.TrimSpace(string(body)), 120))
+		return "", fmt.Errorf("%w: %d %s", ErrRelayRefused, resp.StatusCode, rtc.Truncate(strings.TrimSpace(string(body)), 120))
 	}
 	loc := resp.Header.Get("Location")
 	if loc == "" {
@@ -204,15 +176,15 @@ func (pl *Pull) post(ctx context.Context, base *url.URL, offer string) (string, 
 		return "", fmt.Errorf("%w: bad Location %q", ErrRelayRefused, loc)
 	}
 	pl.location = u.String()
-	pl.pub.mediaClock = resp.Header.Get(headerMediaClock) == mediaClockStream
-	if !strings.Contains(strings.ToLower(resp.Header.Get("Content-Type")), mimeSDP) {
-		return "", fmt.Errorf("%w: answer of type %q, want %s", ErrRelayRefused, resp.Header.Get("Content-Type"), mimeSDP)
+	pl.pub.mediaClock = resp.Header.Get(rtc.HeaderMediaClock) == rtc.MediaClockStream
+	if !strings.Contains(strings.ToLower(resp.Header.Get("Content-Type")), rtc.MimeSDP) {
+		return "", fmt.Errorf("%w: answer of type %q, want %s", ErrRelayRefused, resp.Header.Get("Content-Type"), rtc.MimeSDP)
 	}
 	return string(body), nil
 }
 
 // run waits for the session's end, then ends the upstream session too.
-func (pl *Pull) run(s *SFU) {
+func (pl *Pull) run(s *Server) {
 	defer s.wg.Done()
 	<-pl.pub.closed
 	select {

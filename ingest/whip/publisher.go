@@ -1,4 +1,4 @@
-package sfu
+package whip
 
 import (
 	"context"
@@ -9,15 +9,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
-// publisher is one WHIP broadcast: a receive-only PeerConnection whose RTP
-// is forwarded to the stream's viewers (broadcaster_rtp.go) and turned into
-// frames of a media.Stream (publisher_track.go) for FLV, stream health and
-// the transcoder.
+// publisher is one WHIP broadcast (or relay pull): a receive-only
+// PeerConnection whose RTP goes to the stream's RTPFeed as it comes (WebRTC
+// viewers) and is turned into frames of the media.Stream
+// (publisher_track.go) for FLV, stream health and the transcoder.
 type publisher struct {
 	id       string
 	gigID    string
@@ -26,18 +27,18 @@ type publisher struct {
 	created  time.Time
 	log      *slog.Logger
 
-	sfu    *SFU
+	srv    *Server
 	pc     *webrtc.PeerConnection
 	stream *media.Stream
-	b      *broadcaster
+	feed   *media.RTPFeed
 	// videoMime is the negotiated video codec ("" without video).
 	videoMime string
 	// relay marks a pull from another node (relay_pull.go): its stream is
 	// published at the first packet, and it is not a WHIP publisher.
 	relay bool
 	// mediaClock: the relay's upstream stamps every track with the
-	// stream's own media time (headerMediaClock), so the frames' DTS is
-	// that time and audio lines up with video whatever arrives first.
+	// stream's own media time (rtc.HeaderMediaClock), so the frames' DTS
+	// is that time and audio lines up with video whatever arrives first.
 	mediaClock  bool
 	publishOnce sync.Once
 	// reason is why the session ended, set before closed is closed.
@@ -58,66 +59,89 @@ type publisher struct {
 	closed    chan struct{}
 }
 
-// newPublisher negotiates a WHIP offer for gigID and publishes its stream.
-// It returns the answer; the stream is live (Registry.Publish) when it
-// returns without error.
-func (s *SFU) newPublisher(ctx context.Context, gigID string, o *publishOffer, remoteIP string) (*publisher, string, error) {
-	cert, err := s.certificate()
+// newPeer makes the receive-only PeerConnection of a publisher or pull of
+// gigID on api, and the publisher around it; log names the session.
+func (s *Server) newPeer(api *webrtc.API, gigID string, relay bool, log func(id string) *slog.Logger) (*publisher, error) {
+	pc, err := s.port.NewPeerConnection(api)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	pc, err := s.pubAPI.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
-	if err != nil {
-		return nil, "", fmt.Errorf("new peer connection: %w", err)
-	}
-	id := randomID()
-	pctx, cancel := context.WithCancel(s.ctx)
+	id := rtc.RandomID()
+	ctx, cancel := context.WithCancel(s.ctx)
 	p := &publisher{
 		id:        id,
 		gigID:     gigID,
-		remoteIP:  remoteIP,
 		created:   time.Now(),
-		log:       s.log.With("gig", gigID, "publisher", id[:8]),
-		sfu:       s,
+		log:       log(id[:8]),
+		srv:       s,
 		pc:        pc,
+		relay:     relay,
 		connected: make(chan struct{}),
 		closed:    make(chan struct{}),
-		ctx:       pctx,
+		ctx:       ctx,
 		cancel:    cancel,
-	}
-	fail := func(err error) (*publisher, string, error) {
-		cancel()
-		_ = pc.Close()
-		return nil, "", err
 	}
 	pc.OnConnectionStateChange(p.onConnectionState)
 	pc.OnTrack(p.onTrack)
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.sdp}); err != nil {
-		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
-	}
-	if err := preferH264(pc); err != nil {
-		return fail(err)
-	}
-	local, err := answerGathered(ctx, pc)
-	if err != nil {
-		return fail(err)
-	}
-	p.videoMime = answeredVideoMime(pc)
-	if o.video && p.videoMime == "" {
-		return fail(fmt.Errorf("%w: no video codec in common: offer H.264 (packetization-mode=1) or VP8", ErrBadOffer))
-	}
-	p.setETag(`"` + iceUfrag(local.SDP) + `"`)
+	return p, nil
+}
 
-	p.stream = media.NewStream(media.StreamConfig{GigID: gigID, Source: "whip", GOPMaxBytes: s.cfg.GOPMaxBytes}, s.log)
-	p.b = newRTPBroadcaster(p.stream, s.cfg.NACKHistory, s.cfg.GOPMaxBytes, p.sendPLI, p.log)
-	p.b.hasVideo.Store(p.videoMime != "")
-	p.b.videoMime = p.videoMime
-	if p.videoMime == webrtc.MimeTypeVP8 {
+// abort undoes newPeer after a failed setup.
+func (p *publisher) abort() {
+	p.cancel()
+	p.pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) {})
+	_ = p.pc.Close()
+}
+
+// newStream makes the publisher's stream and its RTP feed (the negotiated
+// video codec set first).
+func (p *publisher) newStream(source string, replayAny bool) {
+	video := media.CodecUnknown
+	switch p.videoMime {
+	case webrtc.MimeTypeH264:
+		video = media.CodecH264
+	case webrtc.MimeTypeVP8:
+		video = media.CodecVP8
+	}
+	p.feed = media.NewRTPFeed(media.RTPFeedConfig{Video: video, ReplayAny: replayAny, MediaClock: p.mediaClock, AskKeyframe: p.sendPLI})
+	p.stream = media.NewStream(media.StreamConfig{GigID: p.gigID, Source: source, GOPMaxBytes: p.srv.cfg.GOPMaxBytes, RTP: p.feed}, p.srv.log)
+	if video == media.CodecVP8 {
 		// FLV viewers then get flv.ErrNoH264's explanation.
 		p.stream.SetTrack(&media.Track{Codec: media.CodecVP8})
 	}
-	// The broadcaster is registered before the stream is published, so a
-	// viewer (or a waiting one) never attaches a frame packetizer to it.
+}
+
+// newPublisher negotiates a WHIP offer for gigID and publishes its stream.
+// It returns the answer; the stream is live (Registry.Publish) when it
+// returns without error.
+func (s *Server) newPublisher(ctx context.Context, gigID string, o *publishOffer, remoteIP string) (*publisher, string, error) {
+	p, err := s.newPeer(s.pubAPI, gigID, false, func(id string) *slog.Logger {
+		return s.log.With("gig", gigID, "publisher", id)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	p.remoteIP = remoteIP
+	fail := func(err error) (*publisher, string, error) {
+		p.abort()
+		return nil, "", err
+	}
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o.sdp}); err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrBadOffer, err))
+	}
+	if err := preferH264(p.pc); err != nil {
+		return fail(err)
+	}
+	local, err := rtc.AnswerGathered(ctx, p.pc)
+	if err != nil {
+		return fail(err)
+	}
+	p.videoMime = answeredVideoMime(p.pc)
+	if o.video && p.videoMime == "" {
+		return fail(fmt.Errorf("%w: no video codec in common: offer H.264 (packetization-mode=1) or VP8", ErrBadOffer))
+	}
+	p.setETag(rtc.ETag(local.SDP))
+	p.newStream("whip", false)
 	if err := s.addPublisher(p); err != nil {
 		return fail(err)
 	}
@@ -135,7 +159,7 @@ func (s *SFU) newPublisher(ctx context.Context, gigID string, o *publishOffer, r
 func (p *publisher) onTrack(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
 	p.wg.Add(2)
 	go p.readTrack(tr)
-	if strings.EqualFold(tr.Codec().MimeType, mimeAAC) {
+	if strings.EqualFold(tr.Codec().MimeType, rtc.MimeAAC) {
 		// A relay's AAC: no viewer gets it, its reports map no clock.
 		go p.drainRTCP(rx)
 		return
@@ -158,7 +182,7 @@ func (p *publisher) firstMedia() {
 		return
 	}
 	p.publishOnce.Do(func() {
-		if err := p.sfu.reg.Publish(p.stream); err != nil {
+		if err := p.srv.reg.Publish(p.stream); err != nil {
 			p.log.Warn("relay stream not published", "err", err)
 			p.stream.CloseWithCause(err)
 			return
@@ -217,14 +241,14 @@ func (p *publisher) watch() {
 		}
 		select {
 		case <-p.connected:
-			if idle := time.Since(time.Unix(0, p.lastRTP.Load())); idle > p.sfu.cfg.PublisherTimeout {
+			if idle := time.Since(time.Unix(0, p.lastRTP.Load())); idle > p.srv.cfg.PublisherTimeout {
 				p.log.Info("publisher sends nothing", "idle", idle.Round(time.Millisecond))
 				go p.close("no media")
 				return
 			}
 		default:
-			if time.Since(p.created) > p.sfu.cfg.ConnectTimeout {
-				p.log.Info("publisher did not connect in time", "timeout", p.sfu.cfg.ConnectTimeout)
+			if time.Since(p.created) > p.srv.cfg.ConnectTimeout {
+				p.log.Info("publisher did not connect in time", "timeout", p.srv.cfg.ConnectTimeout)
 				go p.close("connect timeout")
 				return
 			}
@@ -253,11 +277,10 @@ func (p *publisher) sendPLI() {
 	}
 }
 
-// readRTCP takes the publisher's sender reports, which map its RTP clocks
-// to one wall clock for the reports we send viewers (lip sync).
+// readRTCP passes on the publisher's sender reports, which map its RTP
+// clocks to one wall clock for the reports sent to viewers (lip sync).
 func (p *publisher) readRTCP(rx *webrtc.RTPReceiver, audio bool) {
 	defer p.wg.Done()
-	clock := &p.b.rtp.clocks[trackIndex(audio)]
 	for {
 		pkts, _, err := rx.ReadRTCP()
 		if err != nil {
@@ -265,7 +288,7 @@ func (p *publisher) readRTCP(rx *webrtc.RTPReceiver, audio bool) {
 		}
 		for _, pk := range pkts {
 			if sr, ok := pk.(*rtcp.SenderReport); ok {
-				clock.senderReport(sr.RTPTime, sr.NTPTime)
+				p.feed.SenderReport(audio, sr.RTPTime, sr.NTPTime)
 			}
 		}
 	}
@@ -275,21 +298,25 @@ func (p *publisher) readRTCP(rx *webrtc.RTPReceiver, audio bool) {
 // its viewers wait ReconnectGrace for the creator's next stream.
 func (p *publisher) close(reason string) {
 	p.closeOnce.Do(func() {
-		p.cancel()
-		if err := p.pc.Close(); err != nil {
-			p.log.Debug("close peer connection", "err", err)
-		}
-		p.wg.Wait()
-		p.sfu.removePublisher(p)
-		p.sfu.reg.Unpublish(p.stream)
+		rtc.ClosePeer(p.cancel, p.pc, &p.wg, p.log)
+		p.srv.removePublisher(p)
+		p.srv.reg.Unpublish(p.stream)
 		p.reason = reason
 		what := "whip publisher left"
 		if p.relay {
 			what = "relay pull ended"
 		}
 		p.log.Info(what, "reason", reason, "duration", time.Since(p.created).Round(time.Millisecond),
-			"packets", p.packets.Load(), "keyframe_requests", p.b.rtp.plis.Load())
+			"packets", p.packets.Load(), "keyframe_requests", p.feed.KeyframeRequests())
 		close(p.closed)
 	})
 	<-p.closed
 }
+
+// PeerConnection implements rtc.Session.
+func (p *publisher) PeerConnection() *webrtc.PeerConnection { return p.pc }
+
+// Close implements rtc.Session.
+func (p *publisher) Close(reason string) { p.close(reason) }
+
+var _ rtc.Session = (*publisher)(nil)
