@@ -162,6 +162,23 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// signal is the signalling settings WHIP ingest shares (Signal).
+func (c *Config) signal() rtc.SignalConfig {
+	return rtc.SignalConfig{
+		CORSOrigins:            c.CORSOrigins,
+		MaxSDPBytes:            c.MaxSDPBytes,
+		ICEServers:             c.ICEServers,
+		AllowPrivateCandidates: c.AllowPrivateCandidates,
+	}
+}
+
+// Signal returns the signalling settings (CORS, SDP size cap, ICE servers,
+// candidate filter) with defaults applied, for WHIP ingest to share.
+func (c Config) Signal() rtc.SignalConfig {
+	c.setDefaults()
+	return c.signal()
+}
+
 func remoteHost(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -62,9 +62,7 @@ func (w *testWriter) Write(p []byte) (int, error) {
 // (the signalling settings shared with the SFU's); it closes before s.
 func startWHIP(t testing.TB, s *sfu.SFU, cfg sfu.Config, w whip.Config, reg *media.Registry, log *slog.Logger) *whip.Server {
 	t.Helper()
-	w.CORSOrigins, w.ICEServers, w.MaxSDPBytes = cfg.CORSOrigins, cfg.ICEServers, cfg.MaxSDPBytes
-	w.AllowPrivateCandidates, w.ConnectTimeout, w.ClientIP = cfg.AllowPrivateCandidates, cfg.ConnectTimeout, cfg.ClientIP
-	w.GOPMaxBytes = cfg.GOPMaxBytes
+	w.Signaling, w.ConnectTimeout, w.ClientIP, w.GOPMaxBytes = cfg.Signal(), cfg.ConnectTimeout, cfg.ClientIP, cfg.GOPMaxBytes
 	ws, err := whip.New(w, s.Port(), reg, log)
 	if err != nil {
 		t.Fatal(err)

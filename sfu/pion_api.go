@@ -12,11 +12,7 @@ import (
 // while an RTMP encoder cannot be asked for a keyframe, so for RTMP streams
 // they only count. No transport-cc/REMB: one encoding goes to everybody,
 // there is nothing to adapt per viewer.
-var videoFeedback = []webrtc.RTCPFeedback{
-	{Type: webrtc.TypeRTCPFBNACK},
-	{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
-	{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
-}
+var videoFeedback = rtc.VideoFeedback(false)
 
 // newVP8MediaEngine is for viewers of a WHIP publisher that sends VP8. It
 // is a separate engine because listing VP8 next to H.264 in answers made

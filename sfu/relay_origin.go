@@ -203,11 +203,7 @@ func (v *session) addAAC(cfg *media.AACConfig, mid string, before bool) error {
 	v.wg.Add(2)
 	go func() {
 		defer v.wg.Done()
-		for {
-			if _, _, err := sender.ReadRTCP(); err != nil {
-				return
-			}
-		}
+		rtc.ReadRTCP(sender, nil)
 	}()
 	go func() {
 		defer v.wg.Done()

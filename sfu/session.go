@@ -276,6 +276,9 @@ func (v *session) close(reason string) {
 // PeerConnection implements rtc.Session.
 func (v *session) PeerConnection() *webrtc.PeerConnection { return v.pc }
 
+// ETag implements rtc.Session.
+func (v *session) ETag() string { return v.etag }
+
 // Close implements rtc.Session.
 func (v *session) Close(reason string) { v.close(reason) }
 

@@ -25,15 +25,16 @@ type SFU struct {
 	reg  *media.Registry
 	apis *viewerAPIs
 	port *rtc.Port
-	sig  rtc.Signal
+	sig  *rtc.Signal
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	sessions rtc.Sessions[*session]
+
 	mu           sync.Mutex
 	closed       bool
-	sessions     map[string]*session
 	broadcasters map[*media.Stream]*broadcaster
 	// slots counts each gig's and each client address's (slots.AddrKey)
 	// WHEP sessions, those being set up included, so MaxViewers and
@@ -87,18 +88,10 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 		relays:       make(map[string]int),
 		ctx:          ctx,
 		cancel:       cancel,
-		sessions:     make(map[string]*session),
 		broadcasters: make(map[*media.Stream]*broadcaster),
 		slots:        slots.New(slots.Caps{PerGig: cfg.MaxViewers, PerAddr: cfg.MaxSessionsPerIP}),
 	}
-	s.sig = rtc.Signal{
-		CORSOrigins:            cfg.CORSOrigins,
-		MaxSDPBytes:            cfg.MaxSDPBytes,
-		ICEServers:             cfg.ICEServers,
-		AllowPrivateCandidates: cfg.AllowPrivateCandidates,
-		Kind:                   "whep",
-		Log:                    log,
-	}
+	s.sig = rtc.NewSignal("whep", cfg.signal(), log)
 	if cfg.OfferRate > 0 {
 		s.offers = ratelimit.NewMemory(ratelimit.Rule{Limit: cfg.OfferRate, Window: cfg.OfferWindow})
 	}
@@ -124,11 +117,8 @@ func (s *SFU) Close() {
 		return
 	}
 	s.closed = true
-	sessions := make([]*session, 0, len(s.sessions))
-	for _, v := range s.sessions {
-		sessions = append(sessions, v)
-	}
 	s.mu.Unlock()
+	sessions, _ := s.sessions.Close()
 	s.cancel()
 	closeAll(sessions, "server shutdown")
 	s.wg.Wait()
@@ -165,7 +155,7 @@ func (s *SFU) onRegistryEvent(ev media.Event) {
 				s.log.Debug("rtp broadcaster not attached", "gig", ev.GigID, "err", err)
 			}
 		}
-		for _, v := range s.sessions {
+		for _, v := range s.sessions.All() {
 			if v.gigID == ev.GigID {
 				select {
 				case v.rebind <- struct{}{}:
@@ -181,7 +171,7 @@ func (s *SFU) onRegistryEvent(ev media.Event) {
 		return
 	}
 	var ended []*session
-	for _, v := range s.sessions {
+	for _, v := range s.sessions.All() {
 		if v.stream.Load() == ev.Stream {
 			ended = append(ended, v)
 		}
@@ -246,39 +236,38 @@ func (s *SFU) trackBroadcasterLocked(st *media.Stream, b *broadcaster) {
 	}()
 }
 
+// addSession records v (a relay session counts in RelaySessions).
 func (s *SFU) addSession(v *session) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if !s.sessions.Add(v.id, v) {
 		return ErrClosed
 	}
-	s.sessions[v.id] = v
 	if v.relay {
+		s.mu.Lock()
 		s.relays[v.gigID]++
+		s.mu.Unlock()
 	}
 	return nil
 }
 
+// removeSession forgets v and gives back its viewer slots.
 func (s *SFU) removeSession(v *session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sessions[v.id] != v {
+	if !s.sessions.Remove(v.id, v) {
 		return
 	}
-	delete(s.sessions, v.id)
 	if !v.relay {
 		s.release(v.gigID, v.addr)
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.relays[v.gigID]--; s.relays[v.gigID] <= 0 {
 		delete(s.relays, v.gigID)
 	}
 }
 
-func (s *SFU) session(gigID, id string) (*session, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.sessions[id]
+// findSession is the rtc.Finder of WHEP sessions.
+func (s *SFU) findSession(gigID, id string) (rtc.Session, bool) {
+	v, ok := s.sessions.Get(id)
 	if !ok || v.gigID != gigID {
 		return nil, false
 	}

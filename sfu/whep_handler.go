@@ -21,13 +21,7 @@ type Route = rtc.Route
 // Routes returns the WHEP endpoints (POST/OPTIONS /whep/{id},
 // PATCH/DELETE/OPTIONS /whep/{id}/{session}).
 func (s *SFU) Routes() []Route {
-	return []Route{
-		{Method: http.MethodPost, Pattern: "/whep/{id}", Handler: http.HandlerFunc(s.servePost)},
-		{Method: http.MethodOptions, Pattern: "/whep/{id}", Handler: http.HandlerFunc(s.sig.ServeOptions)},
-		{Method: http.MethodPatch, Pattern: "/whep/{id}/{session}", Handler: http.HandlerFunc(s.servePatch)},
-		{Method: http.MethodDelete, Pattern: "/whep/{id}/{session}", Handler: http.HandlerFunc(s.serveDelete)},
-		{Method: http.MethodOptions, Pattern: "/whep/{id}/{session}", Handler: http.HandlerFunc(s.sig.ServeOptions)},
-	}
+	return s.sig.Endpoints("/whep", s.servePost, s.servePatch, s.serveDelete)
 }
 
 // Handler returns a ServeMux serving Routes, to mount at "/whep/".
@@ -159,28 +153,11 @@ func retryAfterSeconds(d time.Duration) string {
 
 // serveDelete is DELETE /whep/{id}/{session}: the viewer leaves.
 func (s *SFU) serveDelete(w http.ResponseWriter, r *http.Request) {
-	s.sig.ServeDelete(w, r, func(gigID, id string) (rtc.Session, bool) {
-		v, ok := s.session(gigID, id)
-		return v, ok
-	}, "viewer hung up")
+	s.sig.ServeDelete(w, r, s.findSession, "viewer hung up")
 }
 
-// servePatch is PATCH /whep/{id}/{session}: trickled candidates (no ICE
-// restarts).
+// servePatch is PATCH /whep/{id}/{session}: trickled candidates (ICE
+// restarts are refused).
 func (s *SFU) servePatch(w http.ResponseWriter, r *http.Request) {
-	s.sig.CORS(w, r)
-	v, ok := s.session(r.PathValue("id"), r.PathValue("session"))
-	if !ok {
-		rtc.WriteNoSession(w)
-		return
-	}
-	frag, ok := s.sig.TrickleFragment(w, r, v.etag)
-	if !ok {
-		return
-	}
-	if rtc.IsRestart(v.pc, frag) {
-		httperr.Write(w, http.StatusUnprocessableEntity, "ice_restart_unsupported", "ICE restarts are not supported: DELETE this session and POST a new offer")
-		return
-	}
-	s.sig.AddTrickled(w, v.pc, frag)
+	s.sig.ServePatch(w, r, s.findSession, nil)
 }

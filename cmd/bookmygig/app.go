@@ -331,13 +331,10 @@ func (a *app) sfuConfig() sfu.Config {
 func (a *app) whipConfig() whip.Config {
 	sc := a.sfuConfig()
 	return whip.Config{
-		Keys:                   a.store,
-		ConnectTimeout:         sc.ConnectTimeout,
-		MaxSDPBytes:            sc.MaxSDPBytes,
-		CORSOrigins:            sc.CORSOrigins,
-		ICEServers:             sc.ICEServers,
-		AllowPrivateCandidates: sc.AllowPrivateCandidates,
-		ClientIP:               sc.ClientIP,
+		Keys:           a.store,
+		ConnectTimeout: sc.ConnectTimeout,
+		Signaling:      sc.Signal(),
+		ClientIP:       sc.ClientIP,
 	}
 }
 

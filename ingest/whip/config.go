@@ -23,24 +23,18 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// GOPMaxBytes caps the streams' GOP caches. Default 16 MiB.
 	GOPMaxBytes int
-	// MaxSDPBytes caps an offer or trickle body. Default 64 KiB.
-	MaxSDPBytes int64
-	// CORSOrigins may call the WHIP endpoints from a browser on another
-	// origin ("*" = any).
-	CORSOrigins []string
-	// ICEServers are announced to publishers in Link headers.
-	ICEServers []rtc.ICEServer
-	// AllowPrivateCandidates keeps remote ICE candidates with non-public
-	// addresses (see sfu.Config.AllowPrivateCandidates).
-	AllowPrivateCandidates bool
+	// Signaling is what WHIP shares with WHEP (sfu.Config.Signal): CORS
+	// origins, the SDP size cap (default 64 KiB), the ICE servers announced
+	// in Link headers, the remote candidate filter.
+	Signaling rtc.SignalConfig
 	// ClientIP returns the client's address (behind a trusted proxy, from
 	// X-Forwarded-For), for logs. Default: the request's remote host.
 	ClientIP func(r *http.Request) string
 }
 
 func (c *Config) setDefaults() {
-	if c.MaxSDPBytes <= 0 {
-		c.MaxSDPBytes = 64 << 10
+	if c.Signaling.MaxSDPBytes <= 0 {
+		c.Signaling.MaxSDPBytes = 64 << 10
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 5 * time.Second

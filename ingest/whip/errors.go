@@ -1,21 +1,11 @@
 package whip
 
-import (
-	"errors"
-
-	"github.com/bookmygig/bookmygig/internal/rtc"
-)
+import "errors"
 
 // The WHIP handlers answer HTTP themselves (with the JSON error shape), so
-// only errors a caller can act on are exported.
+// only errors a caller can act on are exported; ErrBadOffer and ErrConfig
+// are internal/rtc's (offer.go), shared with sfu.
 var (
-	// ErrBadOffer is returned for an SDP offer the server cannot answer
-	// (the same error as sfu.ErrBadOffer).
-	ErrBadOffer = rtc.ErrBadOffer
-	// ErrClosed is returned after Close.
-	ErrClosed = errors.New("whip server closed")
-	// ErrConfig is returned for an invalid PullConfig.
-	ErrConfig = rtc.ErrConfig
 	// ErrRelayRefused is returned by Pull when the upstream node does not
 	// answer 201 with an SDP answer; the error names the status and code.
 	ErrRelayRefused = errors.New("relay upstream refused the pull")
@@ -24,4 +14,6 @@ var (
 	ErrUpstreamGone = errors.New("relay upstream gone")
 	// ErrPullClosed is Pull.Err after Pull.Close.
 	ErrPullClosed = errors.New("relay pull closed")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("whip server closed")
 )

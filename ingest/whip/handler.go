@@ -3,16 +3,13 @@ package whip
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/bookmygig/bookmygig/media"
-	"github.com/pion/webrtc/v4"
 )
 
 // takeoverIdle is how long our own WHIP publisher of a gig may have been
@@ -87,7 +84,7 @@ func (s *Server) servePublish(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	s.sig.WriteCreated(w, "/whip/"+gigID+"/"+p.id, p.getETag(), answer)
+	s.sig.WriteCreated(w, "/whip/"+gigID+"/"+p.id, p.ETag(), answer)
 	p.log.Info("whip publisher joined", "remote", p.remoteIP, "video", p.videoMime, "audio", offer.audio,
 		"setup", time.Since(p.created).Round(time.Microsecond))
 }
@@ -95,116 +92,21 @@ func (s *Server) servePublish(w http.ResponseWriter, r *http.Request) {
 // servePublishDelete is DELETE /whip/{id}/{session}: the creator ends the
 // show.
 func (s *Server) servePublishDelete(w http.ResponseWriter, r *http.Request) {
-	s.sig.ServeDelete(w, r, func(gigID, id string) (rtc.Session, bool) {
-		p, ok := s.publisher(gigID, id)
-		return p, ok
-	}, "publisher hung up")
+	s.sig.ServeDelete(w, r, s.findPublisher, "publisher hung up")
 }
 
 // servePublishPatch is PATCH /whip/{id}/{session}: trickled candidates, or
 // an ICE restart (new ice-ufrag/ice-pwd), answered with our new credentials
 // and candidates (RFC 9725 section 4.4).
 func (s *Server) servePublishPatch(w http.ResponseWriter, r *http.Request) {
-	s.sig.CORS(w, r)
-	p, ok := s.publisher(r.PathValue("id"), r.PathValue("session"))
-	if !ok {
-		rtc.WriteNoSession(w)
-		return
-	}
-	p.patchMu.Lock()
-	defer p.patchMu.Unlock()
-	frag, ok := s.sig.TrickleFragment(w, r, p.getETag())
-	if !ok {
-		return
-	}
-	if rtc.IsRestart(p.pc, frag) {
-		answer, err := p.restartICE(r.Context(), p.pc.RemoteDescription().SDP, frag)
-		if err != nil {
-			httperr.Write(w, http.StatusBadRequest, "ice_restart_failed", err.Error())
-			return
-		}
-		p.setETag(rtc.ETag(answer))
-		w.Header().Set("Content-Type", rtc.MimeTrickle)
-		w.Header().Set("ETag", p.getETag())
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, answerFragment(answer))
-		p.log.Info("whip ice restart")
-		return
-	}
-	s.sig.AddTrickled(w, p.pc, frag)
+	s.sig.ServePatch(w, r, s.findPublisher, s.serveRestart)
 }
 
-// restartICE renegotiates with the publisher's new ICE credentials (its
-// previous offer otherwise unchanged) and returns our new answer.
-func (p *publisher) restartICE(ctx context.Context, prev string, frag *rtc.TrickleFrag) (string, error) {
-	if frag.Pwd == "" {
-		return "", errors.New("an ICE restart needs both a=ice-ufrag and a=ice-pwd")
+// findPublisher is the rtc.Finder of WHIP sessions (pulls are none).
+func (s *Server) findPublisher(gigID, id string) (rtc.Session, bool) {
+	p, ok := s.pubs.Get(id)
+	if !ok || p.gigID != gigID || p.relay {
+		return nil, false
 	}
-	offer := replaceICECredentials(prev, frag.Ufrag, frag.Pwd)
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return "", err
-	}
-	answer, err := p.pc.CreateAnswer(nil)
-	if err != nil {
-		return "", err
-	}
-	gathered := webrtc.GatheringCompletePromise(p.pc)
-	if err := p.pc.SetLocalDescription(answer); err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(ctx, rtc.GatherTimeout)
-	defer cancel()
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-	if err := p.srv.sig.AddCandidates(p.pc, frag); err != nil {
-		return "", err
-	}
-	return p.pc.LocalDescription().SDP, nil
-}
-
-// replaceICECredentials puts new ice-ufrag/ice-pwd lines into an SDP.
-func replaceICECredentials(sdp, ufrag, pwd string) string {
-	lines := strings.Split(sdp, "\n")
-	for i, l := range lines {
-		cr := strings.HasSuffix(l, "\r")
-		t := strings.TrimSuffix(l, "\r")
-		switch {
-		case strings.HasPrefix(t, "a=ice-ufrag:"):
-			t = "a=ice-ufrag:" + ufrag
-		case strings.HasPrefix(t, "a=ice-pwd:"):
-			t = "a=ice-pwd:" + pwd
-		default:
-			continue
-		}
-		if cr {
-			t += "\r"
-		}
-		lines[i] = t
-	}
-	return strings.Join(lines, "\n")
-}
-
-// answerFragment is the trickle-ice-sdpfrag of an answer: credentials, then
-// each m-line's mid and candidates.
-func answerFragment(sdp string) string {
-	var b strings.Builder
-	ufragDone, pwdDone := false, false
-	for _, raw := range strings.Split(sdp, "\n") {
-		l := strings.TrimSpace(raw)
-		switch {
-		case strings.HasPrefix(l, "a=ice-ufrag:") && !ufragDone:
-			ufragDone = true
-		case strings.HasPrefix(l, "a=ice-pwd:") && !pwdDone:
-			pwdDone = true
-		case strings.HasPrefix(l, "m="), strings.HasPrefix(l, "a=mid:"),
-			strings.HasPrefix(l, "a=candidate:"), l == "a=end-of-candidates":
-		default:
-			continue
-		}
-		b.WriteString(l + "\r\n")
-	}
-	return b.String()
+	return p, true
 }

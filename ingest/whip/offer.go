@@ -6,6 +6,13 @@ import (
 	"github.com/bookmygig/bookmygig/internal/rtc"
 )
 
+// ErrBadOffer is returned for an SDP offer the server cannot answer (the
+// same error as sfu.ErrBadOffer); ErrConfig for an invalid PullConfig.
+var (
+	ErrBadOffer = rtc.ErrBadOffer
+	ErrConfig   = rtc.ErrConfig
+)
+
 // publishOffer is what the WHIP handler checks in a publisher's offer
 // before handing it to pion.
 type publishOffer struct {

@@ -115,7 +115,7 @@ func (p *publisher) newStream(source string, replayAny bool) {
 // It returns the answer; the stream is live (Registry.Publish) when it
 // returns without error.
 func (s *Server) newPublisher(ctx context.Context, gigID string, o *publishOffer, remoteIP string) (*publisher, string, error) {
-	p, err := s.newPeer(s.pubAPI, gigID, false, func(id string) *slog.Logger {
+	p, err := s.newPeer(s.apis.publishers, gigID, false, func(id string) *slog.Logger {
 		return s.log.With("gig", gigID, "publisher", id)
 	})
 	if err != nil {
@@ -146,7 +146,7 @@ func (s *Server) newPublisher(ctx context.Context, gigID string, o *publishOffer
 		return fail(err)
 	}
 	if err := s.reg.Publish(p.stream); err != nil {
-		s.removePublisher(p)
+		s.pubs.Remove(p.id, p)
 		p.stream.Close()
 		return fail(err)
 	}
@@ -161,19 +161,13 @@ func (p *publisher) onTrack(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
 	go p.readTrack(tr)
 	if strings.EqualFold(tr.Codec().MimeType, rtc.MimeAAC) {
 		// A relay's AAC: no viewer gets it, its reports map no clock.
-		go p.drainRTCP(rx)
+		go func() {
+			defer p.wg.Done()
+			rtc.ReadRTCP(rx, nil)
+		}()
 		return
 	}
 	go p.readRTCP(rx, tr.Kind() == webrtc.RTPCodecTypeAudio)
-}
-
-func (p *publisher) drainRTCP(rx *webrtc.RTPReceiver) {
-	defer p.wg.Done()
-	for {
-		if _, _, err := rx.ReadRTCP(); err != nil {
-			return
-		}
-	}
 }
 
 // firstMedia publishes a relay's stream when its first packet arrives.
@@ -193,7 +187,13 @@ func (p *publisher) firstMedia() {
 
 func (p *publisher) setETag(e string) { p.etag.Store(&e) }
 
-func (p *publisher) getETag() string { return *p.etag.Load() }
+// ETag implements rtc.Session.
+func (p *publisher) ETag() string { return *p.etag.Load() }
+
+// Lock and Unlock serialize the session's trickle and ICE-restart PATCHes
+// (rtc.Signal.ServePatch).
+func (p *publisher) Lock()   { p.patchMu.Lock() }
+func (p *publisher) Unlock() { p.patchMu.Unlock() }
 
 // answeredVideoMime is the video codec the answer put first: what the
 // publisher will send.
@@ -281,17 +281,11 @@ func (p *publisher) sendPLI() {
 // clocks to one wall clock for the reports sent to viewers (lip sync).
 func (p *publisher) readRTCP(rx *webrtc.RTPReceiver, audio bool) {
 	defer p.wg.Done()
-	for {
-		pkts, _, err := rx.ReadRTCP()
-		if err != nil {
-			return
+	rtc.ReadRTCP(rx, func(pk rtcp.Packet) {
+		if sr, ok := pk.(*rtcp.SenderReport); ok {
+			p.feed.SenderReport(audio, sr.RTPTime, sr.NTPTime)
 		}
-		for _, pk := range pkts {
-			if sr, ok := pk.(*rtcp.SenderReport); ok {
-				p.feed.SenderReport(audio, sr.RTPTime, sr.NTPTime)
-			}
-		}
-	}
+	})
 }
 
 // close ends the broadcast; idempotent. The gig's stream is unpublished;
@@ -299,7 +293,7 @@ func (p *publisher) readRTCP(rx *webrtc.RTPReceiver, audio bool) {
 func (p *publisher) close(reason string) {
 	p.closeOnce.Do(func() {
 		rtc.ClosePeer(p.cancel, p.pc, &p.wg, p.log)
-		p.srv.removePublisher(p)
+		p.srv.pubs.Remove(p.id, p)
 		p.srv.reg.Unpublish(p.stream)
 		p.reason = reason
 		what := "whip publisher left"

@@ -14,11 +14,31 @@ import (
 // ring), PLI/FIR (viewers' keyframe requests, forwarded and throttled) and
 // transport-cc (the browser's bandwidth estimate needs feedback, or it stays
 // at its start bitrate).
-var publisherFeedback = []webrtc.RTCPFeedback{
-	{Type: webrtc.TypeRTCPFBNACK},
-	{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
-	{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
-	{Type: webrtc.TypeRTCPFBTransportCC},
+var publisherFeedback = rtc.VideoFeedback(true)
+
+// apis are the PeerConnection factories of WHIP ingest, on the shared port.
+type apis struct {
+	// publishers negotiates WHIP publishers (receive-side interceptors).
+	publishers *webrtc.API
+	// pulls negotiates relay pulls from other nodes (pull.go).
+	pulls *webrtc.API
+}
+
+func newAPIs(port *rtc.Port) (*apis, error) {
+	pub, err := newPublisherAPI(port.SettingEngine())
+	if err != nil {
+		return nil, err
+	}
+	// Relays between nodes over UDP only: a pull over ICE-TCP costs the
+	// origin a TCP write per packet (no GSO batching) and adds
+	// head-of-line waits. Nodes of a cluster reach each other over UDP.
+	pse := port.SettingEngine()
+	pse.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	pulls, err := newPullAPI(pse)
+	if err != nil {
+		return nil, err
+	}
+	return &apis{publishers: pub, pulls: pulls}, nil
 }
 
 // newPublisherAPI is the pion API for WHIP publishers: the shared ICE

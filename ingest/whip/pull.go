@@ -67,7 +67,7 @@ func (s *Server) Pull(ctx context.Context, c PullConfig) (*Pull, error) {
 	if st, ok := s.reg.Get(c.GigID); ok && !st.Closed() {
 		return nil, fmt.Errorf("pull gig %s: %w", c.GigID, media.ErrAlreadyLive)
 	}
-	p, err := s.newPeer(s.pullAPI, c.GigID, true, func(id string) *slog.Logger {
+	p, err := s.newPeer(s.apis.pulls, c.GigID, true, func(id string) *slog.Logger {
 		return s.log.With("gig", c.GigID, "pull", id, "upstream", base.Host)
 	})
 	if err != nil {
@@ -110,7 +110,7 @@ func (s *Server) Pull(ctx context.Context, c PullConfig) (*Pull, error) {
 		return fail(err)
 	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		s.removePublisher(p)
+		s.pubs.Remove(p.id, p)
 		p.stream.Close()
 		return fail(fmt.Errorf("%w: answer rejected: %v", ErrRelayRefused, err))
 	}

@@ -21,11 +21,7 @@ const ptAACPullFirst = 112
 
 // pullFeedback is what a pull asks of the origin's video: NACK (answered
 // from its ring) and PLI/FIR (forwarded to its publisher, throttled).
-var pullFeedback = []webrtc.RTCPFeedback{
-	{Type: webrtc.TypeRTCPFBNACK},
-	{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
-	{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
-}
+var pullFeedback = rtc.VideoFeedback(false)
 
 func pullVideoCodecs() []webrtc.RTPCodecParameters {
 	return append(rtc.H264Codecs(pullFeedback), rtc.VP8Codec(pullFeedback))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/bookmygig/bookmygig/media"
-	"github.com/pion/webrtc/v4"
 )
 
 // Server is WebRTC ingest: WHIP publishers (POST /whip/{id}) and relay
@@ -20,20 +19,15 @@ type Server struct {
 	log  *slog.Logger
 	reg  *media.Registry
 	port *rtc.Port
-	sig  rtc.Signal
-	// pubAPI negotiates WHIP publishers (receive-side interceptors).
-	pubAPI *webrtc.API
-	// pullAPI negotiates relay pulls from other nodes (pull.go).
-	pullAPI *webrtc.API
+	sig  *rtc.Signal
+	apis *apis
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	closed bool
-	// publishers are the WHIP sessions and the pulls by session ID.
-	publishers map[string]*publisher
+	// pubs are the WHIP sessions and the pulls by session ID.
+	pubs rtc.Sessions[*publisher]
 }
 
 // New returns a running Server on port, the node's ICE port that WHEP
@@ -44,52 +38,20 @@ func New(cfg Config, port *rtc.Port, reg *media.Registry, log *slog.Logger) (*Se
 	}
 	log = log.With("component", "whip")
 	cfg.setDefaults()
-	pub, err := newPublisherAPI(port.SettingEngine())
+	apis, err := newAPIs(port)
 	if err != nil {
 		return nil, err
 	}
-	// Relays between nodes over UDP only: a pull over ICE-TCP costs the
-	// origin a TCP write per packet (no GSO batching) and adds
-	// head-of-line waits. Nodes of a cluster reach each other over UDP.
-	pse := port.SettingEngine()
-	pse.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	pulls, err := newPullAPI(pse)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{
-		cfg:        cfg,
-		log:        log,
-		reg:        reg,
-		port:       port,
-		pubAPI:     pub,
-		pullAPI:    pulls,
-		ctx:        ctx,
-		cancel:     cancel,
-		publishers: make(map[string]*publisher),
-	}
-	s.sig = rtc.Signal{
-		CORSOrigins:            cfg.CORSOrigins,
-		MaxSDPBytes:            cfg.MaxSDPBytes,
-		ICEServers:             cfg.ICEServers,
-		AllowPrivateCandidates: cfg.AllowPrivateCandidates,
-		Kind:                   "whip",
-		Log:                    log,
-	}
+	s := &Server{cfg: cfg, log: log, reg: reg, port: port, apis: apis}
+	s.sig = rtc.NewSignal("whip", cfg.Signaling, log)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
 
 // Routes returns the WHIP endpoints (POST/OPTIONS /whip/{id},
 // PATCH/DELETE/OPTIONS /whip/{id}/{session}).
 func (s *Server) Routes() []rtc.Route {
-	return []rtc.Route{
-		{Method: http.MethodPost, Pattern: "/whip/{id}", Handler: http.HandlerFunc(s.servePublish)},
-		{Method: http.MethodOptions, Pattern: "/whip/{id}", Handler: http.HandlerFunc(s.sig.ServeOptions)},
-		{Method: http.MethodPatch, Pattern: "/whip/{id}/{session}", Handler: http.HandlerFunc(s.servePublishPatch)},
-		{Method: http.MethodDelete, Pattern: "/whip/{id}/{session}", Handler: http.HandlerFunc(s.servePublishDelete)},
-		{Method: http.MethodOptions, Pattern: "/whip/{id}/{session}", Handler: http.HandlerFunc(s.sig.ServeOptions)},
-	}
+	return s.sig.Endpoints("/whip", s.servePublish, s.servePublishPatch, s.servePublishDelete)
 }
 
 // Handler returns a ServeMux serving Routes, to mount at "/whip/".
@@ -97,10 +59,8 @@ func (s *Server) Handler() http.Handler { return rtc.Mux(s.Routes()) }
 
 // Publishers returns the number of WHIP broadcasts on this node.
 func (s *Server) Publishers() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	for _, p := range s.publishers {
+	for _, p := range s.pubs.All() {
 		if !p.relay {
 			n++
 		}
@@ -110,17 +70,10 @@ func (s *Server) Publishers() int {
 
 // Close ends every publisher and pull. It is idempotent.
 func (s *Server) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	pubs, first := s.pubs.Close()
+	if !first {
 		return
 	}
-	s.closed = true
-	pubs := make([]*publisher, 0, len(s.publishers))
-	for _, p := range s.publishers {
-		pubs = append(pubs, p)
-	}
-	s.mu.Unlock()
 	s.cancel()
 	for _, p := range pubs {
 		p.close("server shutdown")
@@ -130,39 +83,15 @@ func (s *Server) Close() {
 
 // addPublisher registers p until it closes.
 func (s *Server) addPublisher(p *publisher) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if !s.pubs.Add(p.id, p) {
 		return ErrClosed
 	}
-	s.publishers[p.id] = p
 	return nil
-}
-
-func (s *Server) removePublisher(p *publisher) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.publishers[p.id] == p {
-		delete(s.publishers, p.id)
-	}
-}
-
-// publisher returns the gig's WHIP session id (not a pull).
-func (s *Server) publisher(gigID, id string) (*publisher, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.publishers[id]
-	if !ok || p.gigID != gigID || p.relay {
-		return nil, false
-	}
-	return p, true
 }
 
 // publisherOf returns this node's WHIP publisher of st, if any.
 func (s *Server) publisherOf(st *media.Stream) *publisher {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range s.publishers {
+	for _, p := range s.pubs.All() {
 		if p.stream == st {
 			return p
 		}

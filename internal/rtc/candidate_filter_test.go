@@ -106,7 +106,7 @@ func TestFilterOfferCandidates(t *testing.T) {
 		t.Errorf("filtered offer no longer passes the offer checks: %v", err)
 	}
 
-	lax := &Signal{AllowPrivateCandidates: true}
+	lax := NewSignal("test", SignalConfig{AllowPrivateCandidates: true}, nil)
 	if got, dropped := lax.FilterOffer(offer); got != offer || dropped != 0 {
 		t.Errorf("AllowPrivateCandidates changed the offer (dropped %d)", dropped)
 	}

@@ -32,6 +32,22 @@ const (
 	ptVP8 = 96
 )
 
+// VideoFeedback is the RTCP feedback every side asks for on video: NACK
+// (lost packets resent) and PLI/FIR (keyframe requests); transportCC adds
+// transport-cc, for a sender that estimates bandwidth from it (a browser
+// publishing over WHIP).
+func VideoFeedback(transportCC bool) []webrtc.RTCPFeedback {
+	fb := []webrtc.RTCPFeedback{
+		{Type: webrtc.TypeRTCPFBNACK},
+		{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+		{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+	}
+	if transportCC {
+		fb = append(fb, webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC})
+	}
+	return fb
+}
+
 // H264Codecs are the H.264 entries: Constrained Baseline first, then
 // Baseline (see fmtpH264CB).
 func H264Codecs(fb []webrtc.RTCPFeedback) []webrtc.RTPCodecParameters {

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,20 @@ type ICEServer struct {
 // remote candidate filter. sfu (WHEP) and ingest/whip (WHIP) each hold one,
 // with their own counters.
 type Signal struct {
+	SignalConfig
+	// Kind names the endpoints in logs ("whep", "whip").
+	Kind string
+	// Log receives the debug line of a DELETE for a gone session.
+	Log *slog.Logger
+
+	// SDPTooLarge counts bodies over MaxSDPBytes; CandidatesDropped the
+	// remote candidates FilterOffer and FilterFrag removed.
+	SDPTooLarge, CandidatesDropped atomic.Uint64
+}
+
+// SignalConfig is the signalling settings WHIP and WHEP share (one set of
+// flags).
+type SignalConfig struct {
 	// CORSOrigins may call the endpoints from a browser on another origin
 	// ("*" = any).
 	CORSOrigins []string
@@ -53,14 +68,11 @@ type Signal struct {
 	// AllowPrivateCandidates keeps remote candidates with non-public
 	// addresses (candidate_filter.go).
 	AllowPrivateCandidates bool
-	// Kind names the endpoints in logs ("whep", "whip").
-	Kind string
-	// Log receives the debug line of a DELETE for a gone session.
-	Log *slog.Logger
+}
 
-	// SDPTooLarge counts bodies over MaxSDPBytes; CandidatesDropped the
-	// remote candidates FilterOffer and FilterFrag removed.
-	SDPTooLarge, CandidatesDropped atomic.Uint64
+// NewSignal returns the signalling of the endpoints kind ("whep", "whip").
+func NewSignal(kind string, cfg SignalConfig, log *slog.Logger) *Signal {
+	return &Signal{SignalConfig: cfg, Kind: kind, Log: log}
 }
 
 // CORS sets the CORS response headers when the request's origin is allowed;
@@ -154,17 +166,70 @@ func quoteEscape(s string) string {
 }
 
 // Session is what the shared PATCH and DELETE handling needs of a WHIP or
-// WHEP session.
+// WHEP session. A Session that is also a sync.Locker is locked for the
+// whole of a PATCH, so trickles and ICE restarts do not interleave.
 type Session interface {
 	// PeerConnection is the session's connection.
 	PeerConnection() *webrtc.PeerConnection
+	// ETag names the session's current ICE session (If-Match).
+	ETag() string
 	// Close ends the session (idempotent) and returns when it has.
 	Close(reason string)
 }
 
+// Finder returns a gig's session by ID.
+type Finder func(gigID, id string) (Session, bool)
+
+// Endpoints returns the five routes of a WHIP or WHEP endpoint under prefix
+// ("/whip", "/whep"): POST and OPTIONS on {prefix}/{id}, PATCH, DELETE and
+// OPTIONS on {prefix}/{id}/{session}.
+func (s *Signal) Endpoints(prefix string, post, patch, del http.HandlerFunc) []Route {
+	return []Route{
+		{Method: http.MethodPost, Pattern: prefix + "/{id}", Handler: post},
+		{Method: http.MethodOptions, Pattern: prefix + "/{id}", Handler: http.HandlerFunc(s.ServeOptions)},
+		{Method: http.MethodPatch, Pattern: prefix + "/{id}/{session}", Handler: patch},
+		{Method: http.MethodDelete, Pattern: prefix + "/{id}/{session}", Handler: del},
+		{Method: http.MethodOptions, Pattern: prefix + "/{id}/{session}", Handler: http.HandlerFunc(s.ServeOptions)},
+	}
+}
+
+// ServePatch is PATCH {endpoint}/{id}/{session}: trickled candidates, or an
+// ICE restart (new ice-ufrag/ice-pwd) that restart answers; a nil restart
+// refuses restarts (422).
+func (s *Signal) ServePatch(w http.ResponseWriter, r *http.Request, find Finder, restart func(http.ResponseWriter, *http.Request, Session, *TrickleFrag)) {
+	s.CORS(w, r)
+	v, ok := find(r.PathValue("id"), r.PathValue("session"))
+	if !ok {
+		WriteNoSession(w)
+		return
+	}
+	if l, ok := v.(sync.Locker); ok {
+		l.Lock()
+		defer l.Unlock()
+	}
+	frag, ok := s.TrickleFragment(w, r, v.ETag())
+	if !ok {
+		return
+	}
+	pc := v.PeerConnection()
+	if rd := pc.RemoteDescription(); frag.Ufrag != "" && rd != nil && frag.Ufrag != ICEUfrag(rd.SDP) {
+		if restart == nil {
+			httperr.Write(w, http.StatusUnprocessableEntity, "ice_restart_unsupported", "ICE restarts are not supported: DELETE this session and POST a new offer")
+			return
+		}
+		restart(w, r, v, frag)
+		return
+	}
+	if err := s.AddCandidates(pc, frag); err != nil {
+		httperr.Write(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // ServeDelete is DELETE {endpoint}/{id}/{session}: the client ends the
 // session (closing it with reason), or it is gone already.
-func (s *Signal) ServeDelete(w http.ResponseWriter, r *http.Request, find func(gigID, id string) (Session, bool), reason string) {
+func (s *Signal) ServeDelete(w http.ResponseWriter, r *http.Request, find Finder, reason string) {
 	s.CORS(w, r)
 	v, ok := find(r.PathValue("id"), r.PathValue("session"))
 	if !ok {
@@ -207,23 +272,6 @@ func (s *Signal) TrickleFragment(w http.ResponseWriter, r *http.Request, etag st
 		return nil, false
 	}
 	return frag, true
-}
-
-// IsRestart reports whether frag asks for an ICE restart of pc: new
-// credentials.
-func IsRestart(pc *webrtc.PeerConnection, frag *TrickleFrag) bool {
-	rd := pc.RemoteDescription()
-	return frag.Ufrag != "" && rd != nil && frag.Ufrag != ICEUfrag(rd.SDP)
-}
-
-// AddTrickled adds a PATCH's trickled candidates to pc and answers 204, or
-// 400 when pion refuses one.
-func (s *Signal) AddTrickled(w http.ResponseWriter, pc *webrtc.PeerConnection, frag *TrickleFrag) {
-	if err := s.AddCandidates(pc, frag); err != nil {
-		httperr.Write(w, http.StatusBadRequest, "bad_candidate", "candidate rejected: "+err.Error())
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // AddCandidates adds a fragment's trickled candidates, those with
