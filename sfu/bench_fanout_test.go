@@ -42,6 +42,7 @@ import (
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
 	"github.com/bookmygig/bookmygig/ingest/whip"
+	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
 	"github.com/bookmygig/bookmygig/internal/benchproc"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
@@ -154,7 +155,7 @@ func TestWHEPFanoutBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	ws := startWHIP(t, s, cfg, whip.Config{Keys: keysAdapter{"bench": "bench"}}, reg, log)
+	ws := startWHIP(t, s, cfg, whip.Config{Keys: whiptest.Keys{"bench": "bench"}}, reg, log)
 	mux := http.NewServeMux()
 	mux.Handle("/whep/", s.Handler())
 	mux.Handle("/whip/", ws.Handler())
@@ -179,11 +180,11 @@ func TestWHEPFanoutBench(t *testing.T) {
 	sourceDesc := "RTMP (ffmpeg -c copy), AAC->Opus"
 	if source == "whip" {
 		sourceDesc = "WHIP (pion publisher in the server process), Opus (+ Opus->AAC for FLV)"
-		clip, err := makeWHIPClip(h264ClipOpts{size: "1280x720", gop: 120, bitrate: "2500k", seconds: 20})
+		clip, err := whiptest.MakeClip(whiptest.ClipOpts{Size: "1280x720", GOP: 120, Bitrate: "2500k", Seconds: 20})
 		if err != nil {
 			t.Fatal(err)
 		}
-		publishWHIP(t, "http://"+ln.Addr().String(), "bench", "bench", clip)
+		whiptest.Publish(t, "http://"+ln.Addr().String(), "bench", "bench", clip)
 	} else {
 		clip := ingesttest.EncodeClip(t, t.TempDir(), ingesttest.Options{Width: 1280, Height: 720, GOP: 120, VideoBitrate: "2500k"}, 20*time.Second)
 		ingesttest.Publish(t, rtmp.URL("bench"), ingesttest.Options{File: clip})

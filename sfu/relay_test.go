@@ -12,6 +12,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/access/accesstest"
 	"github.com/bookmygig/bookmygig/ingest/whip"
+	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/webrtc/v4"
@@ -203,7 +204,7 @@ func newPullLikePC(t *testing.T) (string, error) {
 	if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{aac}); err != nil {
 		return "", err
 	}
-	return gatheredOffer(t, pc), nil
+	return whiptest.GatheredOffer(t, pc), nil
 }
 
 // TestRelayPullErrors: answers a pull cannot use.

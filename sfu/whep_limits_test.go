@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/ingest/whip"
+	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/webrtc/v4"
@@ -238,7 +239,7 @@ func pointAt(offer string, port int) string {
 func TestRemotePrivateCandidatesDropped(t *testing.T) {
 	for _, allow := range []bool{false, true} {
 		t.Run(fmt.Sprintf("allow=%v", allow), func(t *testing.T) {
-			r := newBareRig(t, sfu.Config{AllowPrivateCandidates: allow}, whip.Config{Keys: keysAdapter{"key-w": "gigw"}})
+			r := newBareRig(t, sfu.Config{AllowPrivateCandidates: allow}, whip.Config{Keys: whiptest.Keys{"key-w": "gigw"}})
 			whepOffer, whepTrickle, whipOffer := newDecoy(t), newDecoy(t), newDecoy(t)
 
 			resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp",
@@ -252,10 +253,10 @@ func TestRemotePrivateCandidatesDropped(t *testing.T) {
 				t.Fatalf("WHEP PATCH = %d %s", resp.StatusCode, body)
 			}
 
-			pub := newPublisherPC(t)
+			pub := whiptest.NewPublisherPC(t)
 			t.Cleanup(func() { _ = pub.Close() })
-			whipOfferCodec(t, pub, webrtc.MimeTypeH264)
-			resp, body = postWHIP(t, r.url+"/whip/gigw", "key-w", pointAt(gatheredOffer(t, pub), whipOffer.port()))
+			whiptest.AddTracksCodec(t, pub, webrtc.MimeTypeH264)
+			resp, body = whiptest.Post(t, r.url+"/whip/gigw", "key-w", pointAt(whiptest.GatheredOffer(t, pub), whipOffer.port()))
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("WHIP POST = %d %s", resp.StatusCode, body)
 			}

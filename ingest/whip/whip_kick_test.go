@@ -1,4 +1,4 @@
-package sfu_test
+package whip_test
 
 import (
 	"errors"
@@ -21,7 +21,7 @@ func TestWHIPKickClosesPublisherSession(t *testing.T) {
 	p := r.whipPublish(t, "gig1", "key1")
 	st := waitWHIPLive(t, r, "gig1")
 	waitFor(t, 10*time.Second, "publisher connected", func() bool {
-		return p.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+		return p.PC.ConnectionState() == webrtc.PeerConnectionStateConnected
 	})
 	kicked := time.Now()
 	if !r.reg.Kick("gig1", errors.New("stream key rotated")) {
@@ -32,7 +32,7 @@ func TestWHIPKickClosesPublisherSession(t *testing.T) {
 	if !st.Closed() {
 		t.Fatal("kicked stream still open")
 	}
-	req, _ := http.NewRequest(http.MethodDelete, r.srv.URL+p.location, nil)
+	req, _ := http.NewRequest(http.MethodDelete, r.srv.URL+p.Location, nil)
 	req.Header.Set("Authorization", "Bearer key1")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("DELETE of the kicked session: %v %v, want 404", resp, err)
@@ -40,9 +40,9 @@ func TestWHIPKickClosesPublisherSession(t *testing.T) {
 		resp.Body.Close()
 	}
 	waitFor(t, 10*time.Second, "publisher's PeerConnection told", func() bool {
-		return p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected
+		return p.PC.ConnectionState() != webrtc.PeerConnectionStateConnected
 	})
-	t.Logf("publisher saw %s %v after the kick", p.pc.ConnectionState(), time.Since(kicked).Round(time.Millisecond))
+	t.Logf("publisher saw %s %v after the kick", p.PC.ConnectionState(), time.Since(kicked).Round(time.Millisecond))
 
 	r.whipPublish(t, "gig1", "key1")
 	waitWHIPLive(t, r, "gig1")

@@ -1,4 +1,4 @@
-package sfu_test
+package whip_test
 
 import (
 	"context"

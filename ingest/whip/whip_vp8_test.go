@@ -1,96 +1,22 @@
-package sfu_test
+package whip_test
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bookmygig/bookmygig/flv"
 	"github.com/bookmygig/bookmygig/ingest/whip"
+	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 )
-
-var (
-	vp8ClipOnce sync.Once
-	vp8ClipVal  *whipClip
-	vp8ClipErr  error
-)
-
-// loadVP8Clip is a libvpx VP8 clip (1 s keyframe interval) with libopus
-// audio, what a browser sending VP8 produces.
-func loadVP8Clip(t *testing.T) *whipClip {
-	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Fatal("ffmpeg not found: install it with `apt-get install -y ffmpeg` (or `make deps-test`)")
-	}
-	vp8ClipOnce.Do(func() { vp8ClipVal, vp8ClipErr = makeVP8Clip() })
-	if vp8ClipErr != nil {
-		t.Fatal(vp8ClipErr)
-	}
-	return vp8ClipVal
-}
-
-func makeVP8Clip() (*whipClip, error) {
-	dir, err := os.MkdirTemp("", "bmg-vp8-clip-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	ivfPath, oggPath := filepath.Join(dir, "v.ivf"), filepath.Join(dir, "a.ogg")
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=10", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
-		"-map", "0:v", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M", "-g", "30", "-keyint_min", "30",
-		"-threads", "1", "-pix_fmt", "yuv420p", "-f", "ivf", ivfPath,
-		"-map", "1:a", "-c:a", "libopus", "-ac", "2", "-b:a", "96k", "-frame_duration", "20", "-page_duration", "20000", oggPath)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, errors.New("ffmpeg vp8 clip (needs ffmpeg built with libvpx, as Debian's is): " + err.Error() + "\n" + string(out))
-	}
-	c := &whipClip{mime: webrtc.MimeTypeVP8}
-	f, err := os.Open(ivfPath)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ivf, hdr, err := ivfreader.NewWith(f)
-	if err != nil {
-		return nil, err
-	}
-	if string(hdr.FourCC[:]) != "VP80" {
-		return nil, errors.New("ivf fourcc " + string(hdr.FourCC[:]) + ", want VP80")
-	}
-	for {
-		frame, _, err := ivf.ParseNextFrame()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		// VP8 frame tag: bit 0 is 0 for a keyframe (RFC 6386 9.1).
-		c.video = append(c.video, accessUnit{data: frame, key: len(frame) > 0 && frame[0]&0x01 == 0})
-	}
-	if c.audio, err = readOpusPackets(oggPath); err != nil {
-		return nil, err
-	}
-	if len(c.video) < 100 || len(c.audio) < 100 || !c.video[0].key {
-		return nil, errors.New("ffmpeg vp8 clip too short or not starting at a keyframe")
-	}
-	return c, nil
-}
 
 // vp8KeyframeAt returns the index of the first video packet at or after
 // from that starts a VP8 keyframe, or -1.
@@ -111,7 +37,7 @@ func vp8KeyframeAt(recs []rtpRecord, from int) int {
 // bitrate.
 func TestWHIPVP8Publisher(t *testing.T) {
 	r := newRig(t, sfu.Config{}, whip.Config{Keys: testKeys})
-	p := r.whipPublishClip(t, "gig1", "key1", loadVP8Clip(t))
+	p := r.whipPublishClip(t, "gig1", "key1", whiptest.LoadVP8Clip(t))
 	var st *media.Stream
 	waitFor(t, 10*time.Second, "whip stream with VP8 and Opus", func() bool {
 		s, ok := r.reg.Get("gig1")
@@ -180,14 +106,14 @@ func TestWHIPVP8Publisher(t *testing.T) {
 	ssrc := v.ssrcs["video"]
 	v.mu.Unlock()
 	time.Sleep(600 * time.Millisecond) // past the throttle of the join's PLI
-	before := p.plis.Load()
+	before := p.PLIs.Load()
 	video, _ = v.snapshot()
 	from := len(video)
 	sent := time.Now()
 	if err := v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 3*time.Second, "the PLI at the publisher", func() bool { return p.plis.Load() > before })
+	waitFor(t, 3*time.Second, "the PLI at the publisher", func() bool { return p.PLIs.Load() > before })
 	waitFor(t, 3*time.Second, "a VP8 keyframe after the PLI", func() bool {
 		video, _ := v.snapshot()
 		if i := vp8KeyframeAt(video, from); i >= 0 {

@@ -1,4 +1,4 @@
-package sfu_test
+package whip_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/ingest/whip"
+	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/rtcp"
@@ -105,7 +106,7 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 	ssrc := v.ssrcs["video"]
 	v.mu.Unlock()
 	time.Sleep(600 * time.Millisecond) // past the throttle of the join's PLI
-	before := p.plis.Load()
+	before := p.PLIs.Load()
 	video, _ = v.snapshot()
 	from := len(video)
 	sent := time.Now()
@@ -114,7 +115,7 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 3*time.Second, "the PLI at the publisher", func() bool { return p.plis.Load() > before })
+	waitFor(t, 3*time.Second, "the PLI at the publisher", func() bool { return p.PLIs.Load() > before })
 	var keyAt time.Duration
 	waitFor(t, 3*time.Second, "a keyframe after the PLI", func() bool {
 		video, _ := v.snapshot()
@@ -125,17 +126,17 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 		return false
 	})
 	time.Sleep(200 * time.Millisecond)
-	if n := p.plis.Load() - before; n != 1 {
+	if n := p.PLIs.Load() - before; n != 1 {
 		t.Errorf("5 PLIs at once reached the publisher %d times, want 1 (throttled to one per 500 ms)", n)
 	}
 	t.Logf("viewer PLI -> first keyframe packet at the viewer: %v", keyAt.Round(time.Millisecond))
 
 	// A second publisher is refused while the first is healthy.
-	pc2 := newPublisherPC(t)
+	pc2 := whiptest.NewPublisherPC(t)
 	t.Cleanup(func() { _ = pc2.Close() })
-	whipOffer(t, pc2)
-	offer2 := gatheredOffer(t, pc2)
-	resp, body := postWHIP(t, r.srv.URL+"/whip/gig1", "key1", offer2)
+	whiptest.AddTracks(t, pc2)
+	offer2 := whiptest.GatheredOffer(t, pc2)
+	resp, body := whiptest.Post(t, r.srv.URL+"/whip/gig1", "key1", offer2)
 	var e apiError
 	_ = json.Unmarshal([]byte(body), &e)
 	if resp.StatusCode != http.StatusConflict || e.Error.Code != "already_live" {
@@ -147,14 +148,14 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 
 	// DELETE ends the show (and the viewer, after the grace), a second
 	// DELETE is a quiet 404.
-	resp, _ = doRequest(t, http.MethodDelete, r.srv.URL+p.location, "", "", nil)
+	resp, _ = doRequest(t, http.MethodDelete, r.srv.URL+p.Location, "", "", nil)
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE = %d", resp.StatusCode)
 	}
 	if _, ok := r.reg.Get("gig1"); ok {
 		t.Fatal("gig still live after DELETE")
 	}
-	resp, _ = doRequest(t, http.MethodDelete, r.srv.URL+p.location, "", "", nil)
+	resp, _ = doRequest(t, http.MethodDelete, r.srv.URL+p.Location, "", "", nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("second DELETE = %d, want 404", resp.StatusCode)
 	}
@@ -164,10 +165,10 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 func TestWHIPErrors(t *testing.T) {
 	r := newRig(t, sfu.Config{CORSOrigins: []string{"https://studio.example"},
 		ICEServers: []sfu.ICEServer{{URLs: []string{"stun:stun.example.net:3478"}}}}, whip.Config{Keys: testKeys})
-	pc := newPublisherPC(t)
+	pc := whiptest.NewPublisherPC(t)
 	t.Cleanup(func() { _ = pc.Close() })
-	whipOffer(t, pc)
-	good := gatheredOffer(t, pc)
+	whiptest.AddTracks(t, pc)
+	good := whiptest.GatheredOffer(t, pc)
 	recvOnly := newClient(t, viewerOpts{}).Offer
 	tests := []struct {
 		name, path, ctype, key, body string
@@ -211,7 +212,7 @@ func TestWHIPErrors(t *testing.T) {
 		}
 	})
 	t.Run("created, trickle, ice restart", func(t *testing.T) {
-		resp, answer := postWHIP(t, r.srv.URL+"/whip/gig1", "key1", good)
+		resp, answer := whiptest.Post(t, r.srv.URL+"/whip/gig1", "key1", good)
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("POST = %d %s", resp.StatusCode, answer)
 		}
@@ -241,8 +242,8 @@ func TestWHIPErrors(t *testing.T) {
 		}
 	})
 	t.Run("not configured", func(t *testing.T) {
-		r2 := newRig(t, sfu.Config{})
-		resp, body := postWHIP(t, r2.srv.URL+"/whip/gig1", "key1", good)
+		r2 := newRig(t, sfu.Config{}, whip.Config{})
+		resp, body := whiptest.Post(t, r2.srv.URL+"/whip/gig1", "key1", good)
 		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "not configured") {
 			t.Fatalf("POST without Keys = %d %s", resp.StatusCode, body)
 		}
@@ -259,7 +260,7 @@ func TestWHIPPublisherReconnectKeepsViewer(t *testing.T) {
 	v := r.watch(t, viewerOpts{})
 	waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 100 })
 	dropped := time.Now()
-	p1.stop()
+	p1.Stop()
 	waitFor(t, 10*time.Second, "the show ends after the drop", func() bool { return st1.Closed() })
 	t.Logf("show ended %v after the publisher dropped", time.Since(dropped).Round(time.Millisecond))
 	video, _ := v.snapshot()
