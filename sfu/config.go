@@ -65,7 +65,7 @@ type Config struct {
 	CORSOrigins []string
 	// MaxSDPBytes caps an offer or trickle body. Default 64 KiB.
 	MaxSDPBytes int64
-	// ConnectTimeout closes a WHEP or WHIP session whose connection (ICE and
+	// ConnectTimeout closes a WHEP session whose connection (ICE and
 	// DTLS) is not up this long after the answer; until then it holds a
 	// viewer slot. Default 5 s.
 	ConnectTimeout time.Duration

@@ -33,7 +33,7 @@ type publisher struct {
 	feed   *media.RTPFeed
 	// videoMime is the negotiated video codec ("" without video).
 	videoMime string
-	// relay marks a pull from another node (relay_pull.go): its stream is
+	// relay marks a pull from another node (pull.go): its stream is
 	// published at the first packet, and it is not a WHIP publisher.
 	relay bool
 	// mediaClock: the relay's upstream stamps every track with the
