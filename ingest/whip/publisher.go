@@ -97,10 +97,10 @@ func (p *publisher) abort() {
 // video codec set first).
 func (p *publisher) newStream(source string, replayAny bool) {
 	video := media.CodecUnknown
-	switch p.videoMime {
-	case webrtc.MimeTypeH264:
+	switch {
+	case strings.EqualFold(p.videoMime, webrtc.MimeTypeH264):
 		video = media.CodecH264
-	case webrtc.MimeTypeVP8:
+	case strings.EqualFold(p.videoMime, webrtc.MimeTypeVP8):
 		video = media.CodecVP8
 	}
 	p.feed = media.NewRTPFeed(media.RTPFeedConfig{Video: video, ReplayAny: replayAny, MediaClock: p.mediaClock, AskKeyframe: p.sendPLI})
