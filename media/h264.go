@@ -12,6 +12,11 @@ const (
 	NALUTypeAUD   = 9
 	// NALUTypeFiller is filler data, padding a constant bitrate stream.
 	NALUTypeFiller = 12
+	// NALUTypeSTAPA and NALUTypeFUA are the RTP payload structures of
+	// RFC 6184 (aggregation and fragmentation units), which reuse the NAL
+	// unit type field: the packetizer writes them, WHIP ingest reads them.
+	NALUTypeSTAPA = 24
+	NALUTypeFUA   = 28
 )
 
 // NALUType returns the nal_unit_type of a NAL unit (0 for an empty one).

@@ -34,6 +34,9 @@ type StreamConfig struct {
 	GOPMaxBytes int
 	// Now is the clock, for tests. Default time.Now.
 	Now func() time.Time
+	// RTP is the source's packets when it sends RTP (rtp_feed.go); nil
+	// for RTMP.
+	RTP *RTPFeed
 }
 
 // Stream is one live show: one publisher writes tracks and frames, many

@@ -41,6 +41,8 @@ import (
 
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/ingest/whip"
+	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
 	"github.com/bookmygig/bookmygig/internal/benchproc"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
@@ -151,15 +153,18 @@ func TestWHEPFanoutBench(t *testing.T) {
 		}
 	})
 	rtmp := ingesttest.StartServer(t, ingest.Config{}, ingesttest.Keys{"bench": "bench"}, reg, log)
-	s, err := sfu.New(sfu.Config{ICEAddr: "127.0.0.1:0", Keys: keysAdapter{"bench": "bench"}, AllowPrivateCandidates: true,
+	cfg := sfu.Config{ICEAddr: "127.0.0.1:0", AllowPrivateCandidates: true,
 		// Every load viewer comes from 127.0.0.1.
-		MaxSessionsPerIP: -1, OfferRate: -1}, reg, log)
+		MaxSessionsPerIP: -1, OfferRate: -1}
+	s, err := sfu.New(cfg, reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
+	ws := startWHIP(t, s, cfg, whip.Config{Keys: whiptest.Keys{"bench": "bench"}}, reg, log)
 	mux := http.NewServeMux()
 	mux.Handle("/whep/", s.Handler())
-	mux.Handle("/whip/", s.Handler())
+	mux.Handle("/whip/", ws.Handler())
 	rec := &frameTimes{frames: make(map[string]int64)}
 	mux.Handle("GET /bench/ingest-times", rec)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -170,7 +175,6 @@ func TestWHEPFanoutBench(t *testing.T) {
 	go hs.Serve(ln)
 	t.Cleanup(func() {
 		hs.Close()
-		s.Close()
 		for _, tc := range tcs {
 			tc.Close()
 		}
@@ -182,11 +186,11 @@ func TestWHEPFanoutBench(t *testing.T) {
 	sourceDesc := "RTMP (ffmpeg -c copy), AAC->Opus"
 	if source == "whip" {
 		sourceDesc = "WHIP (pion publisher in the server process), Opus (+ Opus->AAC for FLV)"
-		clip, err := makeWHIPClip(h264ClipOpts{size: "1280x720", gop: 120, bitrate: "2500k", seconds: 20})
+		clip, err := whiptest.MakeClip(whiptest.ClipOpts{Size: "1280x720", GOP: 120, Bitrate: "2500k", Seconds: 20})
 		if err != nil {
 			t.Fatal(err)
 		}
-		publishWHIP(t, "http://"+ln.Addr().String(), "bench", "bench", clip)
+		whiptest.Publish(t, "http://"+ln.Addr().String(), "bench", "bench", clip)
 	} else {
 		clip := ingesttest.EncodeClip(t, t.TempDir(), ingesttest.Options{Width: 1280, Height: 720, GOP: 120, VideoBitrate: "2500k"}, 20*time.Second)
 		ingesttest.Publish(t, rtmp.URL("bench"), ingesttest.Options{File: clip})

@@ -7,12 +7,9 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/internal/cow"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/bookmygig/bookmygig/media"
 )
-
-// rtpMTU is the RTP payload size limit: 1200 bytes leaves room for the RTP
-// header, SRTP tag, and IPv6/UDP or TURN/TCP framing under a 1280-byte path.
-const rtpMTU = 1200
 
 // broadcaster is the one media.Reader per live stream that packetizes every
 // frame once and publishes the packets to the ring. Its OnTrack/OnFrame run on
@@ -49,12 +46,10 @@ type broadcaster struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	// rtp is set for a WHIP stream, whose publisher's RTP is forwarded as
-	// it comes (broadcaster_rtp.go) instead of packetized from frames.
+	// rtp is set for a stream with an RTP feed (WHIP, relay pulls), whose
+	// source's RTP is forwarded as it comes (broadcaster_rtp.go) instead of
+	// packetized from frames.
 	rtp *rtpSource
-	// videoMime is the video codec viewers are sent (H.264 unless a WHIP
-	// publisher sends VP8).
-	videoMime string
 }
 
 func newBroadcaster(s *media.Stream, ringPackets, ringBytes int, log *slog.Logger) *broadcaster {
@@ -140,7 +135,7 @@ func (b *broadcaster) packetizeH264(f *media.Frame) {
 		b.nalus = append(append(append(b.nalus[:0], b.sps...), b.pps...), f.NALUs...)
 		nalus = b.nalus
 	}
-	buf, ends := b.packer.pack(nalus, rtpMTU)
+	buf, ends := b.packer.pack(nalus, rtc.RTPMTU)
 	clear(b.nalus) // do not keep the frame alive through the scratch slice
 	ts := uint32(f.PTS().Nanoseconds() * 90000 / int64(time.Second))
 	// One allocation for the frame's packet structs: this runs once per
@@ -179,7 +174,7 @@ func (b *broadcaster) unsubscribe(s *subscriber) { b.subs.Remove(s) }
 // fresh one instead, one PLI round trip away.
 func (b *broadcaster) startPos() (pos uint64, waitKey bool) {
 	pos, waitKey = b.ring.start()
-	if b.rtp != nil && !b.rtp.replayAny && !waitKey && b.rtp.keyframeAge() > rtpGOPReplay {
+	if b.rtp != nil && !b.rtp.feed.ReplayAny() && !waitKey && b.rtp.feed.KeyframeAge() > rtpGOPReplay {
 		pos, waitKey = b.ring.headPos(), true
 	}
 	waitKey = waitKey && b.hasVideo.Load()
@@ -190,11 +185,11 @@ func (b *broadcaster) startPos() (pos uint64, waitKey bool) {
 }
 
 // requestKeyframe asks the publisher for a keyframe (viewer PLI/FIR, a
-// viewer waiting for one), at most once per pliInterval per stream. RTMP
-// encoders cannot be asked: their viewers start from the cached GOP.
+// viewer waiting for one) through the stream's RTP feed, which throttles.
+// RTMP encoders cannot be asked: their viewers start from the cached GOP.
 func (b *broadcaster) requestKeyframe() {
 	if b.rtp != nil {
-		b.rtp.requestKeyframe()
+		b.rtp.feed.RequestKeyframe()
 	}
 }
 

@@ -3,15 +3,14 @@ package sfu
 import (
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bookmygig/bookmygig/media"
-	"github.com/pion/rtp"
 )
 
-// A WHIP stream's broadcaster is fed the publisher's RTP packets as they
-// arrive, not frames: its packets keep the publisher's payloads, sequence
+// The broadcaster of a stream with an RTP feed (WHIP, relay pulls; see
+// media/rtp_feed.go) is fed the source's RTP packets as they arrive, not
+// frames: its packets keep the publisher's payloads, sequence
 // numbers and timestamps, and each viewer's down track rewrites only SSRC,
 // sequence and timestamp offsets exactly as for RTMP streams. We chose this
 // over depacketizing into frames and packetizing again because
@@ -31,101 +30,54 @@ import (
 // is started from; past it a fresh keyframe is requested instead.
 const rtpGOPReplay = time.Second
 
-// pliInterval throttles keyframe requests to a publisher: a keyframe costs
-// several frames' worth of bitrate, and many viewers joining or losing
-// packets at once need only one.
-const pliInterval = 500 * time.Millisecond
-
-// rtpSource is the WHIP side of a broadcaster.
+// rtpSource is the RTP side of a broadcaster: it is the sink of the
+// stream's media.RTPFeed.
 type rtpSource struct {
-	// askKeyframe sends a PLI to the publisher.
-	askKeyframe func()
-	lastPLI     atomic.Int64 // unix ns
-	pending     atomic.Bool  // a held request waits for the window's end
-	plis        atomic.Uint64
-	keyAt       atomic.Int64 // unix ns of the last keyframe
-	clocks      [2]rtpClock  // video, audio
-	// replayAny starts new viewers from the cached keyframe however old
-	// (a relay: the origin's RTMP encoder cannot make a fresh one).
-	replayAny bool
-
-	// Video writer state (the publisher's video read goroutine only).
-	keyTS     uint32
-	keyMarked bool
+	b      *broadcaster
+	feed   *media.RTPFeed
+	clocks [2]rtpClock // video, audio
 }
 
-func newRTPBroadcaster(s *media.Stream, ringPackets, ringBytes int, askKeyframe func(), log *slog.Logger) *broadcaster {
+var _ media.RTPSink = (*rtpSource)(nil)
+
+// newRTPBroadcaster returns the broadcaster of a stream with an RTP feed,
+// attached to the feed.
+func newRTPBroadcaster(s *media.Stream, feed *media.RTPFeed, ringPackets, ringBytes int, log *slog.Logger) *broadcaster {
 	b := newBroadcaster(s, ringPackets, ringBytes, log)
-	b.rtp = &rtpSource{askKeyframe: askKeyframe}
+	b.rtp = &rtpSource{b: b, feed: feed}
+	b.hasVideo.Store(feed.Video() != media.CodecUnknown)
+	b.detach = feed.Attach(b.rtp)
 	return b
 }
 
-func (r *rtpSource) keyframeAge() time.Duration {
-	at := r.keyAt.Load()
-	if at == 0 {
-		return time.Hour
-	}
-	return time.Since(time.Unix(0, at))
-}
-
-func (r *rtpSource) requestKeyframe() {
-	now := time.Now().UnixNano()
-	last := r.lastPLI.Load()
-	if wait := int64(pliInterval) - (now - last); wait > 0 {
-		// Inside the throttle window the request is held, not dropped: one
-		// deferred request goes at the window's end unless a keyframe
-		// arrives first, so a viewer joining right after another waits at
-		// most pliInterval plus a round trip, never a whole GOP.
-		if r.pending.CompareAndSwap(false, true) {
-			time.AfterFunc(time.Duration(wait), func() {
-				r.pending.Store(false)
-				if r.keyAt.Load() < now {
-					r.requestKeyframe()
-				}
-			})
-		}
-		return
-	}
-	if !r.lastPLI.CompareAndSwap(last, now) {
-		return
-	}
-	r.plis.Add(1)
-	if r.askKeyframe != nil {
-		r.askKeyframe()
-	}
-}
-
-// writeRTP forwards one publisher packet to the viewers. key says the
-// packet holds (the start of) a keyframe; the first such packet of an
-// access unit becomes the point new viewers start from. It runs on the
-// publisher's read goroutine of that track and copies the payload (pion
-// reuses its buffer); the copy is returned, immutable.
-func (b *broadcaster) writeRTP(audio bool, p *rtp.Packet, key bool, now time.Time) []byte {
-	r := b.rtp
+// WriteRTP implements media.RTPSink: one source packet goes to the
+// viewers. It runs on the source's read goroutine of that track; the
+// payload is immutable and shared.
+func (r *rtpSource) WriteRTP(p *media.RTPPacket) {
+	b := r.b
 	pk := &packet{
-		audio:   audio,
-		seq:     p.SequenceNumber,
-		ts:      p.Timestamp,
+		audio:   p.Audio,
+		seq:     p.Seq,
+		ts:      p.TS,
 		marker:  p.Marker,
-		payload: append([]byte(nil), p.Payload...),
+		keyHead: p.KeyHead,
+		payload: p.Payload,
 	}
-	if audio {
-		b.lastAudioTS.Store(p.Timestamp)
+	if p.Audio {
+		b.lastAudioTS.Store(p.TS)
 		b.hasAudio.Store(true)
-	} else if key {
-		if !r.keyMarked || r.keyTS != p.Timestamp {
-			pk.keyHead = true
-			r.keyTS, r.keyMarked = p.Timestamp, true
-			r.keyAt.Store(now.UnixNano())
-		}
 	}
-	r.clocks[trackIndex(audio)].observe(p.Timestamp, now)
+	r.clocks[trackIndex(p.Audio)].observe(p.TS, p.Arrival)
 	one := [1]*packet{pk}
 	b.ring.append(one[:])
 	for _, s := range b.subs.Load() {
 		s.notify()
 	}
-	return pk.payload
+}
+
+// SenderReport implements media.RTPSink.
+func (r *rtpSource) SenderReport(audio bool, rtpTime uint32, ntpTime uint64) {
+	r.clocks[trackIndex(audio)].senderReport(rtpTime, ntpTime)
 }
 
 // rtpClock maps wall time to a track's RTP time for the sender reports we

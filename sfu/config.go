@@ -8,24 +8,18 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/pion/webrtc/v4"
 )
 
 // ICEServer is a STUN or TURN server announced to viewers in `Link` headers
-// (RFC 8288 rel="ice-server", as WHIP/WHEP specify). The server itself does
-// not use them: it announces PublicIPs instead.
-type ICEServer struct {
-	// URLs like "stun:stun.example.net:3478" or
-	// "turn:turn.example.net:3478?transport=udp".
-	URLs []string
-	// Username and Credential for TURN (long-term credentials).
-	Username   string
-	Credential string
-}
+// (RFC 8288 rel="ice-server", as WHIP/WHEP specify).
+type ICEServer = rtc.ICEServer
 
 // Config configures the SFU. cmd fills it from flags.
 type Config struct {
-	// ICEAddr is the single ICE port: a UDP mux serves every viewer on it
+	// ICEAddr is the single ICE port (New opens it; WHIP ingest shares it,
+	// see Port): a UDP mux serves every viewer on it
 	// and, unless DisableICETCP, ICE-TCP listens on the same port number for
 	// networks that block UDP. An empty host means every interface. Port 0
 	// picks a free port (tests). Default ":8189".
@@ -71,7 +65,7 @@ type Config struct {
 	CORSOrigins []string
 	// MaxSDPBytes caps an offer or trickle body. Default 64 KiB.
 	MaxSDPBytes int64
-	// ConnectTimeout closes a WHEP or WHIP session whose connection (ICE and
+	// ConnectTimeout closes a WHEP session whose connection (ICE and
 	// DTLS) is not up this long after the answer; until then it holds a
 	// viewer slot. Default 5 s.
 	ConnectTimeout time.Duration
@@ -92,13 +86,6 @@ type Config struct {
 	// OnDataChannel receives every "chat" data channel a viewer opens on its
 	// PeerConnection (nil: such channels are closed).
 	OnDataChannel func(gigID, remoteIP string, dc *webrtc.DataChannel)
-	// Keys resolves WHIP publishers' stream keys (Authorization: Bearer).
-	// Nil: WHIP answers 503 "publishing over WHIP is not configured".
-	Keys access.KeyResolver
-	// PublisherTimeout ends a WHIP broadcast whose publisher sent no RTP
-	// for this long (network loss, tab closed without a DELETE). Default
-	// 3 s.
-	PublisherTimeout time.Duration
 	// ReconnectGrace keeps WebRTC viewers of a stream that ended connected
 	// this long, so they continue on the same session when the creator
 	// comes back (RTMP or WHIP) instead of reloading. Default 5 s;
@@ -152,9 +139,6 @@ func (c *Config) setDefaults() {
 	if c.CatchUpBurstBytes <= 0 {
 		c.CatchUpBurstBytes = 64 << 10
 	}
-	if c.PublisherTimeout <= 0 {
-		c.PublisherTimeout = 3 * time.Second
-	}
 	if c.ReconnectGrace == 0 {
 		c.ReconnectGrace = 5 * time.Second
 	}
@@ -164,18 +148,6 @@ func (c *Config) setDefaults() {
 }
 
 func (c *Config) validate() error {
-	host, _, err := net.SplitHostPort(c.ICEAddr)
-	if err != nil {
-		return fmt.Errorf("ice addr %q: %w", c.ICEAddr, ErrConfig)
-	}
-	if host != "" && net.ParseIP(host) == nil {
-		return fmt.Errorf("ice addr host %q is not an IP address: %w", host, ErrConfig)
-	}
-	for _, ip := range c.PublicIPs {
-		if net.ParseIP(ip) == nil {
-			return fmt.Errorf("public ip %q: %w", ip, ErrConfig)
-		}
-	}
 	for _, s := range c.ICEServers {
 		for _, u := range s.URLs {
 			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") &&
@@ -188,6 +160,23 @@ func (c *Config) validate() error {
 		return fmt.Errorf("max viewers %d: %w", c.MaxViewers, ErrConfig)
 	}
 	return nil
+}
+
+// signal is the signalling settings WHIP ingest shares (Signal).
+func (c *Config) signal() rtc.SignalConfig {
+	return rtc.SignalConfig{
+		CORSOrigins:            c.CORSOrigins,
+		MaxSDPBytes:            c.MaxSDPBytes,
+		ICEServers:             c.ICEServers,
+		AllowPrivateCandidates: c.AllowPrivateCandidates,
+	}
+}
+
+// Signal returns the signalling settings (CORS, SDP size cap, ICE servers,
+// candidate filter) with defaults applied, for WHIP ingest to share.
+func (c Config) Signal() rtc.SignalConfig {
+	c.setDefaults()
+	return c.signal()
 }
 
 func remoteHost(r *http.Request) string {

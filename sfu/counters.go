@@ -19,7 +19,7 @@ type Counters struct {
 	// Dropped counts viewer sessions ended because writes kept failing.
 	Dropped uint64
 	// ViewerCapHits counts WHEP offers refused by the viewer cap;
-	// SDPTooLarge the WHIP and WHEP bodies over MaxSDPBytes.
+	// SDPTooLarge the WHEP bodies over MaxSDPBytes (WHIP counts its own).
 	ViewerCapHits, SDPTooLarge uint64
 	// TicketRefused counts WHEP offers the Gate refused (401);
 	// TicketEnded the sessions closed because their Pass ended (ticket
@@ -30,16 +30,16 @@ type Counters struct {
 	// had MaxSessionsPerIP sessions; RateLimited the offers over OfferRate.
 	AddrCapHits, RateLimited uint64
 	// CandidatesDropped counts remote ICE candidates with non-public
-	// addresses removed from offers and trickle PATCHes (WHIP and WHEP).
+	// addresses removed from WHEP offers and trickle PATCHes.
 	CandidatesDropped uint64
 }
 
 // counters are the live atomics behind Counters. The packet counts are
 // added once per batch a viewer writes, not once per packet.
 type counters struct {
-	packets, bytes, nacks, rtx, plis, skips, dropped, capHits, sdpTooLarge atomic.Uint64
-	refused, passEnded, gateFailures                                       atomic.Uint64
-	addrCapHits, rateLimited, candidatesDropped                            atomic.Uint64
+	packets, bytes, nacks, rtx, plis, skips, dropped, capHits atomic.Uint64
+	refused, passEnded, gateFailures                          atomic.Uint64
+	addrCapHits, rateLimited                                  atomic.Uint64
 }
 
 // sent counts a batch written by a viewer; nil (unit tests) counts nothing.
@@ -70,13 +70,13 @@ func (s *SFU) Counters() Counters {
 		Skips:         c.skips.Load(),
 		Dropped:       c.dropped.Load(),
 		ViewerCapHits: c.capHits.Load(),
-		SDPTooLarge:   c.sdpTooLarge.Load(),
+		SDPTooLarge:   s.sig.SDPTooLarge.Load(),
 		TicketRefused: c.refused.Load(),
 		TicketEnded:   c.passEnded.Load(),
 		GateFailures:  c.gateFailures.Load(),
 		AddrCapHits:   c.addrCapHits.Load(),
 		RateLimited:   c.rateLimited.Load(),
 
-		CandidatesDropped: c.candidatesDropped.Load(),
+		CandidatesDropped: s.sig.CandidatesDropped.Load(),
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/ingest"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/internal/whepclient"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
@@ -27,10 +28,11 @@ import (
 // rig is the real path: ffmpeg -> RTMP ingest -> registry -> (AAC -> Opus
 // transcoder) -> sfu -> WHEP over HTTP.
 type rig struct {
-	reg *media.Registry
-	ing *ingesttest.Server
-	sfu *sfu.SFU
-	srv *httptest.Server
+	reg  *media.Registry
+	ing  *ingesttest.Server
+	sfu  *sfu.SFU
+	whip *whip.Server
+	srv  *httptest.Server
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -56,7 +58,22 @@ func (w *testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newRig(t *testing.T, cfg sfu.Config) *rig {
+// startWHIP starts WHIP ingest on s's ICE port, configured as cmd does
+// (the signalling settings shared with the SFU's); it closes before s.
+func startWHIP(t testing.TB, s *sfu.SFU, cfg sfu.Config, w whip.Config, reg *media.Registry, log *slog.Logger) *whip.Server {
+	t.Helper()
+	w.Signaling, w.ConnectTimeout, w.ClientIP, w.GOPMaxBytes = cfg.Signal(), cfg.ConnectTimeout, cfg.ClientIP, cfg.GOPMaxBytes
+	ws, err := whip.New(w, s.Port(), reg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ws.Close)
+	return ws
+}
+
+// newRig starts the rig; wcfg (at most one) configures its WHIP ingest,
+// which has no stream keys (WHIP disabled) without it.
+func newRig(t *testing.T, cfg sfu.Config, wcfg ...whip.Config) *rig {
 	t.Helper()
 	log := testLogger(t)
 	reg := media.NewRegistry(media.RegistryConfig{}, log)
@@ -84,20 +101,22 @@ func newRig(t *testing.T, cfg sfu.Config) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
+	ws := startWHIP(t, s, cfg, append(wcfg, whip.Config{})[0], reg, log)
 	mux := http.NewServeMux()
 	mux.Handle("/whep/", s.Handler())
-	mux.Handle("/whip/", s.Handler())
+	mux.Handle("/whip/", ws.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		srv.Close()
-		s.Close()
+		ws.Close()
 		mu.Lock()
 		defer mu.Unlock()
 		for _, tc := range tcs {
 			tc.Close()
 		}
 	})
-	return &rig{reg: reg, ing: ing, sfu: s, srv: srv}
+	return &rig{reg: reg, ing: ing, sfu: s, whip: ws, srv: srv}
 }
 
 // publish starts ffmpeg on key1 (gig1) and waits until it is live.

@@ -3,6 +3,7 @@ package sfu
 import (
 	"bytes"
 	"context"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"log/slog"
 	"sync"
 	"time"
@@ -144,7 +145,7 @@ func (a *aacSender) run(ctx context.Context) {
 		}
 		batch = append(batch, it.f)
 		switch {
-		case len(batch) >= aacBundle || len(it.f.Data) > aacFragment/aacBundle:
+		case len(batch) >= aacBundle || len(it.f.Data) > rtc.AACFragment/aacBundle:
 			a.send(&pkt, batch)
 			batch = batch[:0]
 		case len(batch) == 1:
@@ -158,7 +159,7 @@ func (a *aacSender) run(ctx context.Context) {
 // in one packet.
 func (a *aacSender) follows(batch []*media.Frame, f *media.Frame) bool {
 	last := batch[len(batch)-1]
-	step := time.Duration(aacFrameSamples) * time.Second / time.Duration(a.rate)
+	step := time.Duration(rtc.AACFrameSamples) * time.Second / time.Duration(a.rate)
 	if d := f.DTS - last.DTS; d < step-2*time.Millisecond || d > step+2*time.Millisecond {
 		return false
 	}
@@ -166,7 +167,7 @@ func (a *aacSender) follows(batch []*media.Frame, f *media.Frame) bool {
 	for _, b := range batch {
 		size += len(b.Data)
 	}
-	return size <= aacFragment
+	return size <= rtc.AACFragment
 }
 
 // send writes batch's AUs: together in one packet, or one AU fragmented.
@@ -188,13 +189,13 @@ func (a *aacSender) send(pkt *rtp.Packet, batch []*media.Frame) {
 	}
 	a.rebase = false
 	if len(batch) == 1 {
-		a.payloads = packetizeAAC(a.payloads[:0], first.Data)
+		a.payloads = rtc.PacketizeAAC(a.payloads[:0], first.Data)
 	} else {
 		aus := make([][]byte, len(batch))
 		for i, f := range batch {
 			aus[i] = f.Data
 		}
-		a.payloads = append(a.payloads[:0], packAAC(aus))
+		a.payloads = append(a.payloads[:0], rtc.PackAAC(aus))
 	}
 	for i, p := range a.payloads {
 		pkt.SequenceNumber = a.seq

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/webrtc/v4"
 )
@@ -110,7 +111,7 @@ func BenchmarkRelayHop(b *testing.B) {
 	edge := newRelayNode(b, sfu.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p, err := edge.sfu.Pull(ctx, sfu.PullConfig{GigID: "gig1", URL: origin.whepURL("gig1"), Token: relayToken})
+	p, err := edge.whip.Pull(ctx, whip.PullConfig{GigID: "gig1", URL: origin.whepURL("gig1"), Token: relayToken})
 	if err != nil {
 		b.Fatal(err)
 	}

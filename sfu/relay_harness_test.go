@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/ingest/whip"
+	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
+	"github.com/pion/rtp/codecs"
 )
 
 const relayToken = "relay-secret-token"
@@ -19,12 +22,13 @@ const relayToken = "relay-secret-token"
 // relayNode is one node of a test cluster: its own registry, SFU and HTTP
 // server.
 type relayNode struct {
-	reg *media.Registry
-	sfu *sfu.SFU
-	srv *httptest.Server
+	reg  *media.Registry
+	sfu  *sfu.SFU
+	whip *whip.Server
+	srv  *httptest.Server
 }
 
-func newRelayNode(t testing.TB, cfg sfu.Config) *relayNode {
+func newRelayNode(t testing.TB, cfg sfu.Config, wcfg ...whip.Config) *relayNode {
 	t.Helper()
 	log := testLogger(t)
 	reg := media.NewRegistry(media.RegistryConfig{}, log)
@@ -38,18 +42,17 @@ func newRelayNode(t testing.TB, cfg sfu.Config) *relayNode {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
+	ws := startWHIP(t, s, cfg, append(wcfg, whip.Config{})[0], reg, log)
 	mux := http.NewServeMux()
 	mux.Handle("/whep/", s.Handler())
 	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		srv.Close()
-		s.Close()
-	})
-	return &relayNode{reg: reg, sfu: s, srv: srv}
+	t.Cleanup(srv.Close)
+	return &relayNode{reg: reg, sfu: s, whip: ws, srv: srv}
 }
 
 // asRig lets rig's viewer helpers watch this node.
-func (n *relayNode) asRig() *rig { return &rig{reg: n.reg, sfu: n.sfu, srv: n.srv} }
+func (n *relayNode) asRig() *rig { return &rig{reg: n.reg, sfu: n.sfu, whip: n.whip, srv: n.srv} }
 
 func (n *relayNode) whepURL(gig string) string { return n.srv.URL + "/whep/" + gig }
 
@@ -104,7 +107,7 @@ func startFeeder(t testing.TB, gig string, onVideo func(time.Duration, time.Time
 	}
 	st.SetTrack(&media.Track{Codec: media.CodecAAC, AAC: asc, SampleRate: 48000, Channels: 2})
 	f := &feeder{st: st, stop: make(chan struct{}), done: make(chan struct{}), onVideo: onVideo}
-	go f.run(aus, clip.audio)
+	go f.run(aus, clip.Audio)
 	t.Cleanup(f.halt)
 	return f
 }
@@ -151,28 +154,20 @@ func (f *feeder) run(video []avccAU, opus [][]byte) {
 }
 
 // loadClip is the WHIP test clip (ffmpeg, once per binary).
-func loadClip(t testing.TB) *whipClip {
+func loadClip(t testing.TB) *whiptest.Clip {
 	t.Helper()
-	tt, ok := t.(*testing.T)
-	if ok {
-		return loadWHIPClip(tt)
-	}
-	clipOnce.Do(func() { clipVal, clipErr = makeWHIPClip(h264ClipOpts{}) })
-	if clipErr != nil {
-		t.Fatal(clipErr)
-	}
-	return clipVal
+	return whiptest.LoadClip(t)
 }
 
 // avccClip converts the clip's Annex-B access units to AVCC and builds the
 // decoder config from its first SPS and PPS.
-func avccClip(t testing.TB, c *whipClip) (*media.H264Config, []avccAU) {
+func avccClip(t testing.TB, c *whiptest.Clip) (*media.H264Config, []avccAU) {
 	t.Helper()
 	var sps, pps []byte
-	out := make([]avccAU, 0, len(c.video))
-	for _, au := range c.video {
+	out := make([]avccAU, 0, len(c.Video))
+	for _, au := range c.Video {
 		var b []byte
-		for _, n := range bytes.Split(au.data, []byte{0, 0, 0, 1}) {
+		for _, n := range bytes.Split(au.Data, []byte{0, 0, 0, 1}) {
 			if len(n) == 0 || n[0]&0x1f == 9 {
 				continue
 			}
@@ -189,7 +184,7 @@ func avccClip(t testing.TB, c *whipClip) (*media.H264Config, []avccAU) {
 			b = binary.BigEndian.AppendUint32(b, uint32(len(n)))
 			b = append(b, n...)
 		}
-		out = append(out, avccAU{data: b, key: au.key})
+		out = append(out, avccAU{data: b, key: au.Key})
 	}
 	if sps == nil || pps == nil {
 		t.Fatal("clip without SPS/PPS")
@@ -268,4 +263,27 @@ func waitRelayLive(t *testing.T, n *relayNode, gig string) *media.Stream {
 		return s.Track(media.CodecH264) != nil && s.Track(media.CodecOpus) != nil && s.Track(media.CodecAAC) != nil
 	})
 	return st
+}
+
+// keyframeAt returns the index of the first video packet that starts an
+// access unit holding an IDR, or -1.
+func keyframeAt(recs []rtpRecord, from int) int {
+	var h codecs.H264Packet
+	start := from
+	var au []byte
+	for i := from; i < len(recs); i++ {
+		out, err := h.Unmarshal(recs[i].payload)
+		if err == nil {
+			au = append(au, out...)
+		}
+		if recs[i].marker {
+			for _, nt := range nalTypes(au) {
+				if nt == 5 {
+					return start
+				}
+			}
+			au, start = au[:0], i+1
+		}
+	}
+	return -1
 }

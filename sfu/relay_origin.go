@@ -10,6 +10,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/httperr"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
@@ -76,7 +77,7 @@ func findAACOffer(offer string) *aacOffer {
 		return nil
 	}
 	for _, m := range sd.MediaDescriptions {
-		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 || !canReceive(m) {
+		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 || !rtc.CanReceive(m) {
 			continue
 		}
 		o := &aacOffer{}
@@ -131,11 +132,11 @@ func relayAACConfig(st *media.Stream, o *aacOffer) *media.AACConfig {
 // aacCodec is the mpeg4-generic codec describing cfg; with config= unless
 // base.
 func aacCodec(cfg *media.AACConfig, base bool) webrtc.RTPCodecCapability {
-	line := fmtpAAC(cfg.Raw)
+	line := rtc.FmtpAAC(cfg.Raw)
 	if base {
-		line = fmtpAACBase
+		line = rtc.FmtpAACBase
 	}
-	return webrtc.RTPCodecCapability{MimeType: mimeAAC, ClockRate: uint32(cfg.SampleRate), Channels: uint16(cfg.Channels), SDPFmtpLine: line}
+	return webrtc.RTPCodecCapability{MimeType: rtc.MimeAAC, ClockRate: uint32(cfg.SampleRate), Channels: uint16(cfg.Channels), SDPFmtpLine: line}
 }
 
 // relayAPI is a relay session's pion API: the viewers' codecs and settings,
@@ -154,7 +155,7 @@ func (s *SFU) relayAPI(videoMime string, aac *media.AACConfig) (*webrtc.API, err
 			return nil, fmt.Errorf("register aac: %w", err)
 		}
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s.viewerSettings),
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s.apis.settings),
 		webrtc.WithInterceptorRegistry(&interceptor.Registry{})), nil
 }
 
@@ -202,11 +203,7 @@ func (v *session) addAAC(cfg *media.AACConfig, mid string, before bool) error {
 	v.wg.Add(2)
 	go func() {
 		defer v.wg.Done()
-		for {
-			if _, _, err := sender.ReadRTCP(); err != nil {
-				return
-			}
-		}
+		rtc.ReadRTCP(sender, nil)
 	}()
 	go func() {
 		defer v.wg.Done()
@@ -215,30 +212,15 @@ func (v *session) addAAC(cfg *media.AACConfig, mid string, before bool) error {
 	return nil
 }
 
-// serveRelay answers a relay's WHEP offer for st (the POST's checks done).
-// headerMediaClock on a relay's 201 says that the RTP timestamps of every
-// track are the stream's media time times the clock rate (no random
-// offsets), so the edge can line audio up with video exactly: the cached
-// GOP a relay starts with arrives in a burst, and arrival times would put
-// the video ahead of the audio by the GOP's age.
-const (
-	headerMediaClock = "X-Media-Clock"
-	mediaClockStream = "stream"
-)
-
 // mediaClockOf reports whether st's packets carry its media time: frames
-// packetized here (RTMP), or a relay whose upstream said so. A WHIP
-// publisher's timestamps are its own and are forwarded as they are.
-func (s *SFU) mediaClockOf(st *media.Stream) bool {
-	switch st.Source() {
-	case "whip":
-		return false
-	case media.SourceRelay:
-		p := s.publisherOf(st)
-		return p != nil && p.mediaClock
-	default:
-		return true
+// packetized here (RTMP), or a relay whose upstream said so
+// (rtc.HeaderMediaClock). A WHIP publisher's timestamps are its own and are
+// forwarded as they are.
+func mediaClockOf(st *media.Stream) bool {
+	if feed := st.RTP(); feed != nil {
+		return feed.MediaClock()
 	}
+	return true
 }
 
 // aacSettle is how old a stream must be before a missing AAC track is
@@ -263,8 +245,9 @@ func awaitAACTrack(ctx context.Context, st *media.Stream) {
 	}
 }
 
+// serveRelay answers a relay's WHEP offer for st (the POST's checks done).
 func (s *SFU) serveRelay(w http.ResponseWriter, r *http.Request, gigID string, st *media.Stream, body, remoteIP string) {
-	offer, err := parseOffer(body, s.videoMime(st))
+	offer, err := parseOffer(body, videoMime(st))
 	if err != nil {
 		httperr.Write(w, http.StatusBadRequest, "bad_offer", err.Error())
 		return
@@ -273,7 +256,7 @@ func (s *SFU) serveRelay(w http.ResponseWriter, r *http.Request, gigID string, s
 	if findAACOffer(offer.sdp) != nil {
 		awaitAACTrack(r.Context(), st)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), gatherTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), rtc.GatherTimeout)
 	defer cancel()
 	v, answer, err := s.newSession(ctx, gigID, st, offer, remoteIP, "", access.Open())
 	if err != nil {
@@ -281,9 +264,9 @@ func (s *SFU) serveRelay(w http.ResponseWriter, r *http.Request, gigID string, s
 		return
 	}
 	if v.mediaClock {
-		w.Header().Set(headerMediaClock, mediaClockStream)
+		w.Header().Set(rtc.HeaderMediaClock, rtc.MediaClockStream)
 	}
-	s.writeCreated(w, "/whep/"+gigID+"/"+v.id, v.etag, answer)
+	s.sig.WriteCreated(w, "/whep/"+gigID+"/"+v.id, v.etag, answer)
 	v.log.Info("relay session joined", "remote", remoteIP, "audio", v.audio != nil, "aac", v.aac != nil,
 		"setup", time.Since(v.created).Round(time.Microsecond))
 }

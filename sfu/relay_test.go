@@ -11,16 +11,18 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access/accesstest"
+	"github.com/bookmygig/bookmygig/ingest/whip"
+	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/webrtc/v4"
 )
 
-func pull(t *testing.T, edge, origin *relayNode, gig string) *sfu.Pull {
+func pull(t *testing.T, edge, origin *relayNode, gig string) *whip.Pull {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p, err := edge.sfu.Pull(ctx, sfu.PullConfig{GigID: gig, URL: origin.whepURL(gig), Token: relayToken})
+	p, err := edge.whip.Pull(ctx, whip.PullConfig{GigID: gig, URL: origin.whepURL(gig), Token: relayToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +92,8 @@ func TestRelayPullToEdgeViewer(t *testing.T) {
 	if origin.sfu.RelaySessions("gig1") != 1 || origin.sfu.RelaySessionsTotal() != 1 {
 		t.Fatalf("origin relay sessions %d / %d, want 1", origin.sfu.RelaySessions("gig1"), origin.sfu.RelaySessionsTotal())
 	}
-	if edge.sfu.Viewers() != 1 || edge.sfu.Publishers() != 0 {
-		t.Fatalf("edge: %d viewers, %d publishers", edge.sfu.Viewers(), edge.sfu.Publishers())
+	if edge.sfu.Viewers() != 1 || edge.whip.Publishers() != 0 {
+		t.Fatalf("edge: %d viewers, %d publishers", edge.sfu.Viewers(), edge.whip.Publishers())
 	}
 	if finds.Load() != 0 {
 		t.Fatal("a relay request asked the origin's Finder")
@@ -105,15 +107,15 @@ func TestRelayPullToEdgeViewer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = edge.sfu.Pull(ctx, sfu.PullConfig{GigID: "gig2", URL: origin.whepURL("gig2"), Token: relayToken})
-	if !errors.Is(err, sfu.ErrRelayRefused) || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "gig_not_live") {
+	_, err = edge.whip.Pull(ctx, whip.PullConfig{GigID: "gig2", URL: origin.whepURL("gig2"), Token: relayToken})
+	if !errors.Is(err, whip.ErrRelayRefused) || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "gig_not_live") {
 		t.Fatalf("pull of a gig not live upstream: %v", err)
 	}
 	if finds.Load() != 1 {
 		t.Fatal("a relay request asked the origin's Finder")
 	}
 	// A second pull of a gig live here already.
-	if _, err := edge.sfu.Pull(ctx, sfu.PullConfig{GigID: "gig1", URL: origin.whepURL("gig1"), Token: relayToken}); !errors.Is(err, media.ErrAlreadyLive) {
+	if _, err := edge.whip.Pull(ctx, whip.PullConfig{GigID: "gig1", URL: origin.whepURL("gig1"), Token: relayToken}); !errors.Is(err, media.ErrAlreadyLive) {
 		t.Fatalf("second pull: %v, want ErrAlreadyLive", err)
 	}
 
@@ -124,7 +126,7 @@ func TestRelayPullToEdgeViewer(t *testing.T) {
 	default:
 		t.Fatal("Done open after Close")
 	}
-	if !errors.Is(p.Err(), sfu.ErrPullClosed) {
+	if !errors.Is(p.Err(), whip.ErrPullClosed) {
 		t.Fatalf("Err after Close: %v", p.Err())
 	}
 	waitFor(t, 5*time.Second, "origin relay session gone", func() bool { return origin.sfu.RelaySessionsTotal() == 0 })
@@ -141,8 +143,8 @@ func TestRelayAuth(t *testing.T) {
 	edge := newRelayNode(t, sfu.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := edge.sfu.Pull(ctx, sfu.PullConfig{GigID: "gig1", URL: origin.whepURL("gig1"), Token: "wrong"})
-	if !errors.Is(err, sfu.ErrRelayRefused) || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "invalid_ticket") {
+	_, err := edge.whip.Pull(ctx, whip.PullConfig{GigID: "gig1", URL: origin.whepURL("gig1"), Token: "wrong"})
+	if !errors.Is(err, whip.ErrRelayRefused) || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "invalid_ticket") {
 		t.Fatalf("pull with a wrong token: %v", err)
 	}
 	if strings.Contains(err.Error(), "wrong") {
@@ -202,7 +204,7 @@ func newPullLikePC(t *testing.T) (string, error) {
 	if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{aac}); err != nil {
 		return "", err
 	}
-	return gatheredOffer(t, pc), nil
+	return whiptest.GatheredOffer(t, pc), nil
 }
 
 // TestRelayPullErrors: answers a pull cannot use.
@@ -230,12 +232,12 @@ func TestRelayPullErrors(t *testing.T) {
 		{"ftp://x/whep/a", "not http"},
 		{"http://127.0.0.1:1/whep/a", "post offer"},
 	} {
-		_, err := edge.sfu.Pull(ctx, sfu.PullConfig{GigID: "a", URL: tc.url, Token: relayToken})
+		_, err := edge.whip.Pull(ctx, whip.PullConfig{GigID: "a", URL: tc.url, Token: relayToken})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("pull %s: %v, want %q", tc.url, err, tc.want)
 		}
 	}
-	if _, ok := edge.reg.Get("a"); ok || edge.sfu.Publishers() != 0 {
+	if _, ok := edge.reg.Get("a"); ok || edge.whip.Publishers() != 0 {
 		t.Fatal("a failed pull left a stream")
 	}
 }
@@ -245,7 +247,7 @@ func TestRelayPullErrors(t *testing.T) {
 func TestRelayPullEndsWithUpstream(t *testing.T) {
 	origin := newRelayNode(t, sfu.Config{})
 	f := feedOrigin(t, origin, "gig1")
-	edge := newRelayNode(t, sfu.Config{PublisherTimeout: time.Second})
+	edge := newRelayNode(t, sfu.Config{}, whip.Config{PublisherTimeout: time.Second})
 	p := pull(t, edge, origin, "gig1")
 	waitRelayLive(t, edge, "gig1")
 	f.halt()
@@ -257,7 +259,7 @@ func TestRelayPullEndsWithUpstream(t *testing.T) {
 		t.Fatal("pull still running 3 s after its origin's stream ended")
 	}
 	t.Logf("pull ended %v after the origin's stream: %v", time.Since(ended).Round(time.Millisecond), p.Err())
-	if !errors.Is(p.Err(), sfu.ErrUpstreamGone) {
+	if !errors.Is(p.Err(), whip.ErrUpstreamGone) {
 		t.Fatalf("Err %v", p.Err())
 	}
 	if _, ok := edge.reg.Get("gig1"); ok {

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -18,26 +19,20 @@ const maxNACKPerReport = 256
 // from the cached one instead).
 func (v *session) readRTCP(sender *webrtc.RTPSender, d *downTrack) {
 	defer v.wg.Done()
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.TransportLayerNack:
-				v.answerNACK(p, d)
-			case *rtcp.ReceiverReport:
-				v.onReceiverReport(p.Reports, d)
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				v.pli.Add(1)
-				v.sfu.ctr.plis.Add(1)
-				if sub := v.sub.Load(); sub != nil {
-					sub.b.requestKeyframe()
-				}
+	rtc.ReadRTCP(sender, func(p rtcp.Packet) {
+		switch p := p.(type) {
+		case *rtcp.TransportLayerNack:
+			v.answerNACK(p, d)
+		case *rtcp.ReceiverReport:
+			v.onReceiverReport(p.Reports, d)
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			v.pli.Add(1)
+			v.sfu.ctr.plis.Add(1)
+			if sub := v.sub.Load(); sub != nil {
+				sub.b.requestKeyframe()
 			}
 		}
-	}
+	})
 }
 
 func (v *session) answerNACK(n *rtcp.TransportLayerNack, d *downTrack) {

@@ -32,7 +32,7 @@ func (p *h264Packer) pack(nalus [][]byte, mtu int) (buf []byte, ends []int) {
 	ends = p.ends[:0]
 	for i := 0; i < len(nalus); {
 		if j := stapRun(nalus[i:], mtu); j >= 2 {
-			buf = append(buf, 0x78) // NRI 3, type 24 (STAP-A)
+			buf = append(buf, 0x60|media.NALUTypeSTAPA) // NRI 3, STAP-A
 			for _, n := range nalus[i : i+j] {
 				buf = binary.BigEndian.AppendUint16(buf, uint16(len(n)))
 				buf = append(buf, n...)
@@ -48,7 +48,7 @@ func (p *h264Packer) pack(nalus [][]byte, mtu int) (buf []byte, ends []int) {
 			ends = append(ends, len(buf))
 			continue
 		}
-		indicator, typ := n[0]&0xe0|h264FUA, n[0]&0x1f
+		indicator, typ := n[0]&0xe0|media.NALUTypeFUA, n[0]&0x1f
 		for rest, first := n[1:], true; len(rest) > 0; first = false {
 			k := min(mtu-2, len(rest))
 			hdr := typ

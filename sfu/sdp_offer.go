@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/pion/sdp/v3"
 )
 
@@ -21,12 +22,9 @@ type offerInfo struct {
 // not in words a developer of a WHEP player understands: pion itself would
 // accept many of these and silently send nothing.
 func parseOffer(body string, videoMime string) (*offerInfo, error) {
-	if strings.TrimSpace(body) == "" {
-		return nil, fmt.Errorf("%w: empty body, expected an SDP offer", ErrBadOffer)
-	}
-	var sd sdp.SessionDescription
-	if err := sd.UnmarshalString(body); err != nil {
-		return nil, fmt.Errorf("%w: not an SDP offer: %v", ErrBadOffer, err)
+	sd, err := rtc.UnmarshalOffer(body)
+	if err != nil {
+		return nil, err
 	}
 	info := &offerInfo{sdp: body}
 	vp8Stream := strings.EqualFold(videoMime, "video/VP8")
@@ -37,15 +35,15 @@ func parseOffer(body string, videoMime string) (*offerInfo, error) {
 		}
 		switch m.MediaName.Media {
 		case "video":
-			if !canReceive(m) {
+			if !rtc.CanReceive(m) {
 				continue
 			}
 			video = true
-			if vp8Stream && offersCodec(m, "VP8", "") || !vp8Stream && offersSendableH264(m) {
+			if vp8Stream && rtc.OffersCodec(m, "VP8", "") || !vp8Stream && offersSendableH264(m) {
 				h264 = true
 			}
 		case "audio":
-			if canReceive(m) {
+			if rtc.CanReceive(m) {
 				info.audio = true
 			}
 		}
@@ -59,33 +57,10 @@ func parseOffer(body string, videoMime string) (*offerInfo, error) {
 	if !h264 {
 		return nil, fmt.Errorf("%w: the offer has no H.264 profile we can send: need packetization-mode=1 with profile-level-id 42e0xx (constrained baseline) or 42001f", ErrBadOffer)
 	}
-	if _, ok := sd.Attribute("ice-ufrag"); !ok && !mediaHas(sd, "ice-ufrag") {
-		return nil, fmt.Errorf("%w: the offer has no ice-ufrag", ErrBadOffer)
-	}
-	if _, ok := sd.Attribute("fingerprint"); !ok && !mediaHas(sd, "fingerprint") {
-		return nil, fmt.Errorf("%w: the offer has no DTLS fingerprint", ErrBadOffer)
+	if err := rtc.CheckTransport(sd); err != nil {
+		return nil, err
 	}
 	return info, nil
-}
-
-func mediaHas(sd sdp.SessionDescription, key string) bool {
-	for _, m := range sd.MediaDescriptions {
-		if _, ok := m.Attribute(key); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// canReceive reports whether the offerer wants to receive on m.
-func canReceive(m *sdp.MediaDescription) bool {
-	for _, a := range m.Attributes {
-		switch a.Key {
-		case "sendonly", "inactive":
-			return false
-		}
-	}
-	return true
 }
 
 // offersSendableH264 mirrors pion's H.264 fmtp matching (packetization-mode
@@ -131,62 +106,4 @@ func offersSendableH264(m *sdp.MediaDescription) bool {
 		}
 	}
 	return false
-}
-
-// iceUfrag returns the first ice-ufrag of an SDP (our answer's identifies
-// the ICE session, hence the ETag).
-func iceUfrag(s string) string {
-	for _, line := range strings.Split(s, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "a=ice-ufrag:"); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// trickleFrag is a parsed application/trickle-ice-sdpfrag body (RFC 8840).
-type trickleFrag struct {
-	ufrag      string
-	pwd        string
-	candidates []fragCandidate
-	end        bool
-}
-
-type fragCandidate struct {
-	mid       string
-	candidate string // without the "a=" prefix
-}
-
-// parseTrickleFrag reads the lines WHIP/WHEP clients send in a PATCH.
-func parseTrickleFrag(body string) (*trickleFrag, error) {
-	f := &trickleFrag{}
-	mid := ""
-	for _, raw := range strings.Split(body, "\n") {
-		line := strings.TrimSpace(raw)
-		switch {
-		case line == "":
-		case strings.HasPrefix(line, "a=ice-ufrag:"):
-			f.ufrag = strings.TrimPrefix(line, "a=ice-ufrag:")
-		case strings.HasPrefix(line, "a=ice-pwd:"):
-			f.pwd = strings.TrimPrefix(line, "a=ice-pwd:")
-		case strings.HasPrefix(line, "a=mid:"):
-			mid = strings.TrimPrefix(line, "a=mid:")
-		case strings.HasPrefix(line, "a=candidate:"):
-			f.candidates = append(f.candidates, fragCandidate{mid: mid, candidate: strings.TrimPrefix(line, "a=")})
-		case line == "a=end-of-candidates":
-			f.end = true
-		case strings.HasPrefix(line, "a=") || strings.HasPrefix(line, "m="):
-			// ice-options, group, ... carry nothing we need.
-		default:
-			return nil, fmt.Errorf("%w: line %q is not an SDP fragment line", ErrBadOffer, truncate(line, 40))
-		}
-	}
-	return f, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

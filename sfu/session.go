@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"errors"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -53,7 +54,7 @@ type session struct {
 	aac *aacSender
 
 	sub       atomic.Pointer[subscriber]
-	udp       atomic.Pointer[udpDest]
+	udp       atomic.Pointer[rtc.UDPDest]
 	pli       atomic.Uint32
 	connected chan struct{}
 	connOnce  sync.Once
@@ -84,9 +85,9 @@ func (v *session) run() {
 	case <-v.ctx.Done():
 		return
 	}
-	var egress *udpDest
+	var egress *rtc.UDPDest
 	if bc, d := v.egress(); d != nil {
-		defer bc.release(d)
+		defer bc.Release(d)
 		egress = d
 		v.udp.Store(d)
 	}
@@ -129,7 +130,7 @@ func (v *session) run() {
 
 // watch streams st to the viewer until st ends (errStreamEnded), the
 // session ends (nil) or the transport fails.
-func (v *session) watch(st *media.Stream, b *broadcaster, egress *udpDest, connectedAt time.Time) error {
+func (v *session) watch(st *media.Stream, b *broadcaster, egress *rtc.UDPDest, connectedAt time.Time) error {
 	if !v.relay {
 		release := st.AddViewer("webrtc")
 		defer release()
@@ -177,7 +178,7 @@ func (v *session) awaitStream(old *media.Stream) *media.Stream {
 
 // incompatible says why the viewer's negotiated tracks cannot carry st.
 func (v *session) incompatible(st *media.Stream) string {
-	if want := v.sfu.videoMime(st); !strings.EqualFold(want, v.video.mime) {
+	if want := videoMime(st); !strings.EqualFold(want, v.video.mime) {
 		return "video " + v.video.mime + " -> " + want
 	}
 	if v.sfu.hasBFrames(st) {
@@ -188,7 +189,7 @@ func (v *session) incompatible(st *media.Stream) string {
 
 // egress returns the batching handle for the viewer's UDP path (nil over
 // ICE-TCP or when the pair is not on our sockets).
-func (v *session) egress() (*batchConn, *udpDest) {
+func (v *session) egress() (*rtc.BatchConn, *rtc.UDPDest) {
 	pair, err := v.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolUDP {
 		return nil, nil
@@ -198,7 +199,7 @@ func (v *session) egress() (*batchConn, *udpDest) {
 	if err1 != nil || err2 != nil {
 		return nil, nil
 	}
-	return v.sfu.ice.dest(netip.AddrPortFrom(la, pair.Local.Port), netip.AddrPortFrom(ra, pair.Remote.Port))
+	return v.sfu.port.Dest(netip.AddrPortFrom(la, pair.Local.Port), netip.AddrPortFrom(ra, pair.Remote.Port))
 }
 
 func (v *session) reportLoop() {
@@ -251,11 +252,7 @@ func (v *session) watchPass() {
 // the session exited.
 func (v *session) close(reason string) {
 	v.closeOnce.Do(func() {
-		v.cancel()
-		if err := v.pc.Close(); err != nil {
-			v.log.Debug("close peer connection", "err", err)
-		}
-		v.wg.Wait()
+		rtc.ClosePeer(v.cancel, v.pc, &v.wg, v.log)
 		v.sfu.removeSession(v)
 		v.pass.Release()
 		attrs := []any{"reason", reason, "duration", time.Since(v.created).Round(time.Millisecond)}
@@ -267,10 +264,22 @@ func (v *session) close(reason string) {
 			}
 		}
 		if d := v.udp.Load(); d != nil {
-			attrs = append(attrs, "udp_sends", d.sends.Load(), "udp_batched_packets", d.packets.Load(), "gso", d.conn.gso.Load())
+			sends, packets, gso := d.Stats()
+			attrs = append(attrs, "udp_sends", sends, "udp_batched_packets", packets, "gso", gso)
 		}
 		v.log.Info("webrtc viewer left", attrs...)
 		close(v.closed)
 	})
 	<-v.closed
 }
+
+// PeerConnection implements rtc.Session.
+func (v *session) PeerConnection() *webrtc.PeerConnection { return v.pc }
+
+// ETag implements rtc.Session.
+func (v *session) ETag() string { return v.etag }
+
+// Close implements rtc.Session.
+func (v *session) Close(reason string) { v.close(reason) }
+
+var _ rtc.Session = (*session)(nil)

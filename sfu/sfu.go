@@ -2,19 +2,16 @@ package sfu
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/internal/ratelimit"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/bookmygig/bookmygig/internal/slots"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/webrtc/v4"
@@ -22,32 +19,22 @@ import (
 
 // SFU serves live streams of a media.Registry to WHEP viewers.
 type SFU struct {
-	cfg Config
-	log *slog.Logger
-	reg *media.Registry
-	api *webrtc.API
-	// vp8API serves viewers of VP8 WHIP streams.
-	vp8API *webrtc.API
-	// pubAPI negotiates WHIP publishers (receive-side interceptors).
-	pubAPI *webrtc.API
-	// pullAPI negotiates relay pulls from other nodes (relay_pull.go).
-	pullAPI *webrtc.API
-	// viewerSettings are the viewers' pion settings, for relay sessions'
-	// own APIs.
-	viewerSettings webrtc.SettingEngine
-	ice            *iceTransport
+	cfg  Config
+	log  *slog.Logger
+	reg  *media.Registry
+	apis *viewerAPIs
+	port *rtc.Port
+	sig  *rtc.Signal
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	sessions rtc.Sessions[*session]
+
 	mu           sync.Mutex
 	closed       bool
-	cert         *webrtc.Certificate
-	sessions     map[string]*session
 	broadcasters map[*media.Stream]*broadcaster
-	// publishers are the WHIP sessions by session ID.
-	publishers map[string]*publisher
 	// slots counts each gig's and each client address's (slots.AddrKey)
 	// WHEP sessions, those being set up included, so MaxViewers and
 	// MaxSessionsPerIP hold under concurrent POSTs. That is admission
@@ -66,7 +53,8 @@ type SFU struct {
 }
 
 // New opens the ICE port and returns a running SFU. Streams come from reg;
-// when a stream is unpublished its viewers' sessions end.
+// when a stream is unpublished its viewers' sessions end. WHIP ingest
+// shares the port (Port).
 func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -76,56 +64,48 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if host, _, _ := net.SplitHostPort(cfg.ICEAddr); host != "" && net.ParseIP(host).IsLoopback() {
-		cfg.IncludeLoopback = true
-	}
-	if cfg.PublicHost != "" {
-		ips, err := net.LookupIP(cfg.PublicHost)
-		if err != nil {
-			return nil, fmt.Errorf("resolve public host %s: %w", cfg.PublicHost, err)
-		}
-		for _, ip := range ips {
-			cfg.PublicIPs = append(cfg.PublicIPs, ip.String())
-		}
-	}
-	t, err := listenICE(&cfg, log)
+	port, err := rtc.Listen(rtc.PortConfig{
+		ICEAddr:         cfg.ICEAddr,
+		DisableICETCP:   cfg.DisableICETCP,
+		PublicIPs:       cfg.PublicIPs,
+		PublicHost:      cfg.PublicHost,
+		IncludeLoopback: cfg.IncludeLoopback,
+	}, log)
 	if err != nil {
 		return nil, err
 	}
-	apis, err := newAPI(&cfg, t, log)
+	apis, err := newViewerAPIs(port)
 	if err != nil {
-		t.close()
+		port.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &SFU{
-		cfg:            cfg,
-		log:            log,
-		reg:            reg,
-		api:            apis.viewers,
-		vp8API:         apis.vp8Viewers,
-		pubAPI:         apis.publishers,
-		pullAPI:        apis.pulls,
-		relays:         make(map[string]int),
-		viewerSettings: apis.viewerSettings,
-		publishers:     make(map[string]*publisher),
-		ice:            t,
-		ctx:            ctx,
-		cancel:         cancel,
-		sessions:       make(map[string]*session),
-		broadcasters:   make(map[*media.Stream]*broadcaster),
-		slots:          slots.New(slots.Caps{PerGig: cfg.MaxViewers, PerAddr: cfg.MaxSessionsPerIP}),
+		cfg:          cfg,
+		log:          log,
+		reg:          reg,
+		apis:         apis,
+		port:         port,
+		relays:       make(map[string]int),
+		ctx:          ctx,
+		cancel:       cancel,
+		broadcasters: make(map[*media.Stream]*broadcaster),
+		slots:        slots.New(slots.Caps{PerGig: cfg.MaxViewers, PerAddr: cfg.MaxSessionsPerIP}),
 	}
+	s.sig = rtc.NewSignal("whep", cfg.signal(), log)
 	if cfg.OfferRate > 0 {
 		s.offers = ratelimit.NewMemory(ratelimit.Rule{Limit: cfg.OfferRate, Window: cfg.OfferWindow})
 	}
 	reg.OnEvent(s.onRegistryEvent)
-	log.Info("webrtc ready", "ice_port", t.port, "ice_tcp", t.tcpMux != nil, "public_ips", cfg.PublicIPs)
 	return s, nil
 }
 
 // ICEPort returns the UDP (and TCP) port ICE listens on.
-func (s *SFU) ICEPort() int { return s.ice.port }
+func (s *SFU) ICEPort() int { return s.port.Port() }
+
+// Port returns the ICE port, for WHIP ingest (ingest/whip) to share. Close
+// closes it: close the WHIP server first.
+func (s *SFU) Port() *rtc.Port { return s.port }
 
 // Viewers returns the number of WHEP sessions, those being set up
 // included (the slots they hold). How many watch a gig is the stream's
@@ -140,22 +120,12 @@ func (s *SFU) Close() {
 		return
 	}
 	s.closed = true
-	sessions := make([]*session, 0, len(s.sessions))
-	for _, v := range s.sessions {
-		sessions = append(sessions, v)
-	}
-	pubs := make([]*publisher, 0, len(s.publishers))
-	for _, p := range s.publishers {
-		pubs = append(pubs, p)
-	}
 	s.mu.Unlock()
+	sessions, _ := s.sessions.Close()
 	s.cancel()
-	for _, p := range pubs {
-		p.close("server shutdown")
-	}
 	closeAll(sessions, "server shutdown")
 	s.wg.Wait()
-	s.ice.close()
+	s.port.Close()
 }
 
 func closeAll(sessions []*session, reason string) {
@@ -181,7 +151,14 @@ func (s *SFU) onRegistryEvent(ev media.Event) {
 		return
 	}
 	if ev.Type == media.Published {
-		for _, v := range s.sessions {
+		if ev.Stream.RTP() != nil {
+			// The source's packets go into the ring from the first one:
+			// the first viewer then finds the GOP cached.
+			if _, err := s.broadcasterForLocked(ev.Stream); err != nil {
+				s.log.Debug("rtp broadcaster not attached", "gig", ev.GigID, "err", err)
+			}
+		}
+		for _, v := range s.sessions.All() {
 			if v.gigID == ev.GigID {
 				select {
 				case v.rebind <- struct{}{}:
@@ -197,7 +174,7 @@ func (s *SFU) onRegistryEvent(ev media.Event) {
 		return
 	}
 	var ended []*session
-	for _, v := range s.sessions {
+	for _, v := range s.sessions.All() {
 		if v.stream.Load() == ev.Stream {
 			ended = append(ended, v)
 		}
@@ -211,10 +188,15 @@ func (s *SFU) onRegistryEvent(ev media.Event) {
 }
 
 // broadcasterFor returns the stream's broadcaster, attaching one on first use
-// so streams nobody watches over WebRTC cost nothing here.
+// so streams nobody watches over WebRTC cost nothing here (those with an
+// RTP feed get theirs when published).
 func (s *SFU) broadcasterFor(st *media.Stream) (*broadcaster, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.broadcasterForLocked(st)
+}
+
+func (s *SFU) broadcasterForLocked(st *media.Stream) (*broadcaster, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
@@ -224,69 +206,71 @@ func (s *SFU) broadcasterFor(st *media.Stream) (*broadcaster, error) {
 	if b := s.broadcasters[st]; b != nil {
 		return b, nil
 	}
-	b := newBroadcaster(st, s.cfg.NACKHistory, s.cfg.GOPMaxBytes, s.log.With("gig", st.GigID()))
-	if err := b.attach(); err != nil {
-		return nil, err
+	log := s.log.With("gig", st.GigID())
+	var b *broadcaster
+	if feed := st.RTP(); feed != nil {
+		b = newRTPBroadcaster(st, feed, s.cfg.NACKHistory, s.cfg.GOPMaxBytes, log)
+	} else {
+		b = newBroadcaster(st, s.cfg.NACKHistory, s.cfg.GOPMaxBytes, log)
+		if err := b.attach(); err != nil {
+			return nil, err
+		}
 	}
 	s.trackBroadcasterLocked(st, b)
 	return b, nil
 }
 
-// certificate returns the DTLS certificate all sessions share. Generating
-// one per PeerConnection (pion's default) costs milliseconds of CPU at every
-// join; the fingerprint identifies the server, not the viewer. It is renewed
-// a week before it expires.
-func (s *SFU) certificate() (webrtc.Certificate, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cert != nil && time.Until(s.cert.Expires()) > 7*24*time.Hour {
-		return *s.cert, nil
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return webrtc.Certificate{}, fmt.Errorf("dtls key: %w", err)
-	}
-	cert, err := webrtc.GenerateCertificate(key)
-	if err != nil {
-		return webrtc.Certificate{}, fmt.Errorf("dtls certificate: %w", err)
-	}
-	s.cert = cert
-	return *cert, nil
+// trackBroadcasterLocked records b as st's broadcaster until st ends.
+func (s *SFU) trackBroadcasterLocked(st *media.Stream, b *broadcaster) {
+	s.broadcasters[st] = b
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-st.Done():
+		case <-s.ctx.Done():
+		}
+		b.close()
+		s.mu.Lock()
+		if s.broadcasters[st] == b {
+			delete(s.broadcasters, st)
+		}
+		s.mu.Unlock()
+	}()
 }
 
+// addSession records v (a relay session counts in RelaySessions).
 func (s *SFU) addSession(v *session) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if !s.sessions.Add(v.id, v) {
 		return ErrClosed
 	}
-	s.sessions[v.id] = v
 	if v.relay {
+		s.mu.Lock()
 		s.relays[v.gigID]++
+		s.mu.Unlock()
 	}
 	return nil
 }
 
+// removeSession forgets v and gives back its viewer slots.
 func (s *SFU) removeSession(v *session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sessions[v.id] != v {
+	if !s.sessions.Remove(v.id, v) {
 		return
 	}
-	delete(s.sessions, v.id)
 	if !v.relay {
 		s.release(v.gigID, v.addr)
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.relays[v.gigID]--; s.relays[v.gigID] <= 0 {
 		delete(s.relays, v.gigID)
 	}
 }
 
-func (s *SFU) session(gigID, id string) (*session, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.sessions[id]
+// findSession is the rtc.Finder of WHEP sessions.
+func (s *SFU) findSession(gigID, id string) (rtc.Session, bool) {
+	v, ok := s.sessions.Get(id)
 	if !ok || v.gigID != gigID {
 		return nil, false
 	}
@@ -308,12 +292,9 @@ func (s *SFU) release(gigID, addr string) {
 
 // videoMime is the video codec st's viewers get: H.264, or VP8 from a WHIP
 // publisher that sends it.
-func (s *SFU) videoMime(st *media.Stream) string {
-	s.mu.Lock()
-	b := s.broadcasters[st]
-	s.mu.Unlock()
-	if b != nil && b.videoMime != "" {
-		return b.videoMime
+func videoMime(st *media.Stream) string {
+	if feed := st.RTP(); feed != nil && feed.Video() == media.CodecVP8 {
+		return webrtc.MimeTypeVP8
 	}
 	return webrtc.MimeTypeH264
 }
@@ -335,28 +316,25 @@ func (s *SFU) hasBFrames(st *media.Stream) bool {
 // The session owns pass from then on: it closes when the pass ends and
 // releases it when it closes.
 func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o *offerInfo, remoteIP, addr string, pass *access.Pass) (*session, string, error) {
-	cert, err := s.certificate()
-	if err != nil {
-		return nil, "", err
-	}
-	api := s.api
-	if s.videoMime(st) == webrtc.MimeTypeVP8 {
-		api = s.vp8API
+	api := s.apis.h264
+	if videoMime(st) == webrtc.MimeTypeVP8 {
+		api = s.apis.vp8
 	}
 	var aac *media.AACConfig
 	var aacOff *aacOffer
 	if o.relay {
 		aacOff = findAACOffer(o.sdp)
 		aac = relayAACConfig(st, aacOff)
-		if api, err = s.relayAPI(s.videoMime(st), aac); err != nil {
+		var err error
+		if api, err = s.relayAPI(videoMime(st), aac); err != nil {
 			return nil, "", err
 		}
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{cert}})
+	pc, err := s.port.NewPeerConnection(api)
 	if err != nil {
-		return nil, "", fmt.Errorf("new peer connection: %w", err)
+		return nil, "", err
 	}
-	id := randomID()
+	id := rtc.RandomID()
 	vctx, cancel := context.WithCancel(s.ctx)
 	log := s.log.With("gig", gigID, "session", id[:8])
 	if o.relay {
@@ -409,10 +387,10 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 	// Viewers get random timestamp offsets (RFC 3550); a relay gets the
 	// stream's media time when its packets carry it (mediaClockOf).
 	vOff, aOff := randomUint32(), randomUint32()
-	if o.relay && s.mediaClockOf(st) {
+	if o.relay && mediaClockOf(st) {
 		vOff, aOff, v.mediaClock = 0, 0, true
 	}
-	v.video = newVideoDownTrack(s.videoMime(st), "gig-"+gigID, randomUint16(), vOff)
+	v.video = newVideoDownTrack(videoMime(st), "gig-"+gigID, randomUint16(), vOff)
 	tracks := []*downTrack{v.video}
 	if o.audio {
 		v.audio = newDownTrack(webrtc.RTPCodecTypeAudio, "gig-"+gigID, randomUint16(), aOff)
@@ -431,11 +409,11 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 			return fail(err)
 		}
 	}
-	local, err := answerGathered(ctx, pc)
+	local, err := rtc.AnswerGathered(ctx, pc)
 	if err != nil {
 		return fail(err)
 	}
-	v.etag = `"` + iceUfrag(local.SDP) + `"`
+	v.etag = rtc.ETag(local.SDP)
 	if err := s.addSession(v); err != nil {
 		return fail(err)
 	}
@@ -446,12 +424,6 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 		go v.watchPass()
 	}
 	return v, local.SDP, nil
-}
-
-func randomID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 func randomUint16() uint16 {

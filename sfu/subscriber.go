@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"errors"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"io"
 	"sync/atomic"
 	"time"
@@ -45,7 +46,7 @@ type subscriber struct {
 	lastRefill time.Time
 
 	// egress, when set, batches the writes of each burst into one send.
-	egress *udpDest
+	egress *rtc.UDPDest
 	// ctr is the SFU's counters; nil in unit tests.
 	ctr *counters
 
@@ -220,13 +221,13 @@ func (s *subscriber) run(ctx context.Context) error {
 
 func (s *subscriber) cork() {
 	if s.egress != nil {
-		s.egress.cork()
+		s.egress.Cork()
 	}
 }
 
 func (s *subscriber) flush() {
 	if s.egress != nil {
-		s.egress.flush()
+		s.egress.Flush()
 	}
 }
 

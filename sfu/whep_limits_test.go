@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/ingest/whip"
+	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/webrtc/v4"
@@ -33,11 +35,13 @@ func clientFromHeader(r *http.Request) string {
 // answer and connect viewers), without ffmpeg.
 type bareRig struct {
 	sfu    *sfu.SFU
+	whip   *whip.Server
 	url    string
 	stream *media.Stream
 }
 
-func newBareRig(t *testing.T, cfg sfu.Config) *bareRig {
+// newBareRig starts the rig; wcfg (at most one) configures its WHIP ingest.
+func newBareRig(t *testing.T, cfg sfu.Config, wcfg ...whip.Config) *bareRig {
 	t.Helper()
 	reg := media.NewRegistry(media.RegistryConfig{}, nil)
 	st := media.NewStream(media.StreamConfig{GigID: "gig1", Source: "test"}, nil)
@@ -45,16 +49,19 @@ func newBareRig(t *testing.T, cfg sfu.Config) *bareRig {
 		t.Fatal(err)
 	}
 	cfg.ICEAddr = "127.0.0.1:0"
-	s, err := sfu.New(cfg, reg, testLogger(t))
+	log := testLogger(t)
+	s, err := sfu.New(cfg, reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		s.Close()
-	})
-	return &bareRig{sfu: s, url: srv.URL, stream: st}
+	t.Cleanup(s.Close)
+	ws := startWHIP(t, s, cfg, append(wcfg, whip.Config{})[0], reg, log)
+	mux := http.NewServeMux()
+	mux.Handle("/whep/", s.Handler())
+	mux.Handle("/whip/", ws.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &bareRig{sfu: s, whip: ws, url: srv.URL, stream: st}
 }
 
 func errorCode(t *testing.T, body string) string {
@@ -232,7 +239,7 @@ func pointAt(offer string, port int) string {
 func TestRemotePrivateCandidatesDropped(t *testing.T) {
 	for _, allow := range []bool{false, true} {
 		t.Run(fmt.Sprintf("allow=%v", allow), func(t *testing.T) {
-			r := newBareRig(t, sfu.Config{AllowPrivateCandidates: allow, Keys: keysAdapter{"key-w": "gigw"}})
+			r := newBareRig(t, sfu.Config{AllowPrivateCandidates: allow}, whip.Config{Keys: whiptest.Keys{"key-w": "gigw"}})
 			whepOffer, whepTrickle, whipOffer := newDecoy(t), newDecoy(t), newDecoy(t)
 
 			resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp",
@@ -246,10 +253,10 @@ func TestRemotePrivateCandidatesDropped(t *testing.T) {
 				t.Fatalf("WHEP PATCH = %d %s", resp.StatusCode, body)
 			}
 
-			pub := newPublisherPC(t)
+			pub := whiptest.NewPublisherPC(t)
 			t.Cleanup(func() { _ = pub.Close() })
-			whipOfferCodec(t, pub, webrtc.MimeTypeH264)
-			resp, body = postWHIP(t, r.url+"/whip/gigw", "key-w", pointAt(gatheredOffer(t, pub), whipOffer.port()))
+			whiptest.AddTracksCodec(t, pub, webrtc.MimeTypeH264)
+			resp, body = whiptest.Post(t, r.url+"/whip/gigw", "key-w", pointAt(whiptest.GatheredOffer(t, pub), whipOffer.port()))
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("WHIP POST = %d %s", resp.StatusCode, body)
 			}
@@ -267,8 +274,8 @@ func TestRemotePrivateCandidatesDropped(t *testing.T) {
 					t.Errorf("%s: %d packets reached a loopback address the client named", name, n)
 				}
 			}
-			if c := r.sfu.Counters(); c.CandidatesDropped < 3 {
-				t.Errorf("CandidatesDropped = %d, want at least 3", c.CandidatesDropped)
+			if n := r.sfu.Counters().CandidatesDropped + r.whip.Counters().CandidatesDropped; n < 3 {
+				t.Errorf("CandidatesDropped = %d, want at least 3", n)
 			}
 			// A real loopback viewer connects through its own checks.
 			if status, body := r.connectViewer(t, ""); status != http.StatusCreated {

@@ -20,6 +20,7 @@ import (
 	"github.com/bookmygig/bookmygig/cluster"
 	"github.com/bookmygig/bookmygig/flv"
 	"github.com/bookmygig/bookmygig/ingest"
+	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/internal/clientip"
 	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/internal/ratelimit"
@@ -66,6 +67,7 @@ type app struct {
 	gate      *ticket.Gate
 	payments  payment.Provider
 	sfu       *sfu.SFU
+	whip      *whip.Server
 	flv       *flv.Handler
 	cluster   *clusterNode // nil unless --cluster-secret
 	rtmp      *ingest.Server
@@ -151,6 +153,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	a.sfu, err = sfu.New(a.sfuConfig(), a.reg, log)
 	if err != nil {
 		return nil, fmt.Errorf("webrtc (--webrtc-port %d): %w", cfg.WebRTCPort, err)
+	}
+	// WHIP ingest shares the SFU's ICE port and signalling settings.
+	a.whip, err = whip.New(a.whipConfig(), a.sfu.Port(), a.reg, log)
+	if err != nil {
+		return nil, fmt.Errorf("whip: %w", err)
 	}
 	a.flv = flv.NewHandler(flv.Config{
 		CORSOrigins:     cfg.CORSOrigins,
@@ -246,7 +253,7 @@ func (a *app) openCluster() error {
 		PublicURL: publicURL,
 		Fanout:    a.cfg.RelayFanout,
 	}, a.log.With("component", "cluster"))
-	a.cluster = newClusterNode(dir, a.reg, a.sfu, a.flv, clusterOptions{
+	a.cluster = newClusterNode(dir, a.reg, a.sfu, a.whip, a.flv, clusterOptions{
 		secret: a.cfg.ClusterSecret, maxViewers: a.cfg.MaxNodeViewers, idle: a.cfg.RelayIdle,
 	}, a.log.With("component", "cluster"))
 	return nil
@@ -305,7 +312,6 @@ func (a *app) sfuConfig() sfu.Config {
 		MaxViewers:  a.cfg.MaxViewers,
 		MaxSDPBytes: a.cfg.MaxSDPBytes,
 		CORSOrigins: a.cfg.CORSOrigins,
-		Keys:        a.store,
 		RelayAuth:   a.relayAuth,
 		Gate:        a.gate,
 		ClientIP:    a.clients.String,
@@ -321,10 +327,22 @@ func (a *app) sfuConfig() sfu.Config {
 	}
 }
 
+// whipConfig is WHIP ingest's config: the stream keys, and the signalling
+// settings of the SFU's (one set of flags for both).
+func (a *app) whipConfig() whip.Config {
+	sc := a.sfuConfig()
+	return whip.Config{
+		Keys:           a.store,
+		ConnectTimeout: sc.ConnectTimeout,
+		Signaling:      sc.Signal(),
+		ClientIP:       sc.ClientIP,
+	}
+}
+
 // mounts are the media and chat endpoints the API router serves.
 func (a *app) mounts() []api.Mount {
 	var out []api.Mount
-	for _, r := range a.sfu.Routes() {
+	for _, r := range append(a.whip.Routes(), a.sfu.Routes()...) {
 		summary := "WebRTC playback (WHEP)"
 		h := r.Handler
 		if strings.HasPrefix(r.Pattern, "/whip/") {
@@ -550,7 +568,11 @@ func (a *app) shutdown() {
 		if a.flv != nil {
 			a.flv.Close()
 		}
+		if a.whip != nil {
+			a.whip.Close()
+		}
 		if a.sfu != nil {
+			// After WHIP: it closes the ICE port they share.
 			a.sfu.Close()
 		}
 		if a.reg != nil {

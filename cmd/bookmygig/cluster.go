@@ -16,6 +16,7 @@ import (
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/cluster"
 	"github.com/bookmygig/bookmygig/flv"
+	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/internal/httperr"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
@@ -44,6 +45,7 @@ type clusterNode struct {
 	dir        *cluster.Directory
 	reg        *media.Registry
 	sfu        *sfu.SFU
+	whip       *whip.Server
 	flv        *flv.Handler
 	token      string
 	secret     string
@@ -89,12 +91,12 @@ type clusterOptions struct {
 	idle       time.Duration
 }
 
-func newClusterNode(dir *cluster.Directory, reg *media.Registry, s *sfu.SFU, f *flv.Handler, o clusterOptions, log *slog.Logger) *clusterNode {
+func newClusterNode(dir *cluster.Directory, reg *media.Registry, s *sfu.SFU, w *whip.Server, f *flv.Handler, o clusterOptions, log *slog.Logger) *clusterNode {
 	ctx, cancel := context.WithCancel(context.Background())
 	if o.idle <= 0 {
 		o.idle = 10 * time.Second
 	}
-	c := &clusterNode{dir: dir, reg: reg, sfu: s, flv: f, token: cluster.RelayToken(o.secret), secret: o.secret, maxViewers: o.maxViewers, idle: o.idle,
+	c := &clusterNode{dir: dir, reg: reg, sfu: s, whip: w, flv: f, token: cluster.RelayToken(o.secret), secret: o.secret, maxViewers: o.maxViewers, idle: o.idle,
 		log: log, relays: map[string]*relay{}, ctx: ctx, cancel: cancel}
 	reg.SetFinder(c.find)
 	reg.OnEvent(c.onStreamEvent)
@@ -343,14 +345,14 @@ func (c *clusterNode) runRelay(r *relay) {
 
 // connect picks an upstream through the relay tree and pulls from it,
 // waiting until the local copy has its video track.
-func (c *clusterNode) connect(gigID string) (*sfu.Pull, cluster.Upstream, error) {
+func (c *clusterNode) connect(gigID string) (*whip.Pull, cluster.Upstream, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, relayReady)
 	defer cancel()
 	up, err := c.dir.ChooseUpstream(ctx, gigID)
 	if err != nil {
 		return nil, up, err
 	}
-	pull, err := c.sfu.Pull(ctx, sfu.PullConfig{GigID: gigID, URL: strings.TrimSuffix(up.RelayURL, "/") + "/whep/" + url.PathEscape(gigID), Token: c.token})
+	pull, err := c.whip.Pull(ctx, whip.PullConfig{GigID: gigID, URL: strings.TrimSuffix(up.RelayURL, "/") + "/whep/" + url.PathEscape(gigID), Token: c.token})
 	if err != nil {
 		_ = c.dir.DropRelay(context.Background(), gigID)
 		return nil, up, err
@@ -373,7 +375,7 @@ func (c *clusterNode) connect(gigID string) (*sfu.Pull, cluster.Upstream, error)
 // follow runs one pull until it ends, the origin moves away from its
 // upstream, or nobody here has watched for c.idle (then it reports
 // idle).
-func (c *clusterNode) follow(r *relay, pull *sfu.Pull, up cluster.Upstream, idleSince *time.Time) (idle bool) {
+func (c *clusterNode) follow(r *relay, pull *whip.Pull, up cluster.Upstream, idleSince *time.Time) (idle bool) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	renewed := time.Now()

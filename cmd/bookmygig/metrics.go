@@ -90,17 +90,17 @@ func (a *app) metricsSources() metrics.Sources {
 		},
 		StoreUnavailable: func() uint64 { return a.meters.api.Counters().StoreUnavailable },
 		Limits: func() map[string]uint64 {
-			c, w, f := a.hub.Counters(), a.sfu.Counters(), a.flv.Counters()
+			c, w, f, wi := a.hub.Counters(), a.sfu.Counters(), a.flv.Counters(), a.whip.Counters()
 			out := map[string]uint64{
 				metrics.LimitChatRate:        c.RateLimited,
 				metrics.LimitChatPerIP:       c.PerIPRefused,
 				metrics.LimitWebRTCViewerCap: w.ViewerCapHits,
 				metrics.LimitWebRTCPerIP:     w.AddrCapHits,
 				metrics.LimitWHEPOfferRate:   w.RateLimited,
-				metrics.LimitICEPrivate:      w.CandidatesDropped,
+				metrics.LimitICEPrivate:      w.CandidatesDropped + wi.CandidatesDropped,
 				metrics.LimitFLVViewerCap:    f.ViewerCapHits,
 				metrics.LimitFLVPerIP:        f.AddrCapHits,
-				metrics.LimitSDPTooLarge:     w.SDPTooLarge,
+				metrics.LimitSDPTooLarge:     w.SDPTooLarge + wi.SDPTooLarge,
 				metrics.LimitBodyTooLarge:    a.meters.api.Counters().BodyTooLarge,
 				metrics.LimitRTMPMaxConns:    0,
 			}
