@@ -155,7 +155,10 @@ func TestWHEPFanoutBench(t *testing.T) {
 	rtmp := ingesttest.StartServer(t, ingest.Config{}, ingesttest.Keys{"bench": "bench"}, reg, log)
 	cfg := sfu.Config{ICEAddr: "127.0.0.1:0", AllowPrivateCandidates: true,
 		// Every load viewer comes from 127.0.0.1.
-		MaxSessionsPerIP: -1, OfferRate: -1}
+		MaxSessionsPerIP: -1, OfferRate: -1,
+		// WHEP_BENCH_PION=1: viewers on pion's PeerConnection instead of
+		// icelite, to compare the two transports.
+		PionViewers: os.Getenv("WHEP_BENCH_PION") == "1"}
 	s, err := sfu.New(cfg, reg, log)
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +216,8 @@ func TestWHEPFanoutBench(t *testing.T) {
 	time.Sleep(window)
 	u1, s1 := benchproc.CPU()
 	idle, idleSys := u1-u0+s1-s0, s1-s0
-	fmt.Printf("\nWebRTC (WHEP) fan-out from %s, 720p30 ~2.5 Mbit/s H.264, 4 s GOP, %v window, server GOMAXPROCS %d pinned=%v\n",
-		sourceDesc, window, runtime.GOMAXPROCS(0), len(loadPrefix) > 0)
+	fmt.Printf("\nWebRTC (WHEP) fan-out from %s, 720p30 ~2.5 Mbit/s H.264, 4 s GOP, %v window, viewers on %s, server GOMAXPROCS %d pinned=%v\n",
+		sourceDesc, window, map[bool]string{false: "icelite", true: "pion (WHEP_BENCH_PION=1)"}[cfg.PionViewers], runtime.GOMAXPROCS(0), len(loadPrefix) > 0)
 	fmt.Printf("baseline (%s ingest + transcode, no viewers): %.1f ms CPU/s, Go mem %.1f MiB\n",
 		source, float64(idle.Microseconds())/1000/window.Seconds(), float64(mem0)/(1<<20))
 	if pliViewers > 0 {

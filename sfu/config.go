@@ -24,6 +24,13 @@ type Config struct {
 	// networks that block UDP. An empty host means every interface. Port 0
 	// picks a free port (tests). Default ":8189".
 	ICEAddr string
+	// PionViewers serves every WHEP viewer with pion's PeerConnection.
+	// By default a viewer of an H.264 stream without a data channel gets
+	// our own transport (internal/icelite: ICE-lite on the same ports, a
+	// DTLS server whose keys feed SRTP written straight to the socket),
+	// which costs less CPU and memory per viewer; pion serves the others
+	// (data channels, VP8, relays) and WHIP publishers. For comparisons.
+	PionViewers bool
 	// DisableICETCP turns the ICE-TCP listener off.
 	DisableICETCP bool
 	// PublicIPs replace the host candidates' addresses (1:1 NAT: a cloud VM

@@ -19,20 +19,23 @@ const maxNACKPerReport = 256
 // from the cached one instead).
 func (v *session) readRTCP(sender *webrtc.RTPSender, d *downTrack) {
 	defer v.wg.Done()
-	rtc.ReadRTCP(sender, func(p rtcp.Packet) {
-		switch p := p.(type) {
-		case *rtcp.TransportLayerNack:
-			v.answerNACK(p, d)
-		case *rtcp.ReceiverReport:
-			v.onReceiverReport(p.Reports, d)
-		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-			v.pli.Add(1)
-			v.sfu.ctr.plis.Add(1)
-			if sub := v.sub.Load(); sub != nil {
-				sub.b.requestKeyframe()
-			}
+	rtc.ReadRTCP(sender, func(p rtcp.Packet) { v.handleRTCP(p, d) })
+}
+
+// handleRTCP acts on one RTCP packet about track d.
+func (v *session) handleRTCP(p rtcp.Packet, d *downTrack) {
+	switch p := p.(type) {
+	case *rtcp.TransportLayerNack:
+		v.answerNACK(p, d)
+	case *rtcp.ReceiverReport:
+		v.onReceiverReport(p.Reports, d)
+	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		v.pli.Add(1)
+		v.sfu.ctr.plis.Add(1)
+		if sub := v.sub.Load(); sub != nil {
+			sub.b.requestKeyframe()
 		}
-	})
+	}
 }
 
 func (v *session) answerNACK(n *rtcp.TransportLayerNack, d *downTrack) {
@@ -119,7 +122,11 @@ func (v *session) sendReports(now time.Time) {
 		d.srSentAt.Store(now.UnixNano())
 	}
 	if len(pkts) > 0 {
-		_ = v.pc.WriteRTCP(pkts)
+		if v.peer != nil {
+			_ = v.peer.WriteRTCP(pkts)
+		} else {
+			_ = v.pc.WriteRTCP(pkts)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/access"
+	"github.com/bookmygig/bookmygig/internal/icelite"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/pion/webrtc/v4"
 )
@@ -46,6 +47,11 @@ type session struct {
 	// rebind is signalled when a stream is published for the gig.
 	rebind chan struct{}
 	pc     *webrtc.PeerConnection
+	// peer is the viewer's icelite transport (native_session.go); pc is
+	// nil then.
+	peer *icelite.Peer
+	// remoteUfrag is a native session's offer ice-ufrag (PATCH checks).
+	remoteUfrag string
 	video  *downTrack
 	audio  *downTrack
 	// relay marks another node's pull (relay_origin.go): not a viewer.
@@ -190,6 +196,9 @@ func (v *session) incompatible(st *media.Stream) string {
 // egress returns the batching handle for the viewer's UDP path (nil over
 // ICE-TCP or when the pair is not on our sockets).
 func (v *session) egress() (*rtc.BatchConn, *rtc.UDPDest) {
+	if v.peer != nil {
+		return v.sfu.port.LiteDest(v.peer)
+	}
 	pair, err := v.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolUDP {
 		return nil, nil
@@ -252,7 +261,13 @@ func (v *session) watchPass() {
 // the session exited.
 func (v *session) close(reason string) {
 	v.closeOnce.Do(func() {
-		rtc.ClosePeer(v.cancel, v.pc, &v.wg, v.log)
+		if v.peer != nil {
+			v.cancel()
+			_ = v.peer.Close() // DTLS close_notify: the viewer knows it was ended
+			v.wg.Wait()
+		} else {
+			rtc.ClosePeer(v.cancel, v.pc, &v.wg, v.log)
+		}
 		v.sfu.removeSession(v)
 		v.pass.Release()
 		attrs := []any{"reason", reason, "duration", time.Since(v.created).Round(time.Millisecond)}
@@ -273,8 +288,12 @@ func (v *session) close(reason string) {
 	<-v.closed
 }
 
-// PeerConnection implements rtc.Session.
+// PeerConnection implements rtc.Session (nil for a native session).
 func (v *session) PeerConnection() *webrtc.PeerConnection { return v.pc }
+
+// RemoteUfrag implements rtc.LiteSession: the offer's ice-ufrag of a
+// native session, "" for a pion one.
+func (v *session) RemoteUfrag() string { return v.remoteUfrag }
 
 // ETag implements rtc.Session.
 func (v *session) ETag() string { return v.etag }

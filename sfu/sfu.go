@@ -70,6 +70,7 @@ func New(cfg Config, reg *media.Registry, log *slog.Logger) (*SFU, error) {
 		PublicIPs:       cfg.PublicIPs,
 		PublicHost:      cfg.PublicHost,
 		IncludeLoopback: cfg.IncludeLoopback,
+		PionOnly:        cfg.PionViewers,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -316,6 +317,11 @@ func (s *SFU) hasBFrames(st *media.Stream) bool {
 // The session owns pass from then on: it closes when the pass ends and
 // releases it when it closes.
 func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o *offerInfo, remoteIP, addr string, pass *access.Pass) (*session, string, error) {
+	if s.port.Lite() != nil && !o.relay && videoMime(st) == webrtc.MimeTypeH264 {
+		if no, ok := parseNativeOffer(o.sdp); ok {
+			return s.newNativeSession(gigID, st, no, remoteIP, addr, pass)
+		}
+	}
 	api := s.apis.h264
 	if videoMime(st) == webrtc.MimeTypeVP8 {
 		api = s.apis.vp8
@@ -336,14 +342,7 @@ func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o 
 	}
 	id := rtc.RandomID()
 	vctx, cancel := context.WithCancel(s.ctx)
-	log := s.log.With("gig", gigID, "session", id[:8])
-	if o.relay {
-		log = log.With("relay", true)
-	} else if pass.TicketID != "" {
-		log = log.With("ticket", pass.TicketID)
-	} else if pass.Creator {
-		log = log.With("creator", true)
-	}
+	log := s.sessionLog(gigID, id, o.relay, pass)
 	v := &session{
 		id:        id,
 		gigID:     gigID,
@@ -436,4 +435,19 @@ func randomUint32() uint32 {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return binary.BigEndian.Uint32(b[:])
+}
+
+// sessionLog is a WHEP session's logger: gig, session, and who it is for
+// (a relay, a ticket ID, the creator).
+func (s *SFU) sessionLog(gigID, id string, relay bool, pass *access.Pass) *slog.Logger {
+	log := s.log.With("gig", gigID, "session", id[:8])
+	switch {
+	case relay:
+		log = log.With("relay", true)
+	case pass.TicketID != "":
+		log = log.With("ticket", pass.TicketID)
+	case pass.Creator:
+		log = log.With("creator", true)
+	}
+	return log
 }

@@ -38,7 +38,7 @@ type testAnswer struct {
 	remoteUfrg string
 }
 
-func buildAnswer(t testing.TB, m *Mux, offerSDP string, onRTCP func([]byte)) (*Peer, testAnswer) {
+func buildAnswer(t testing.TB, m *Mux, offerSDP string, onRTCP func([]byte), extraCandidates ...string) (*Peer, testAnswer) {
 	t.Helper()
 	var offer sdp.SessionDescription
 	if err := offer.UnmarshalString(offerSDP); err != nil {
@@ -51,7 +51,6 @@ func buildAnswer(t testing.TB, m *Mux, offerSDP string, onRTCP func([]byte)) (*P
 	}
 	a := testAnswer{videoSSRC: 0x1111, audioSSRC: 0x2222, remoteUfrg: ufrag}
 	lu, lp := p.LocalICE()
-	host, port, _ := net.SplitHostPort(m.LocalAddr().String())
 	var b strings.Builder
 	var mids []string
 	for _, md := range offer.MediaDescriptions {
@@ -82,7 +81,14 @@ func buildAnswer(t testing.TB, m *Mux, offerSDP string, onRTCP func([]byte)) (*P
 			fmt.Fprintf(&b, "a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\n", pt, pt)
 		}
 		fmt.Fprintf(&b, "a=msid:bmg %s\r\na=ssrc:%d cname:bmg\r\na=ssrc:%d msid:bmg %s\r\n", kind, ssrc, ssrc, kind)
-		fmt.Fprintf(&b, "a=candidate:1 1 udp 2130706431 %s %s typ host\r\na=end-of-candidates\r\n", host, port)
+		for j, la := range m.LocalAddrs() {
+			host, port, _ := net.SplitHostPort(la.String())
+			fmt.Fprintf(&b, "a=candidate:%d 1 udp %d %s %s typ host\r\n", j+1, 2130706431-j, host, port)
+		}
+		for _, c := range extraCandidates {
+			fmt.Fprintf(&b, "a=candidate:%s\r\n", c)
+		}
+		b.WriteString("a=end-of-candidates\r\n")
 	}
 	a.sdp = b.String()
 	return p, a

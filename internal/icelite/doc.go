@@ -7,8 +7,11 @@
 // chain, SRTP session, mux, ICE conn or candidate pair between the viewer's
 // packet and the kernel.
 //
-// It is for issue #19 (WebRTC fan-out near the kernel floor) and is not yet
-// wired into the SFU: the SFU's viewers still use pion/webrtc.
+// The SFU serves its WHEP viewers with it (issue #19: the fan-out near the
+// kernel floor). The Mux owns the ICE sockets; what it does not claim
+// (WHIP publishers, relays, data-channel viewers on pion/webrtc) goes on
+// through Fallback and ServeTCP. ICE-TCP (RFC 6544, passive) is served
+// too, for viewers whose networks block UDP.
 //
 // The package knows no SDP: the caller puts Peer.LocalICE (ufrag, pwd) and
 // the Mux's fingerprint and candidates in its answer, with a=ice-lite and

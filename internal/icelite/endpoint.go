@@ -49,11 +49,7 @@ func (e *endpoint) ReadFrom(b []byte) (int, net.Addr, error) {
 }
 
 func (e *endpoint) WriteTo(b []byte, _ net.Addr) (int, error) {
-	a := e.p.RemoteAddr()
-	if !a.IsValid() {
-		return 0, ErrNotConnected
-	}
-	return e.p.m.conn.WriteToAddrPort(b, a)
+	return e.p.send(b)
 }
 
 // Close ends reads (the DTLS connection closes it after its
@@ -63,7 +59,12 @@ func (e *endpoint) Close() error {
 	return nil
 }
 
-func (e *endpoint) LocalAddr() net.Addr { return e.p.m.conn.LocalAddr() }
+func (e *endpoint) LocalAddr() net.Addr {
+	if r := e.p.route.Load(); r != nil && r.s != nil {
+		return r.s.conn.LocalAddr()
+	}
+	return e.p.m.socks[0].conn.LocalAddr()
+}
 
 // RemoteAddr is the viewer's current address (a placeholder before it).
 func (e *endpoint) RemoteAddr() net.Addr {

@@ -3,6 +3,7 @@ package icelite
 import (
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,10 +37,10 @@ type Config struct {
 // Mux serves every Peer on one socket: it answers their connectivity
 // checks and routes DTLS and SRTCP packets to them by source address.
 type Mux struct {
-	conn PacketConn
-	cfg  Config
-	log  *slog.Logger
-	fp   string
+	socks []*sock
+	cfg   Config
+	log   *slog.Logger
+	fp    string
 
 	mu      sync.Mutex
 	closed  bool
@@ -52,8 +53,23 @@ type Mux struct {
 	wg   sync.WaitGroup
 }
 
-// NewMux starts serving conn. Close stops it and closes conn.
-func NewMux(conn PacketConn, cfg Config) (*Mux, error) {
+// sock is one of the Mux's sockets (one per local address when the
+// server listens on every interface).
+type sock struct {
+	i    int
+	conn PacketConn
+	// fb gets what no peer claims (nil: dropped); fbReady is its
+	// lock-free copy for the read loop.
+	fb      *Fallback
+	fbReady atomic.Pointer[Fallback]
+}
+
+// NewMux starts serving conns (one per local address). Close stops it
+// and closes them.
+func NewMux(conns []PacketConn, cfg Config) (*Mux, error) {
+	if len(conns) == 0 {
+		return nil, errors.New("icelite: no socket")
+	}
 	if len(cfg.Certificate.Certificate) == 0 {
 		return nil, errors.New("icelite: no certificate")
 	}
@@ -67,12 +83,17 @@ func NewMux(conn PacketConn, cfg Config) (*Mux, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := &Mux{conn: conn, cfg: cfg, log: log, fp: fingerprint(cfg.Certificate.Certificate[0]),
+	m := &Mux{cfg: cfg, log: log, fp: fingerprint(cfg.Certificate.Certificate[0]),
 		byUfrag: map[string]*Peer{}, done: make(chan struct{})}
 	empty := map[netip.AddrPort]*Peer{}
 	m.byAddr.Store(&empty)
-	m.wg.Add(2)
-	go m.readLoop()
+	for i, c := range conns {
+		m.socks = append(m.socks, &sock{i: i, conn: c})
+	}
+	m.wg.Add(1 + len(m.socks))
+	for _, s := range m.socks {
+		go m.readLoop(s)
+	}
 	go m.consentLoop()
 	return m, nil
 }
@@ -80,8 +101,14 @@ func NewMux(conn PacketConn, cfg Config) (*Mux, error) {
 // Fingerprint is the certificate's a=fingerprint value ("sha-256 ...").
 func (m *Mux) Fingerprint() string { return m.fp }
 
-// LocalAddr is the socket's address, for the answer's candidate.
-func (m *Mux) LocalAddr() net.Addr { return m.conn.LocalAddr() }
+// LocalAddrs are the sockets' addresses, for the answer's candidates.
+func (m *Mux) LocalAddrs() []net.Addr {
+	out := make([]net.Addr, len(m.socks))
+	for i, s := range m.socks {
+		out[i] = s.conn.LocalAddr()
+	}
+	return out
+}
 
 // Close closes every peer and the socket.
 func (m *Mux) Close() error {
@@ -100,7 +127,12 @@ func (m *Mux) Close() error {
 		_ = p.Close()
 	}
 	close(m.done)
-	err := m.conn.Close()
+	var err error
+	for _, s := range m.socks {
+		if e := s.conn.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
 	m.wg.Wait()
 	return err
 }
@@ -151,11 +183,11 @@ func (m *Mux) editAddrs(edit func(map[netip.AddrPort]*Peer)) {
 	m.byAddr.Store(&next)
 }
 
-func (m *Mux) readLoop() {
+func (m *Mux) readLoop(s *sock) {
 	defer m.wg.Done()
 	buf := make([]byte, 1<<16)
 	for {
-		n, from, err := m.conn.ReadFromAddrPort(buf)
+		n, from, err := s.conn.ReadFromAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -170,61 +202,97 @@ func (m *Mux) readLoop() {
 		}
 		from = unmap(from)
 		b := buf[:n]
+		claimed := false
 		switch classify(b) {
 		case classSTUN:
-			m.handleSTUN(b, from)
+			// Responses to our triggered checks come from a peer's
+			// address: ours too, and nothing to do.
+			claimed = m.handleSTUN(s, b, from) || (*m.byAddr.Load())[from] != nil
 		case classDTLS:
 			if p := (*m.byAddr.Load())[from]; p != nil {
 				p.dtlsIn(b)
+				claimed = true
 			}
 		case classRTP:
-			if p := (*m.byAddr.Load())[from]; p != nil && isRTCP(b) {
-				p.rtcpIn(b)
+			if p := (*m.byAddr.Load())[from]; p != nil {
+				if isRTCP(b) {
+					p.rtcpIn(b)
+				}
+				claimed = true
+			}
+		}
+		if !claimed {
+			if fb := s.fbReady.Load(); fb != nil {
+				fb.push(b, from)
 			}
 		}
 	}
 }
 
-// handleSTUN answers a viewer's connectivity check (we are the lite,
-// controlled side: we never send checks of our own).
-func (m *Mux) handleSTUN(b []byte, from netip.AddrPort) {
+// handleSTUN answers a viewer's connectivity check on the UDP socket and
+// records the address it came from. It reports whether the message was
+// for one of our peers (else it is the fallback's).
+func (m *Mux) handleSTUN(s *sock, b []byte, from netip.AddrPort) bool {
+	p, msg := m.checkFor(b)
+	if p == nil {
+		return msg != nil
+	}
+	if !m.answer(p, msg, from, func(resp []byte) { _, _ = s.conn.WriteToAddrPort(resp, from) }) {
+		return true
+	}
+	m.mu.Lock()
+	fresh := m.byUfrag[p.ufrag] == p && (*m.byAddr.Load())[from] != p
+	if fresh {
+		m.editAddrs(func(a map[netip.AddrPort]*Peer) { a[from] = p })
+	}
+	m.mu.Unlock()
+	p.checked(s, nil, from, msg.Contains(stun.AttrUseCandidate))
+	if fresh {
+		m.triggeredCheck(s, p, from)
+	}
+	return true
+}
+
+// checkFor decodes a Binding request and finds the peer it is for: (nil,
+// nil) when it is not for one of ours, (nil, msg) when it is but fails
+// authentication.
+func (m *Mux) checkFor(b []byte) (*Peer, *stun.Message) {
 	msg := &stun.Message{Raw: append([]byte(nil), b...)}
 	if err := msg.Decode(); err != nil || msg.Type != stun.BindingRequest {
-		return
+		return nil, nil
 	}
 	var user stun.Username
 	if err := user.GetFrom(msg); err != nil {
-		return
+		return nil, nil
 	}
 	local, _, ok := strings.Cut(user.String(), ":")
 	if !ok {
-		return
+		return nil, nil
 	}
 	m.mu.Lock()
 	p := m.byUfrag[local]
 	m.mu.Unlock()
 	if p == nil {
-		return
+		return nil, nil
 	}
 	if stun.NewShortTermIntegrity(p.pwd).Check(msg) != nil || stun.Fingerprint.Check(msg) != nil {
 		m.log.Debug("icelite: check failed authentication", "peer", p.ufrag)
-		return
+		return nil, msg
 	}
+	return p, msg
+}
+
+// answer sends the success response to p's check msg from from.
+func (m *Mux) answer(p *Peer, msg *stun.Message, from netip.AddrPort, send func([]byte)) bool {
 	resp, err := stun.Build(msg, stun.BindingSuccess,
 		&stun.XORMappedAddress{IP: from.Addr().AsSlice(), Port: int(from.Port())},
 		stun.NewShortTermIntegrity(p.pwd), stun.Fingerprint)
 	if err != nil {
-		return
+		return false
 	}
 	resp.Encode()
-	_, _ = m.conn.WriteToAddrPort(resp.Raw, from)
-	nominated := msg.Contains(stun.AttrUseCandidate)
-	m.mu.Lock()
-	if m.byUfrag[local] == p && (*m.byAddr.Load())[from] != p {
-		m.editAddrs(func(a map[netip.AddrPort]*Peer) { a[from] = p })
-	}
-	m.mu.Unlock()
-	p.checked(from, nominated)
+	send(resp.Raw)
+	return true
 }
 
 // consentLoop closes peers whose viewer stopped checking (gone without a
@@ -265,4 +333,40 @@ func randString(n int) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// triggeredCheck sends one check back on a newly validated address, as a
+// full agent's triggered check would (RFC 8445 section 7.3.1.4): a
+// controlling viewer that sees its pair work both ways nominates it at
+// once instead of at its next check tick (pion's waits up to 200 ms).
+// The response needs no handling: the viewer's own checks pick the route.
+func (m *Mux) triggeredCheck(s *sock, p *Peer, to netip.AddrPort) {
+	req, err := stun.Build(stun.TransactionID, stun.BindingRequest,
+		stun.NewUsername(p.remoteUfrag+":"+p.ufrag),
+		iceControlled(p.tieBreaker), icePriority(0x7e7fffff),
+		stun.NewShortTermIntegrity(p.remotePwd), stun.Fingerprint)
+	if err != nil {
+		return
+	}
+	_, _ = s.conn.WriteToAddrPort(req.Raw, to)
+}
+
+// iceControlled is the ICE-CONTROLLED attribute (RFC 8445 section 16.1).
+type iceControlled uint64
+
+func (c iceControlled) AddTo(m *stun.Message) error {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(c))
+	m.Add(stun.AttrICEControlled, b[:])
+	return nil
+}
+
+// icePriority is the PRIORITY attribute.
+type icePriority uint32
+
+func (pr icePriority) AddTo(m *stun.Message) error {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(pr))
+	m.Add(stun.AttrPriority, b[:])
+	return nil
 }

@@ -3,7 +3,9 @@ package icelite
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"sync"
@@ -26,12 +28,17 @@ type Peer struct {
 	remoteFP    []byte
 	onRTCP      func([]byte)
 	created     time.Time
+	tieBreaker  uint64
 
-	// addr is where RTP goes: the nominated address, else the latest
-	// validated one.
-	addr      atomic.Pointer[netip.AddrPort]
+	// route is where RTP goes: the nominated address (and the socket its
+	// check came in on), else the latest validated one.
+	route     atomic.Pointer[route]
 	nominated atomic.Bool
 	lastCheck atomic.Int64
+
+	// links are the viewer's authenticated ICE-TCP connections.
+	linkMu sync.Mutex
+	links  []*tcpLink
 
 	dtlsCh chan []byte
 	dconn  atomic.Pointer[dtls.Conn]
@@ -60,7 +67,7 @@ func newPeer(m *Mux, remoteUfrag, remotePwd string, fp []byte, onRTCP func([]byt
 	return &Peer{
 		m: m, ufrag: randString(16), pwd: randString(32),
 		remoteUfrag: remoteUfrag, remotePwd: remotePwd, remoteFP: fp, onRTCP: onRTCP,
-		created: time.Now(), dtlsCh: make(chan []byte, 64),
+		created: time.Now(), dtlsCh: make(chan []byte, 64), tieBreaker: randUint64(),
 		plain: make([]byte, 0, 1500), out: make([]byte, 0, 1600),
 		connected: make(chan struct{}), ctx: ctx, cancel: cancel,
 	}
@@ -83,21 +90,71 @@ func (p *Peer) Err() error {
 	return p.err
 }
 
+// route is a viewer's address and the socket or ICE-TCP connection that
+// reaches it.
+type route struct {
+	s    *sock
+	tcp  *tcpLink
+	addr netip.AddrPort
+}
+
 // RemoteAddr is the viewer's address (invalid before its first check).
 func (p *Peer) RemoteAddr() netip.AddrPort {
-	if a := p.addr.Load(); a != nil {
-		return *a
+	if r := p.route.Load(); r != nil {
+		return r.addr
 	}
 	return netip.AddrPort{}
 }
 
-func (p *Peer) checked(from netip.AddrPort, nominated bool) {
+// Socket is the index (in NewMux's conns) of the socket that reaches the
+// viewer; -1 before its first check and over ICE-TCP.
+func (p *Peer) Socket() int {
+	if r := p.route.Load(); r != nil && r.s != nil {
+		return r.s.i
+	}
+	return -1
+}
+
+// attachTCP adds an ICE-TCP connection whose check authenticated; false
+// when the peer has ended or has too many.
+func (p *Peer) attachTCP(t *tcpLink) bool {
+	p.linkMu.Lock()
+	defer p.linkMu.Unlock()
+	if p.ctx.Err() != nil || len(p.links) >= 4 {
+		return false
+	}
+	p.links = append(p.links, t)
+	return true
+}
+
+// IsTCP reports whether the viewer is reached over ICE-TCP.
+func (p *Peer) IsTCP() bool {
+	r := p.route.Load()
+	return r != nil && r.tcp != nil
+}
+
+// send writes one datagram's worth to the viewer.
+func (p *Peer) send(b []byte) (int, error) {
+	r := p.route.Load()
+	switch {
+	case r == nil:
+		return 0, ErrNotConnected
+	case r.tcp != nil:
+		return r.tcp.write(b)
+	}
+	return r.s.conn.WriteToAddrPort(b, r.addr)
+}
+
+// checked records a valid check from the viewer, on socket s or ICE-TCP
+// connection t: a nominating check picks the route, else the latest check
+// does until one nominates.
+func (p *Peer) checked(s *sock, t *tcpLink, from netip.AddrPort, nominated bool) {
 	p.lastCheck.Store(time.Now().UnixNano())
 	if nominated {
 		p.nominated.Store(true)
-		p.addr.Store(&from)
-	} else if !p.nominated.Load() || p.addr.Load() == nil {
-		p.addr.Store(&from)
+		p.route.Store(&route{s: s, tcp: t, addr: from})
+	} else if !p.nominated.Load() || p.route.Load() == nil {
+		p.route.Store(&route{s: s, tcp: t, addr: from})
 	}
 }
 
@@ -249,7 +306,7 @@ func (p *Peer) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 		return 0, err
 	}
 	p.out = out[:0]
-	return p.m.conn.WriteToAddrPort(out, p.RemoteAddr())
+	return p.send(out)
 }
 
 // WriteRTCP sends RTCP packets (sender reports) as one compound packet.
@@ -268,7 +325,7 @@ func (p *Peer) WriteRTCP(pkts []rtcp.Packet) error {
 	if err != nil {
 		return err
 	}
-	_, err = p.m.conn.WriteToAddrPort(out, p.RemoteAddr())
+	_, err = p.send(out)
 	return err
 }
 
@@ -291,6 +348,17 @@ func (p *Peer) end(err error) {
 			_ = c.Close()
 		}
 		p.cancel()
+		p.linkMu.Lock()
+		for _, t := range p.links {
+			_ = t.c.Close()
+		}
+		p.linkMu.Unlock()
 		p.m.remove(p)
 	})
+}
+
+func randUint64() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:])
 }

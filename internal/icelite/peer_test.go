@@ -27,7 +27,7 @@ func startMux(t testing.TB, cfg Config) *Mux {
 			t.Fatal(err)
 		}
 	}
-	m, err := NewMux(UDPConn{conn}, cfg)
+	m, err := NewMux([]PacketConn{UDPConn{conn}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,9 +64,11 @@ func connectViewer(t testing.TB, m *Mux, onRTCP func([]byte), opts whepclient.Op
 	}
 	t.Cleanup(func() { _ = v.PC.Close() })
 	p, a := buildAnswer(t, m, v.Offer, onRTCP)
+	start := time.Now()
 	if err := v.SetAnswer(a.sdp); err != nil {
 		t.Fatalf("viewer refused the answer: %v\n%s", err, a.sdp)
 	}
+	defer func() { t.Logf("connected %v after the answer", time.Since(start)) }()
 	select {
 	case <-p.Connected():
 	case <-p.Done():

@@ -52,16 +52,16 @@ func TestChecksNeedThePeersPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if resp := check(t, c, m.LocalAddr(), ufrag+":viewerfrag", "not-the-password-at-all-000", true); resp != nil {
+	if resp := check(t, c, m.LocalAddrs()[0], ufrag+":viewerfrag", "not-the-password-at-all-000", true); resp != nil {
 		t.Fatal("answered a check with the wrong password")
 	}
-	if resp := check(t, c, m.LocalAddr(), "nobody:viewerfrag", pwd, true); resp != nil {
+	if resp := check(t, c, m.LocalAddrs()[0], "nobody:viewerfrag", pwd, true); resp != nil {
 		t.Fatal("answered a check for an unknown ufrag")
 	}
 	if p.RemoteAddr().IsValid() {
 		t.Fatal("an unauthenticated check set the peer's address")
 	}
-	resp := check(t, c, m.LocalAddr(), ufrag+":viewerfrag", pwd, true)
+	resp := check(t, c, m.LocalAddrs()[0], ufrag+":viewerfrag", pwd, true)
 	if resp == nil || resp.Type != stun.BindingSuccess {
 		t.Fatalf("no success response to a valid check: %v", resp)
 	}

@@ -24,6 +24,9 @@ const (
 	fmtpH264CB = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
 	fmtpH264B  = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"
 	fmtpOpus   = "minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1"
+	// OpusFmtp is the fmtp line of the Opus we send (answers built
+	// without pion's media engine use it too).
+	OpusFmtp = fmtpOpus
 	ptH264CB   = 102
 	ptH264B    = 106
 	ptOpus     = 111

@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/icelite"
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 )
@@ -39,18 +41,26 @@ type PortConfig struct {
 	// IncludeLoopback offers loopback candidates. Implied when ICEAddr's
 	// host is a loopback address.
 	IncludeLoopback bool
+	// PionOnly leaves the sockets to pion alone: no icelite viewer
+	// transport (Lite is nil). For comparisons.
+	PionOnly bool
 }
 
 // Port is the node's ICE port (the UDP mux on batching sockets and the
 // ICE-TCP listener), the pion settings built on it, and the DTLS
 // certificate all sessions share.
 type Port struct {
-	udpMux ice.UDPMux
-	tcpMux ice.TCPMux
-	tcpLn  net.Listener
-	batch  []*BatchConn
-	port   int
-	se     webrtc.SettingEngine
+	// lite owns the UDP sockets and the ICE-TCP listener and serves the
+	// viewers given to it (icelite); pion's muxes get what it does not
+	// claim. Nil with PortConfig.PionOnly.
+	lite      *icelite.Mux
+	publicIPs []string
+	udpMux    ice.UDPMux
+	tcpMux    ice.TCPMux
+	tcpLn     net.Listener
+	batch     []*BatchConn
+	port      int
+	se        webrtc.SettingEngine
 
 	mu   sync.Mutex
 	cert *webrtc.Certificate
@@ -106,6 +116,7 @@ func Listen(cfg PortConfig, log *slog.Logger) (*Port, error) {
 		return nil, err
 	}
 	t.se = settingEngine(&cfg, t, log)
+	t.publicIPs = cfg.PublicIPs
 	log.Info("webrtc ready", "ice_port", t.port, "ice_tcp", t.tcpMux != nil, "public_ips", cfg.PublicIPs)
 	return t, nil
 }
@@ -158,11 +169,10 @@ func listenPort(cfg *PortConfig, host string, port int, log *slog.Logger) (*Port
 			return nil, fmt.Errorf("listen ice udp %s: %w", cfg.ICEAddr, err)
 		}
 		t.batch = append(t.batch, bc)
-		t.udpMux = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: pl.NewLogger("udpmux"), UDPConn: bc})
 		t.port = bc.LocalAddr().(*net.UDPAddr).Port
 	} else {
 		// Every interface: one socket per address, so replies leave from
-		// the address the viewer talked to (pion's MultiUDPMux, built here
+		// the address the peer talked to (pion's MultiUDPMux, built here
 		// so the sockets are our batching ones).
 		if port == 0 {
 			return nil, fmt.Errorf("ice addr %q: a port is required when listening on every interface: %w", cfg.ICEAddr, ErrConfig)
@@ -171,7 +181,6 @@ func listenPort(cfg *PortConfig, host string, port int, log *slog.Logger) (*Port
 		if err != nil {
 			return nil, fmt.Errorf("list interfaces: %w", err)
 		}
-		var muxes []ice.UDPMux
 		for _, ip := range ips {
 			bc, err := listenBatchConn(ip, port)
 			if err != nil {
@@ -179,13 +188,43 @@ func listenPort(cfg *PortConfig, host string, port int, log *slog.Logger) (*Port
 				return nil, fmt.Errorf("listen ice udp %s: %w", net.JoinHostPort(ip.String(), strconv.Itoa(port)), err)
 			}
 			t.batch = append(t.batch, bc)
-			muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: pl.NewLogger("udpmux"), UDPConn: bc}))
 		}
-		if len(muxes) == 0 {
+		if len(t.batch) == 0 {
 			return nil, fmt.Errorf("no usable network interface for ICE: %w", ErrConfig)
 		}
-		t.udpMux = ice.NewMultiUDPMuxDefault(muxes...)
 		t.port = port
+	}
+	// icelite reads the sockets and pion's muxes read what it does not
+	// claim (PionOnly: pion reads them directly).
+	if !cfg.PionOnly {
+		cert, err := icelite.NewCertificate()
+		if err != nil {
+			t.Close()
+			return nil, err
+		}
+		conns := make([]icelite.PacketConn, len(t.batch))
+		for i, bc := range t.batch {
+			conns[i] = bc
+		}
+		// Consent as pion's viewers lose it: failed 8 s after the
+		// viewer's checks stop.
+		if t.lite, err = icelite.NewMux(conns, icelite.Config{Certificate: cert, Log: log, ConsentTimeout: 8 * time.Second}); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
+	var muxes []ice.UDPMux
+	for i, bc := range t.batch {
+		var conn net.PacketConn = bc
+		if t.lite != nil {
+			conn = t.lite.Fallback(i)
+		}
+		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: pl.NewLogger("udpmux"), UDPConn: conn}))
+	}
+	if len(muxes) == 1 {
+		t.udpMux = muxes[0]
+	} else {
+		t.udpMux = ice.NewMultiUDPMuxDefault(muxes...)
 	}
 	if !cfg.DisableICETCP {
 		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(t.port)))
@@ -194,7 +233,13 @@ func listenPort(cfg *PortConfig, host string, port int, log *slog.Logger) (*Port
 			return nil, fmt.Errorf("listen ice tcp on port %d: %w", t.port, err)
 		}
 		t.tcpLn = ln
-		t.tcpMux = webrtc.NewICETCPMux(pl.NewLogger("tcpmux"), ln, 64)
+		var tcpLn net.Listener = ln
+		if t.lite != nil {
+			// icelite takes its viewers' connections; pion's TCP mux
+			// accepts the others.
+			tcpLn = t.lite.ServeTCP(ln)
+		}
+		t.tcpMux = webrtc.NewICETCPMux(pl.NewLogger("tcpmux"), tcpLn, 64)
 	}
 	return t, nil
 }
@@ -283,16 +328,72 @@ func (t *Port) Dest(local, remote netip.AddrPort) (*BatchConn, *UDPDest) {
 
 // Close releases the port.
 func (t *Port) Close() {
+	// pion's muxes first: they read through icelite's fallbacks and would
+	// log the closed sockets as errors.
 	if t.udpMux != nil {
 		_ = t.udpMux.Close()
-	}
-	for _, c := range t.batch {
-		_ = c.Close()
 	}
 	if t.tcpMux != nil {
 		_ = t.tcpMux.Close()
 	}
+	if t.lite != nil {
+		_ = t.lite.Close()
+	}
+	for _, c := range t.batch {
+		_ = c.Close()
+	}
 	if t.tcpLn != nil {
 		_ = t.tcpLn.Close()
 	}
+}
+
+// Lite is the port's own viewer transport (nil with PortConfig.PionOnly).
+func (t *Port) Lite() *icelite.Mux { return t.lite }
+
+// LiteDest returns the batching handle for an icelite peer (nil over
+// ICE-TCP or before its first check).
+func (t *Port) LiteDest(p *icelite.Peer) (*BatchConn, *UDPDest) {
+	i := p.Socket()
+	if i < 0 || i >= len(t.batch) {
+		return nil, nil
+	}
+	bc := t.batch[i]
+	return bc, bc.dest(p.RemoteAddr())
+}
+
+// LiteCandidates are an icelite answer's candidate lines: each socket's
+// address (or the public addresses, behind 1:1 NAT) on UDP, then ICE-TCP
+// passive on the same port, then end-of-candidates.
+func (t *Port) LiteCandidates() string {
+	hosts := t.publicIPs
+	if len(hosts) == 0 {
+		for _, a := range t.lite.LocalAddrs() {
+			h, _, _ := net.SplitHostPort(a.String())
+			hosts = append(hosts, h)
+		}
+	}
+	port := strconv.Itoa(t.port)
+	var b strings.Builder
+	n := 0
+	for _, proto := range []string{"udp", "tcp"} {
+		if proto == "tcp" && t.tcpLn == nil {
+			continue
+		}
+		for i, h := range hosts {
+			n++
+			// RFC 8445 section 5.1.2.1: host type preference (126),
+			// UDP before TCP, in listing order.
+			local := 65535 - i
+			if proto == "tcp" {
+				local -= 1024
+			}
+			fmt.Fprintf(&b, "a=candidate:%d 1 %s %d %s %s typ host", n, proto, 126<<24|local<<8|255, h, port)
+			if proto == "tcp" {
+				b.WriteString(" tcptype passive")
+			}
+			b.WriteString("\r\n")
+		}
+	}
+	b.WriteString("a=end-of-candidates\r\n")
+	return b.String()
 }

@@ -177,6 +177,14 @@ type Session interface {
 	Close(reason string)
 }
 
+// LiteSession is a Session served by icelite instead of a PeerConnection
+// (whose PeerConnection is nil).
+type LiteSession interface {
+	Session
+	// RemoteUfrag is the offer's ice-ufrag.
+	RemoteUfrag() string
+}
+
 // Finder returns a gig's session by ID.
 type Finder func(gigID, id string) (Session, bool)
 
@@ -212,6 +220,17 @@ func (s *Signal) ServePatch(w http.ResponseWriter, r *http.Request, find Finder,
 		return
 	}
 	pc := v.PeerConnection()
+	if ls, ok := v.(LiteSession); ok && pc == nil {
+		// ICE-lite (icelite): the peer's own checks find us, its
+		// candidates are not needed; a new ufrag is still a restart.
+		if frag.Ufrag != "" && frag.Ufrag != ls.RemoteUfrag() {
+			httperr.Write(w, http.StatusUnprocessableEntity, "ice_restart_unsupported", "ICE restarts are not supported: DELETE this session and POST a new offer")
+			return
+		}
+		s.FilterFrag(frag)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if rd := pc.RemoteDescription(); frag.Ufrag != "" && rd != nil && frag.Ufrag != ICEUfrag(rd.SDP) {
 		if restart == nil {
 			httperr.Write(w, http.StatusUnprocessableEntity, "ice_restart_unsupported", "ICE restarts are not supported: DELETE this session and POST a new offer")
