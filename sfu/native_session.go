@@ -99,39 +99,19 @@ func parseNativeOffer(raw string) (*nativeOffer, bool) {
 	return o, true
 }
 
+// offerCodec is the offer's format we send on an m-line of kind.
 func offerCodec(md *sdp.MediaDescription, kind string) (int, string, string) {
-	fmtps := map[string]string{}
-	for _, at := range md.Attributes {
-		if at.Key == "fmtp" {
-			k, v, _ := strings.Cut(at.Value, " ")
-			fmtps[k] = v
-		}
+	if kind == "video" {
+		return sendableH264(md)
 	}
-	best := -1
-	var bestMap string
 	for _, at := range md.Attributes {
 		if at.Key != "rtpmap" {
 			continue
 		}
 		k, v, _ := strings.Cut(at.Value, " ")
-		pt, err := strconv.Atoi(k)
-		if err != nil {
-			continue
-		}
-		switch {
-		case kind == "video" && strings.HasPrefix(strings.ToUpper(v), "H264/") && strings.Contains(fmtps[k], "packetization-mode=1"):
-			if strings.Contains(fmtps[k], "profile-level-id=42e01f") {
-				return pt, v, fmtps[k]
-			}
-			if best < 0 && strings.Contains(fmtps[k], "profile-level-id=42001f") {
-				best, bestMap = pt, v
-			}
-		case kind == "audio" && strings.HasPrefix(strings.ToLower(v), "opus/"):
+		if pt, err := strconv.Atoi(k); err == nil && strings.HasPrefix(strings.ToLower(v), "opus/") {
 			return pt, v, rtc.OpusFmtp
 		}
-	}
-	if best >= 0 {
-		return best, bestMap, fmtps[strconv.Itoa(best)]
 	}
 	return -1, "", ""
 }

@@ -3,6 +3,7 @@ package sfu
 import (
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/bookmygig/bookmygig/internal/rtc"
@@ -66,44 +67,48 @@ func parseOffer(body string, videoMime string) (*offerInfo, error) {
 // offersSendableH264 mirrors pion's H.264 fmtp matching (packetization-mode
 // equal, profile_idc and constraint flags equal) against our codec lines.
 func offersSendableH264(m *sdp.MediaDescription) bool {
-	h264 := map[string]bool{}
+	pt, _, _ := sendableH264(m)
+	return pt >= 0
+}
+
+// sendableH264 is the offer's H.264 format we send: packetization-mode 1,
+// Constrained Baseline (42e0xx) preferred over Baseline (4200xx), as our
+// codec table lists them; -1 when there is none.
+func sendableH264(m *sdp.MediaDescription) (pt int, rtpmap, fmtp string) {
+	rtpmaps := map[string]string{}
 	for _, a := range m.Attributes {
 		if a.Key != "rtpmap" {
 			continue
 		}
-		pt, enc, ok := strings.Cut(a.Value, " ")
+		p, enc, ok := strings.Cut(a.Value, " ")
 		if ok && strings.HasPrefix(strings.ToUpper(enc), "H264/90000") {
-			h264[pt] = true
+			rtpmaps[p] = enc
 		}
 	}
+	pt = -1
 	for _, a := range m.Attributes {
 		if a.Key != "fmtp" {
 			continue
 		}
-		pt, params, ok := strings.Cut(a.Value, " ")
-		if !ok || !h264[pt] {
+		p, params, ok := strings.Cut(a.Value, " ")
+		if !ok || rtpmaps[p] == "" {
 			continue
 		}
-		var mode, plid string
-		for _, kv := range strings.Split(params, ";") {
-			k, val, _ := strings.Cut(strings.TrimSpace(kv), "=")
-			switch strings.ToLower(k) {
-			case "packetization-mode":
-				mode = val
-			case "profile-level-id":
-				plid = val
-			}
-		}
-		if mode != "1" {
+		f := rtc.FmtpParams(params)
+		b, err := hex.DecodeString(f["profile-level-id"])
+		if f["packetization-mode"] != "1" || err != nil || len(b) < 2 || b[0] != 0x42 || (b[1] != 0xe0 && b[1] != 0x00) {
 			continue
 		}
-		b, err := hex.DecodeString(plid)
-		if err != nil || len(b) < 2 {
+		n, err := strconv.Atoi(p)
+		if err != nil {
 			continue
 		}
-		if b[0] == 0x42 && (b[1] == 0xe0 || b[1] == 0x00) {
-			return true
+		if b[1] == 0xe0 {
+			return n, rtpmaps[p], params
+		}
+		if pt < 0 {
+			pt, rtpmap, fmtp = n, rtpmaps[p], params
 		}
 	}
-	return false
+	return pt, rtpmap, fmtp
 }

@@ -17,11 +17,8 @@ const maxAccessUnit = 4 << 20
 // changes); one with a sequence gap is dropped whole, and the caller asks
 // the publisher for a keyframe.
 type h264Depacketizer struct {
-	started bool
-	ts      uint32
-	lastSeq uint16
-	broken  bool
-	au      []byte
+	seq  rtpSequence
+	au   []byte
 	fu      []byte // the NAL unit being reassembled from FU-A fragments
 	inFU    bool
 	key     bool
@@ -40,42 +37,30 @@ type accessUnit struct {
 // push adds one packet. It returns a complete access unit when p ends one,
 // and lost when a gap was found (an access unit was or will be dropped).
 func (d *h264Depacketizer) push(seq uint16, ts uint32, marker bool, payload []byte) (au *accessUnit, lost bool) {
-	if d.started {
-		diff := int16(seq - d.lastSeq)
-		if diff <= 0 {
-			// Late or duplicate (a retransmission forwarded to the
-			// viewers): the frame it belonged to was dropped already.
-			return nil, false
-		}
-		if ts != d.ts {
-			if len(d.au) > 0 || d.inFU {
-				lost = true // the previous unit never got its marker
-			}
-			d.reset(ts)
-		}
-		if diff != 1 {
-			d.broken, lost = true, true
-		}
-	} else {
-		d.started = true
-		d.reset(ts)
+	late, fresh, lost := d.seq.next(seq, ts, len(d.au) > 0 || d.inFU)
+	if late {
+		return nil, false
 	}
-	d.lastSeq = seq
-	if !d.broken && !d.add(payload) {
-		d.broken, lost = true, true
+	if fresh {
+		d.clear()
+	}
+	if !d.seq.broken && !d.add(payload) {
+		d.seq.broken, lost = true, true
 	}
 	if !marker {
 		return nil, lost
 	}
-	if !d.broken && len(d.au) > 0 && !d.inFU {
-		au = &accessUnit{data: append([]byte(nil), d.au...), ts: d.ts, key: d.key}
+	if !d.seq.broken && len(d.au) > 0 && !d.inFU {
+		au = &accessUnit{data: append([]byte(nil), d.au...), ts: d.seq.ts, key: d.key}
 	}
-	d.reset(ts)
+	d.seq.restart(ts)
+	d.clear()
 	return au, lost
 }
 
-func (d *h264Depacketizer) reset(ts uint32) {
-	d.ts, d.broken, d.inFU, d.key = ts, false, false, false
+// clear drops what was gathered of the current access unit.
+func (d *h264Depacketizer) clear() {
+	d.inFU, d.key = false, false
 	d.au, d.fu = d.au[:0], d.fu[:0]
 }
 

@@ -6,10 +6,7 @@ package whip
 // themselves. A frame starts at a packet with S=1 and partition 0 and ends
 // at the marker bit; one with a sequence gap is dropped whole.
 type vp8Depacketizer struct {
-	started bool
-	ts      uint32
-	lastSeq uint16
-	broken  bool
+	seq     rtpSequence
 	inFrame bool
 	key     bool
 	frame   []byte
@@ -18,53 +15,43 @@ type vp8Depacketizer struct {
 // push adds one packet. It returns a complete frame when p ends one, and
 // lost when a gap was found.
 func (d *vp8Depacketizer) push(seq uint16, ts uint32, marker bool, payload []byte) (f *accessUnit, lost bool) {
-	if d.started {
-		diff := int16(seq - d.lastSeq)
-		if diff <= 0 {
-			return nil, false // late or duplicate
-		}
-		if ts != d.ts {
-			if d.inFrame {
-				lost = true // the previous frame never got its marker
-			}
-			d.reset(ts)
-		}
-		if diff != 1 {
-			d.broken, lost = true, true
-		}
-	} else {
-		d.started = true
-		d.reset(ts)
+	late, fresh, lost := d.seq.next(seq, ts, d.inFrame)
+	if late {
+		return nil, false
 	}
-	d.lastSeq = seq
+	if fresh {
+		d.clear()
+	}
 	hdr, start, ok := vp8Descriptor(payload)
 	switch {
 	case !ok:
-		d.broken, lost = true, true
-	case d.broken:
+		d.seq.broken, lost = true, true
+	case d.seq.broken:
 	case start:
 		d.inFrame, d.key = true, payload[hdr]&0x01 == 0
 		d.frame = append(d.frame[:0], payload[hdr:]...)
 	case !d.inFrame:
 		// Joined mid-frame: wait for the next start.
-		d.broken = true
+		d.seq.broken = true
 	case len(d.frame)+len(payload)-hdr > maxAccessUnit:
-		d.broken, lost = true, true
+		d.seq.broken, lost = true, true
 	default:
 		d.frame = append(d.frame, payload[hdr:]...)
 	}
 	if !marker {
 		return nil, lost
 	}
-	if !d.broken && d.inFrame {
-		f = &accessUnit{data: append([]byte(nil), d.frame...), ts: d.ts, key: d.key}
+	if !d.seq.broken && d.inFrame {
+		f = &accessUnit{data: append([]byte(nil), d.frame...), ts: d.seq.ts, key: d.key}
 	}
-	d.reset(ts)
+	d.seq.restart(ts)
+	d.clear()
 	return f, lost
 }
 
-func (d *vp8Depacketizer) reset(ts uint32) {
-	d.ts, d.broken, d.inFrame, d.key = ts, false, false, false
+// clear drops what was gathered of the current frame.
+func (d *vp8Depacketizer) clear() {
+	d.inFrame, d.key = false, false
 	d.frame = d.frame[:0]
 }
 

@@ -43,20 +43,8 @@ func FmtpAAC(asc []byte) string {
 // AACConfigFromFmtp reads config= from an mpeg4-generic fmtp line and checks
 // that the mode is one we depacketize.
 func AACConfigFromFmtp(line string) (*media.AACConfig, error) {
-	var cfgHex, mode, sizeLen, indexLen string
-	for _, kv := range strings.Split(line, ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
-		switch strings.ToLower(k) {
-		case "config":
-			cfgHex = v
-		case "mode":
-			mode = v
-		case "sizelength":
-			sizeLen = v
-		case "indexlength":
-			indexLen = v
-		}
-	}
+	p := FmtpParams(line)
+	cfgHex, mode, sizeLen, indexLen := p["config"], p["mode"], p["sizelength"], p["indexlength"]
 	if !strings.EqualFold(mode, "AAC-hbr") || sizeLen != "13" || indexLen != "3" {
 		return nil, fmt.Errorf("mpeg4-generic fmtp %q: want mode=AAC-hbr;sizelength=13;indexlength=3", line)
 	}

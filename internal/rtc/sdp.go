@@ -153,3 +153,16 @@ func Truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+// FmtpParams splits an fmtp parameter list ("k=v;k=v", RFC 8866 a=fmtp
+// format-specific parameters) into a map with lower-case keys.
+func FmtpParams(line string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range strings.Split(line, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		if k != "" {
+			out[strings.ToLower(k)] = v
+		}
+	}
+	return out
+}
