@@ -3,7 +3,6 @@ package icelite
 import (
 	"crypto/rand"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
 )
 
@@ -343,30 +343,10 @@ func randString(n int) string {
 func (m *Mux) triggeredCheck(s *sock, p *Peer, to netip.AddrPort) {
 	req, err := stun.Build(stun.TransactionID, stun.BindingRequest,
 		stun.NewUsername(p.remoteUfrag+":"+p.ufrag),
-		iceControlled(p.tieBreaker), icePriority(0x7e7fffff),
+		ice.AttrControlled(p.tieBreaker), ice.PriorityAttr(0x7e7fffff),
 		stun.NewShortTermIntegrity(p.remotePwd), stun.Fingerprint)
 	if err != nil {
 		return
 	}
 	_, _ = s.conn.WriteToAddrPort(req.Raw, to)
-}
-
-// iceControlled is the ICE-CONTROLLED attribute (RFC 8445 section 16.1).
-type iceControlled uint64
-
-func (c iceControlled) AddTo(m *stun.Message) error {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(c))
-	m.Add(stun.AttrICEControlled, b[:])
-	return nil
-}
-
-// icePriority is the PRIORITY attribute.
-type icePriority uint32
-
-func (pr icePriority) AddTo(m *stun.Message) error {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], uint32(pr))
-	m.Add(stun.AttrPriority, b[:])
-	return nil
 }
