@@ -10,6 +10,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
 	"github.com/bookmygig/bookmygig/internal/browsertest"
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/sfu"
 )
 
@@ -129,7 +130,7 @@ func TestChromiumGetsBFrameError(t *testing.T) {
 	page := playerServer(t)
 	r := newRig(t, sfu.Config{CORSOrigins: []string{"*"}})
 	_, st := r.publish(t, ingesttest.Options{Extra: []string{"-bf", "2"}})
-	waitFor(t, 10*time.Second, "b-frames detected", func() bool { return st.Stats().Video.BFrames })
+	wheptest.WaitFor(t, 10*time.Second, "b-frames detected", func() bool { return st.Stats().Video.BFrames })
 	var res browserResult
 	err := browsertest.Run(t, 60*time.Second, &res, "whep_play.mjs", page.URL+"/whep_player.html", r.srv.URL+"/whep/gig1", "1", "expect-error")
 	if err != nil || res.Error != "" {

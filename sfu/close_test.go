@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 )
@@ -23,22 +24,22 @@ func TestCloseEndsSessionsWithoutLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s.Handler())
-	c := newClient(t, viewerOpts{})
-	resp, answer := doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", c.Offer, nil)
+	c := wheptest.NewClient(t, viewerOpts{})
+	resp, answer := wheptest.DoRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", c.Offer, nil)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST = %d %s", resp.StatusCode, answer)
 	}
 	if err := c.SetAnswer(answer); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
+	wheptest.WaitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
 	s.Close()
 	s.Close()
 	if s.Viewers() != 0 || st.Viewers() != 0 {
 		t.Fatalf("after Close: %d sessions, %d counted viewers", s.Viewers(), st.Viewers())
 	}
-	c2 := newClient(t, viewerOpts{})
-	resp, _ = doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", c2.Offer, nil)
+	c2 := wheptest.NewClient(t, viewerOpts{})
+	resp, _ = wheptest.DoRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", c2.Offer, nil)
 	_ = c2.PC.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("POST after Close = %d, want 503", resp.StatusCode)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 )
@@ -60,16 +61,16 @@ func TestNewOnEveryInterface(t *testing.T) {
 	defer s.Close()
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
-	v := newClient(t, viewerOpts{})
+	v := wheptest.NewClient(t, viewerOpts{})
 	defer v.PC.Close()
-	resp, answer := doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", v.Offer, nil)
+	resp, answer := wheptest.DoRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", v.Offer, nil)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST = %d %s", resp.StatusCode, answer)
 	}
 	if err := v.SetAnswer(answer); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "a viewer connected through the per-interface sockets", func() bool { return st.Viewers() == 1 })
+	wheptest.WaitFor(t, 10*time.Second, "a viewer connected through the per-interface sockets", func() bool { return st.Viewers() == 1 })
 	if s.ICEPort() != port {
 		t.Fatalf("ice port %d, want %d", s.ICEPort(), port)
 	}

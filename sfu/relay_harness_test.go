@@ -12,6 +12,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/rtp/codecs"
@@ -254,7 +255,7 @@ func (c *frameCounter) counts() (h264, keys, opus, aac, aacBad, aacBig int) {
 func waitRelayLive(t *testing.T, n *relayNode, gig string) *media.Stream {
 	t.Helper()
 	var st *media.Stream
-	waitFor(t, 10*time.Second, "relayed stream with H.264, Opus and AAC", func() bool {
+	wheptest.WaitFor(t, 10*time.Second, "relayed stream with H.264, Opus and AAC", func() bool {
 		s, ok := n.reg.Get(gig)
 		if !ok || s.Closed() {
 			return false
@@ -272,12 +273,12 @@ func keyframeAt(recs []rtpRecord, from int) int {
 	start := from
 	var au []byte
 	for i := from; i < len(recs); i++ {
-		out, err := h.Unmarshal(recs[i].payload)
+		out, err := h.Unmarshal(recs[i].Payload)
 		if err == nil {
 			au = append(au, out...)
 		}
-		if recs[i].marker {
-			for _, nt := range nalTypes(au) {
+		if recs[i].Marker {
+			for _, nt := range wheptest.NALTypes(au) {
 				if nt == 5 {
 					return start
 				}

@@ -13,6 +13,7 @@ import (
 	"github.com/bookmygig/bookmygig/access/accesstest"
 	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/webrtc/v4"
@@ -63,11 +64,11 @@ func TestRelayPullToEdgeViewer(t *testing.T) {
 	defer detach()
 
 	v := edge.asRig().watch(t, viewerOpts{})
-	waitFor(t, 10*time.Second, "edge viewer video and audio", func() bool {
-		video, audio := v.snapshot()
+	wheptest.WaitFor(t, 10*time.Second, "edge viewer video and audio", func() bool {
+		video, audio := v.Snapshot()
 		return len(video) > 100 && len(audio) > 50
 	})
-	waitFor(t, 10*time.Second, "edge frames", func() bool {
+	wheptest.WaitFor(t, 10*time.Second, "edge frames", func() bool {
 		h, k, o, a, _, big := fc.counts()
 		return h > 60 && k > 0 && o > 50 && a > 50 && big > 1
 	})
@@ -76,9 +77,9 @@ func TestRelayPullToEdgeViewer(t *testing.T) {
 	if bad != 0 {
 		t.Fatalf("%d of %d AAC frames differ from the origin's", bad, a)
 	}
-	video, audio := v.snapshot()
-	checkSeqContinuous(t, "edge video", video)
-	checkSeqContinuous(t, "edge audio", audio)
+	video, audio := v.Snapshot()
+	wheptest.CheckSeqContinuous(t, "edge video", video)
+	wheptest.CheckSeqContinuous(t, "edge audio", audio)
 	if kf := keyframeAt(video, 0); kf != 0 {
 		t.Fatalf("edge viewer's video starts at packet %d, not at a keyframe", kf)
 	}
@@ -101,7 +102,7 @@ func TestRelayPullToEdgeViewer(t *testing.T) {
 
 	// A viewer's POST on the origin for a gig not live there asks the
 	// Finder; a relay's does not (404).
-	resp, body := doRequest(t, http.MethodPost, origin.whepURL("gig2"), "application/sdp", newClient(t, viewerOpts{}).Offer, nil)
+	resp, body := wheptest.DoRequest(t, http.MethodPost, origin.whepURL("gig2"), "application/sdp", wheptest.NewClient(t, viewerOpts{}).Offer, nil)
 	if resp.StatusCode != http.StatusNotFound || finds.Load() != 1 {
 		t.Fatalf("viewer POST for gig2 = %d %s, finder asked %d times", resp.StatusCode, body, finds.Load())
 	}
@@ -129,7 +130,7 @@ func TestRelayPullToEdgeViewer(t *testing.T) {
 	if !errors.Is(p.Err(), whip.ErrPullClosed) {
 		t.Fatalf("Err after Close: %v", p.Err())
 	}
-	waitFor(t, 5*time.Second, "origin relay session gone", func() bool { return origin.sfu.RelaySessionsTotal() == 0 })
+	wheptest.WaitFor(t, 5*time.Second, "origin relay session gone", func() bool { return origin.sfu.RelaySessionsTotal() == 0 })
 	if _, ok := edge.reg.Get("gig1"); ok {
 		t.Fatal("edge stream still published after Close")
 	}
@@ -165,7 +166,7 @@ func TestRelayAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body := doRequest(t, http.MethodPost, origin.whepURL("gig1"), "application/sdp", pc, bearer("tk_good"))
+	resp, body := wheptest.DoRequest(t, http.MethodPost, origin.whepURL("gig1"), "application/sdp", pc, bearer("tk_good"))
 	if resp.StatusCode != http.StatusCreated || strings.Contains(strings.ToLower(body), "mpeg4-generic") {
 		t.Fatalf("viewer offer with AAC = %d, answer mentions AAC: %v", resp.StatusCode, strings.Contains(strings.ToLower(body), "mpeg4-generic"))
 	}
@@ -265,7 +266,7 @@ func TestRelayPullEndsWithUpstream(t *testing.T) {
 	if _, ok := edge.reg.Get("gig1"); ok {
 		t.Fatal("edge stream still published")
 	}
-	waitFor(t, 5*time.Second, "origin relay session gone", func() bool { return origin.sfu.RelaySessionsTotal() == 0 })
+	wheptest.WaitFor(t, 5*time.Second, "origin relay session gone", func() bool { return origin.sfu.RelaySessionsTotal() == 0 })
 
 	f2 := feedOrigin(t, origin, "gig1")
 	_ = f2
@@ -294,31 +295,31 @@ func TestRelayEdgeViewerSurvivesOriginSwitch(t *testing.T) {
 	p1 := pull(t, edge, a, "gig1")
 	st1 := waitRelayLive(t, edge, "gig1")
 	v := edge.asRig().watch(t, viewerOpts{})
-	waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 100 })
+	wheptest.WaitFor(t, 10*time.Second, "video", func() bool { video, _ := v.Snapshot(); return len(video) > 100 })
 	p1.Close()
-	video, _ := v.snapshot()
+	video, _ := v.Snapshot()
 	before := len(video)
 	p2 := pull(t, edge, b, "gig1")
 	st2 := waitRelayLive(t, edge, "gig1")
 	if st2 == st1 {
 		t.Fatal("same stream after the switch")
 	}
-	waitFor(t, 10*time.Second, "video from the second origin on the same session", func() bool {
-		video, _ := v.snapshot()
+	wheptest.WaitFor(t, 10*time.Second, "video from the second origin on the same session", func() bool {
+		video, _ := v.Snapshot()
 		return len(video) > before+100
 	})
 	if edge.sfu.Viewers() != 1 || a.sfu.RelaySessionsTotal() != 0 || b.sfu.RelaySessions("gig1") != 1 {
 		t.Fatalf("edge viewers %d, relays on a %d, on b %d", edge.sfu.Viewers(), a.sfu.RelaySessionsTotal(), b.sfu.RelaySessions("gig1"))
 	}
-	video, audio := v.snapshot()
-	checkSeqContinuous(t, "video across the switch", video)
-	checkSeqContinuous(t, "audio across the switch", audio)
+	video, audio := v.Snapshot()
+	wheptest.CheckSeqContinuous(t, "video across the switch", video)
+	wheptest.CheckSeqContinuous(t, "audio across the switch", audio)
 	for i := 1; i < len(video); i++ {
-		if d := int32(video[i].ts - video[i-1].ts); d < 0 {
+		if d := int32(video[i].TS - video[i-1].TS); d < 0 {
 			t.Fatalf("video timestamp goes back by %d at packet %d (switch at %d)", -d, i, before)
 		}
 	}
-	if s := v.pc.ConnectionState(); s != webrtc.PeerConnectionStateConnected {
+	if s := v.PC.ConnectionState(); s != webrtc.PeerConnectionStateConnected {
 		t.Fatalf("viewer connection %s", s)
 	}
 	_ = p2

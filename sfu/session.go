@@ -52,8 +52,8 @@ type session struct {
 	peer *icelite.Peer
 	// remoteUfrag is a native session's offer ice-ufrag (PATCH checks).
 	remoteUfrag string
-	video  *downTrack
-	audio  *downTrack
+	video       *downTrack
+	audio       *downTrack
 	// relay marks another node's pull (relay_origin.go): not a viewer.
 	relay bool
 	// aac sends the stream's AAC to a relay session that negotiated it.

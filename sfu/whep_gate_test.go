@@ -12,6 +12,7 @@ import (
 	"github.com/bookmygig/bookmygig/access"
 	"github.com/bookmygig/bookmygig/access/accesstest"
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/webrtc/v4"
@@ -25,7 +26,7 @@ func TestWHEPTicketGate(t *testing.T) {
 	g := accesstest.NewGate("gig1")
 	r := newRig(t, sfu.Config{Gate: g, MaxViewers: 1, CORSOrigins: []string{"*"}})
 	r.publish(t, ingesttest.Options{})
-	good := newClient(t, viewerOpts{}).Offer
+	good := wheptest.NewClient(t, viewerOpts{}).Offer
 	var want sfu.Counters // the gate's counters the subtests that ran expect
 
 	refusals := []struct {
@@ -52,7 +53,7 @@ func TestWHEPTicketGate(t *testing.T) {
 				hdr[k] = v
 			}
 			before := g.Admits()
-			resp, body := doRequest(t, http.MethodPost, r.srv.URL+tc.path, "application/sdp", good, hdr)
+			resp, body := wheptest.DoRequest(t, http.MethodPost, r.srv.URL+tc.path, "application/sdp", good, hdr)
 			var e apiError
 			_ = json.Unmarshal([]byte(body), &e)
 			if resp.StatusCode != tc.status || e.Error.Code != tc.code || !strings.Contains(e.Error.Message, tc.msg) {
@@ -77,7 +78,7 @@ func TestWHEPTicketGate(t *testing.T) {
 		want.GateFailures++
 		g.SetFail(accesstest.ErrStoreDown)
 		defer g.SetFail(nil)
-		resp, body := doRequest(t, http.MethodPost, r.srv.URL+"/whep/gig1", "application/sdp", good, bearer("tk_good"))
+		resp, body := wheptest.DoRequest(t, http.MethodPost, r.srv.URL+"/whep/gig1", "application/sdp", good, bearer("tk_good"))
 		var e apiError
 		_ = json.Unmarshal([]byte(body), &e)
 		if resp.StatusCode != http.StatusServiceUnavailable || e.Error.Code != "unavailable" || strings.Contains(body, "connection refused") {
@@ -97,24 +98,24 @@ func TestWHEPTicketGate(t *testing.T) {
 		if req.GigID != "gig1" || req.Credential != "tk_good" || req.Kind != access.Media || req.Screen != "tv-1_A" {
 			t.Fatalf("gate asked %+v", req)
 		}
-		waitFor(t, 10*time.Second, "video and audio", func() bool {
-			video, audio := v.snapshot()
+		wheptest.WaitFor(t, 10*time.Second, "video and audio", func() bool {
+			video, audio := v.Snapshot()
 			return len(video) > 0 && len(audio) > 0
 		})
 		// At the cap the second ticket is turned away before the gate, so
 		// the gate's one-screen rule never ends a screen for nothing.
 		n := g.Admits()
-		resp, body := doRequest(t, http.MethodPost, r.srv.URL+"/whep/gig1", "application/sdp", good, bearer("tk_other"))
+		resp, body := wheptest.DoRequest(t, http.MethodPost, r.srv.URL+"/whep/gig1", "application/sdp", good, bearer("tk_other"))
 		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "viewer_cap") {
 			t.Fatalf("POST over the cap = %d %s, want 503 viewer_cap", resp.StatusCode, body)
 		}
 		if g.Admits() != n || pass.Err() != nil {
 			t.Fatal("an offer refused by the cap was admitted by the gate")
 		}
-		if resp, _ := doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil); resp.StatusCode != http.StatusNoContent {
+		if resp, _ := wheptest.DoRequest(t, http.MethodDelete, r.srv.URL+v.Location, "", "", nil); resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("DELETE = %d", resp.StatusCode)
 		}
-		waitFor(t, 2*time.Second, "pass released", func() bool { return g.Releases(pass) == 1 })
+		wheptest.WaitFor(t, 2*time.Second, "pass released", func() bool { return g.Releases(pass) == 1 })
 		time.Sleep(100 * time.Millisecond)
 		if g.Releases(pass) != 1 || r.sfu.Viewers() != 0 {
 			t.Fatalf("after DELETE: released %d times, %d sessions", g.Releases(pass), r.sfu.Viewers())
@@ -124,26 +125,26 @@ func TestWHEPTicketGate(t *testing.T) {
 	for _, cause := range []error{access.ErrWatchingElsewhere, access.ErrTicketRevoked} {
 		t.Run("pass ends: "+access.Code(cause), func(t *testing.T) {
 			want.TicketEnded++
-			waitFor(t, 3*time.Second, "free slot", func() bool { return r.sfu.Viewers() == 0 })
+			wheptest.WaitFor(t, 3*time.Second, "free slot", func() bool { return r.sfu.Viewers() == 0 })
 			v, code, body := r.watchAs(t, viewerOpts{}, "/whep/gig1", bearer("tk_good"))
 			if code != http.StatusCreated {
 				t.Fatalf("POST with a ticket = %d %s", code, body)
 			}
 			pass, _ := g.Last()
-			waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 20 })
+			wheptest.WaitFor(t, 10*time.Second, "video", func() bool { video, _ := v.Snapshot(); return len(video) > 20 })
 			start := time.Now()
 			pass.End(cause)
-			waitFor(t, 2*time.Second, "session closed", func() bool { return r.sfu.Viewers() == 0 })
+			wheptest.WaitFor(t, 2*time.Second, "session closed", func() bool { return r.sfu.Viewers() == 0 })
 			t.Logf("session closed %v after the pass ended", time.Since(start).Round(time.Millisecond))
-			video, _ := v.snapshot()
+			video, _ := v.Snapshot()
 			time.Sleep(500 * time.Millisecond)
-			if after, _ := v.snapshot(); len(after) != len(video) {
+			if after, _ := v.Snapshot(); len(after) != len(video) {
 				t.Fatalf("%d video packets arrived after the session closed", len(after)-len(video))
 			}
 			if g.Releases(pass) != 1 {
 				t.Fatalf("pass released %d times, want 1", g.Releases(pass))
 			}
-			if resp, _ := doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil); resp.StatusCode != http.StatusNotFound {
+			if resp, _ := wheptest.DoRequest(t, http.MethodDelete, r.srv.URL+v.Location, "", "", nil); resp.StatusCode != http.StatusNotFound {
 				t.Fatalf("DELETE of the ended session = %d, want 404", resp.StatusCode)
 			}
 		})
@@ -152,10 +153,10 @@ func TestWHEPTicketGate(t *testing.T) {
 	t.Run("open gig plays without a ticket", func(t *testing.T) {
 		g.SetTicketed("gig1", false)
 		defer g.SetTicketed("gig1", true)
-		waitFor(t, 3*time.Second, "free slot", func() bool { return r.sfu.Viewers() == 0 })
+		wheptest.WaitFor(t, 3*time.Second, "free slot", func() bool { return r.sfu.Viewers() == 0 })
 		v := r.watch(t, viewerOpts{})
-		waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 0 })
-		doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil)
+		wheptest.WaitFor(t, 10*time.Second, "video", func() bool { video, _ := v.Snapshot(); return len(video) > 0 })
+		wheptest.DoRequest(t, http.MethodDelete, r.srv.URL+v.Location, "", "", nil)
 	})
 
 	c := r.sfu.Counters()
@@ -181,8 +182,8 @@ func TestWHEPPassEndsSessionWithoutLeaks(t *testing.T) {
 	}
 	srv := httptest.NewServer(s.Handler())
 	connect := func() (*webrtc.PeerConnection, *access.Pass) {
-		c := newClient(t, viewerOpts{})
-		resp, answer := doRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", c.Offer, bearer("tk_good"))
+		c := wheptest.NewClient(t, viewerOpts{})
+		resp, answer := wheptest.DoRequest(t, http.MethodPost, srv.URL+"/whep/gig1", "application/sdp", c.Offer, bearer("tk_good"))
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("POST = %d %s", resp.StatusCode, answer)
 		}
@@ -193,11 +194,11 @@ func TestWHEPPassEndsSessionWithoutLeaks(t *testing.T) {
 		return c.PC, p
 	}
 	pc1, p1 := connect()
-	waitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
+	wheptest.WaitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
 	p1.End(access.ErrWatchingElsewhere)
-	waitFor(t, 2*time.Second, "session closed by its pass", func() bool { return s.Viewers() == 0 && st.Viewers() == 0 })
-	waitFor(t, time.Second, "pass released", func() bool { return g.Releases(p1) == 1 })
-	waitFor(t, 10*time.Second, "viewer sees the close", func() bool {
+	wheptest.WaitFor(t, 2*time.Second, "session closed by its pass", func() bool { return s.Viewers() == 0 && st.Viewers() == 0 })
+	wheptest.WaitFor(t, time.Second, "pass released", func() bool { return g.Releases(p1) == 1 })
+	wheptest.WaitFor(t, 10*time.Second, "viewer sees the close", func() bool {
 		s := pc1.ConnectionState()
 		return s == webrtc.PeerConnectionStateClosed || s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateDisconnected
 	})
@@ -205,7 +206,7 @@ func TestWHEPPassEndsSessionWithoutLeaks(t *testing.T) {
 
 	// A session the server closes releases its pass too.
 	pc2, p2 := connect()
-	waitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
+	wheptest.WaitFor(t, 10*time.Second, "connected viewer", func() bool { return st.Viewers() == 1 })
 	s.Close()
 	if g.Releases(p2) != 1 || g.Releases(p1) != 1 {
 		t.Fatalf("after Close: passes released %d and %d times, want 1 each", g.Releases(p1), g.Releases(p2))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/webrtc/v4"
@@ -77,8 +78,8 @@ func errorCode(t *testing.T, body string) string {
 // completes the connection; it returns the status and the session URL.
 func (r *bareRig) connectViewer(t *testing.T, client string) (int, string) {
 	t.Helper()
-	c := newClient(t, viewerOpts{})
-	resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp", c.Offer, map[string]string{clientHeader: client})
+	c := wheptest.NewClient(t, viewerOpts{})
+	resp, body := wheptest.DoRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp", c.Offer, map[string]string{clientHeader: client})
 	if resp.StatusCode != http.StatusCreated {
 		return resp.StatusCode, body
 	}
@@ -96,11 +97,11 @@ func (r *bareRig) connectViewer(t *testing.T, client string) (int, string) {
 func TestWHEPRealViewerAnsweredWhileOneAddressFloods(t *testing.T) {
 	r := newBareRig(t, sfu.Config{MaxViewers: 15, ClientIP: clientFromHeader, AllowPrivateCandidates: true})
 	// One offer, posted again and again: the flooder never connects.
-	flood := newClient(t, viewerOpts{}).Offer
+	flood := wheptest.NewClient(t, viewerOpts{}).Offer
 	counts := map[string]int{}
 	for i := range 40 {
 		hdr := map[string]string{clientHeader: fmt.Sprintf("2001:db8:7::%x", i+1)}
-		resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp", flood, hdr)
+		resp, body := wheptest.DoRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp", flood, hdr)
 		switch resp.StatusCode {
 		case http.StatusCreated:
 			counts["created"]++
@@ -123,14 +124,14 @@ func TestWHEPRealViewerAnsweredWhileOneAddressFloods(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("real viewer during the flood: %d %s", status, body)
 	}
-	waitFor(t, 10*time.Second, "the real viewer connected and watching", func() bool { return r.stream.Viewers() == 1 })
+	wheptest.WaitFor(t, 10*time.Second, "the real viewer connected and watching", func() bool { return r.stream.Viewers() == 1 })
 	c := r.sfu.Counters()
 	if c.AddrCapHits != 10 || c.RateLimited != 20 || c.ViewerCapHits != 0 {
 		t.Fatalf("counters %+v", c)
 	}
 	// The flood's sessions never connect: they go after ConnectTimeout
 	// (default 5 s), the viewer stays.
-	waitFor(t, 8*time.Second, "unconnected sessions expired", func() bool { return r.sfu.Viewers() == 1 })
+	wheptest.WaitFor(t, 8*time.Second, "unconnected sessions expired", func() bool { return r.sfu.Viewers() == 1 })
 	if r.stream.Viewers() != 1 {
 		t.Fatal("the real viewer was dropped")
 	}
@@ -142,21 +143,21 @@ func TestWHEPRealViewerAnsweredWhileOneAddressFloods(t *testing.T) {
 func TestWHEPUnconnectedSessionExpiresSoon(t *testing.T) {
 	r := newBareRig(t, sfu.Config{MaxViewers: 1, AllowPrivateCandidates: true})
 	posted := time.Now()
-	resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp", newClient(t, viewerOpts{}).Offer, nil)
+	resp, body := wheptest.DoRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp", wheptest.NewClient(t, viewerOpts{}).Offer, nil)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST = %d %s", resp.StatusCode, body)
 	}
 	if status, _ := r.connectViewer(t, ""); status != http.StatusServiceUnavailable {
 		t.Fatalf("second viewer while the first holds the only slot: %d, want 503", status)
 	}
-	waitFor(t, 7*time.Second, "the unconnected session to expire", func() bool { return r.sfu.Viewers() == 0 })
+	wheptest.WaitFor(t, 7*time.Second, "the unconnected session to expire", func() bool { return r.sfu.Viewers() == 0 })
 	if d := time.Since(posted); d < 4*time.Second {
 		t.Fatalf("expired after %v, before ConnectTimeout", d)
 	}
 	if status, body := r.connectViewer(t, ""); status != http.StatusCreated {
 		t.Fatalf("viewer after the expiry: %d %s", status, body)
 	}
-	waitFor(t, 10*time.Second, "viewer connected", func() bool { return r.stream.Viewers() == 1 })
+	wheptest.WaitFor(t, 10*time.Second, "viewer connected", func() bool { return r.stream.Viewers() == 1 })
 }
 
 // TestWHEPSessionHoldsAddressSlotWhileItLasts: connected sessions count
@@ -172,7 +173,7 @@ func TestWHEPSessionHoldsAddressSlotWhileItLasts(t *testing.T) {
 		}
 		locations = append(locations, loc)
 	}
-	waitFor(t, 10*time.Second, "two viewers connected", func() bool { return r.stream.Viewers() == 2 })
+	wheptest.WaitFor(t, 10*time.Second, "two viewers connected", func() bool { return r.stream.Viewers() == 2 })
 	status, body := r.connectViewer(t, "192.0.2.1")
 	if status != http.StatusTooManyRequests || errorCode(t, body) != "too_many_sessions" {
 		t.Fatalf("third session from one address: %d %s", status, body)
@@ -185,7 +186,7 @@ func TestWHEPSessionHoldsAddressSlotWhileItLasts(t *testing.T) {
 	if status, _ := r.connectViewer(t, "192.0.2.1"); status != http.StatusTooManyRequests {
 		t.Fatalf("third session after 6 s: %d, want 429", status)
 	}
-	if resp, body := doRequest(t, http.MethodDelete, r.url+locations[0], "", "", nil); resp.StatusCode != http.StatusNoContent {
+	if resp, body := wheptest.DoRequest(t, http.MethodDelete, r.url+locations[0], "", "", nil); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE = %d %s", resp.StatusCode, body)
 	}
 	if status, body := r.connectViewer(t, "192.0.2.1"); status != http.StatusCreated {
@@ -243,13 +244,13 @@ func TestRemotePrivateCandidatesDropped(t *testing.T) {
 			r := newBareRig(t, sfu.Config{AllowPrivateCandidates: allow}, whip.Config{Keys: whiptest.Keys{"key-w": "gigw"}})
 			whepOffer, whepTrickle, whipOffer := newDecoy(t), newDecoy(t), newDecoy(t)
 
-			resp, body := doRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp",
-				pointAt(newClient(t, viewerOpts{}).Offer, whepOffer.port()), nil)
+			resp, body := wheptest.DoRequest(t, http.MethodPost, r.url+"/whep/gig1", "application/sdp",
+				pointAt(wheptest.NewClient(t, viewerOpts{}).Offer, whepOffer.port()), nil)
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("WHEP POST = %d %s", resp.StatusCode, body)
 			}
 			frag := "a=mid:0\r\na=candidate:9 1 udp 2130706431 127.0.0.1 " + strconv.Itoa(whepTrickle.port()) + " typ host\r\n"
-			resp, body = doRequest(t, http.MethodPatch, r.url+resp.Header.Get("Location"), "application/trickle-ice-sdpfrag", frag, nil)
+			resp, body = wheptest.DoRequest(t, http.MethodPatch, r.url+resp.Header.Get("Location"), "application/trickle-ice-sdpfrag", frag, nil)
 			if resp.StatusCode != http.StatusNoContent {
 				t.Fatalf("WHEP PATCH = %d %s", resp.StatusCode, body)
 			}
@@ -268,7 +269,7 @@ func TestRemotePrivateCandidatesDropped(t *testing.T) {
 				// named; WHEP viewers are on icelite, an ICE-lite agent
 				// that never dials anyone: only the viewer's own checks
 				// reach it, so even allowed candidates get nothing.
-				waitFor(t, 4*time.Second, "checks at the WHIP decoy", func() bool { return whipOffer.n.Load() > 0 })
+				wheptest.WaitFor(t, 4*time.Second, "checks at the WHIP decoy", func() bool { return whipOffer.n.Load() > 0 })
 				if n := whepOffer.n.Load() + whepTrickle.n.Load(); n != 0 {
 					t.Errorf("%d packets reached the WHEP decoys: an ICE-lite server must not send checks", n)
 				}
@@ -287,7 +288,7 @@ func TestRemotePrivateCandidatesDropped(t *testing.T) {
 			if status, body := r.connectViewer(t, ""); status != http.StatusCreated {
 				t.Fatalf("viewer: %d %s", status, body)
 			}
-			waitFor(t, 10*time.Second, "loopback viewer connected (peer-reflexive)", func() bool { return r.stream.Viewers() == 1 })
+			wheptest.WaitFor(t, 10*time.Second, "loopback viewer connected (peer-reflexive)", func() bool { return r.stream.Viewers() == 1 })
 		})
 	}
 }

@@ -12,69 +12,28 @@ import (
 
 	"github.com/bookmygig/bookmygig/ingest/ingesttest"
 	"github.com/bookmygig/bookmygig/internal/whepclient"
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/bookmygig/bookmygig/transcode"
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 )
-
-// firstAccessUnit depacketizes video packets up to the first marker and
-// returns the NAL unit types in order.
-func firstAccessUnit(t *testing.T, recs []rtpRecord) []byte {
-	t.Helper()
-	var h codecs.H264Packet
-	var au []byte
-	for _, r := range recs {
-		out, err := h.Unmarshal(r.payload)
-		if err != nil {
-			t.Fatalf("depacketize seq %d: %v", r.seq, err)
-		}
-		au = append(au, out...)
-		if r.marker {
-			return nalTypes(au)
-		}
-	}
-	t.Fatal(errNoAU)
-	return nil
-}
-
-func nalTypes(annexb []byte) []byte {
-	var types []byte
-	for _, n := range bytes.Split(annexb, []byte{0, 0, 1}) {
-		n = bytes.TrimRight(n, "\x00")
-		if len(n) > 0 {
-			types = append(types, n[0]&0x1f)
-		}
-	}
-	return types
-}
 
 // clockRate estimates an RTP clock from packets received after the GOP
 // burst: timestamp progress over wall time.
 func clockRate(recs []rtpRecord, skip time.Duration) float64 {
 	var first *rtpRecord
 	for i := range recs {
-		if recs[i].at.Sub(recs[0].at) >= skip {
+		if recs[i].At.Sub(recs[0].At) >= skip {
 			first = &recs[i]
 			break
 		}
 	}
 	last := recs[len(recs)-1]
-	if first == nil || last.at.Sub(first.at) <= 0 {
+	if first == nil || last.At.Sub(first.At) <= 0 {
 		return 0
 	}
-	return float64(last.ts-first.ts) / last.at.Sub(first.at).Seconds()
-}
-
-func checkSeqContinuous(t *testing.T, what string, recs []rtpRecord) {
-	t.Helper()
-	for i := 1; i < len(recs); i++ {
-		if d := recs[i].seq - recs[i-1].seq; d != 1 {
-			t.Errorf("%s: sequence jumps from %d to %d at packet %d", what, recs[i-1].seq, recs[i].seq, i)
-			return
-		}
-	}
+	return float64(last.TS-first.TS) / last.At.Sub(first.At).Seconds()
 }
 
 func TestWHEPPionViewerOverRTMP(t *testing.T) {
@@ -84,29 +43,29 @@ func TestWHEPPionViewerOverRTMP(t *testing.T) {
 	_, st := r.publish(t, ingesttest.Options{GOP: 120})
 	time.Sleep(1500 * time.Millisecond)
 	v := r.watch(t, viewerOpts{})
-	waitFor(t, 10*time.Second, "video and audio", func() bool {
-		video, audio := v.snapshot()
+	wheptest.WaitFor(t, 10*time.Second, "video and audio", func() bool {
+		video, audio := v.Snapshot()
 		return len(video) > 0 && len(audio) > 0
 	})
-	firstVideo, _ := v.snapshot()
-	t.Logf("first video packet %v after the offer", firstVideo[0].at.Sub(v.started).Round(time.Millisecond))
+	firstVideo, _ := v.Snapshot()
+	t.Logf("first video packet %v after the offer", firstVideo[0].At.Sub(v.Started).Round(time.Millisecond))
 	if n := st.Stats().Viewers["webrtc"]; n != 1 {
 		t.Errorf("stream counts %d webrtc viewers, want 1", n)
 	}
 	time.Sleep(3 * time.Second)
-	video, audio := v.snapshot()
-	t.Logf("video %s, audio %s", describe(video), describe(audio))
+	video, audio := v.Snapshot()
+	t.Logf("video %s, audio %s", wheptest.Describe(video), wheptest.Describe(audio))
 
-	types := firstAccessUnit(t, video)
+	types := wheptest.FirstAccessUnit(t, video)
 	if len(types) < 3 || types[0] != 7 || types[1] != 8 || types[len(types)-1] != 5 {
 		t.Fatalf("first access unit has NAL types %v, want SPS(7) PPS(8) ... IDR(5)", types)
 	}
 	// The burst (cached GOP, 1.5 s of frames) must arrive at once.
-	if span := video[0].ts; video[len(video)-1].ts-span < 90000 {
-		t.Errorf("video timestamps span %d ticks, want more than 1 s", video[len(video)-1].ts-span)
+	if span := video[0].TS; video[len(video)-1].TS-span < 90000 {
+		t.Errorf("video timestamps span %d ticks, want more than 1 s", video[len(video)-1].TS-span)
 	}
-	checkSeqContinuous(t, "video", video)
-	checkSeqContinuous(t, "audio", audio)
+	wheptest.CheckSeqContinuous(t, "video", video)
+	wheptest.CheckSeqContinuous(t, "audio", audio)
 	if rate := clockRate(video, time.Second); math.Abs(rate-90000) > 90000*0.08 {
 		t.Errorf("video clock %.0f Hz against wall time, want 90000", rate)
 	}
@@ -122,13 +81,13 @@ func TestWHEPPionViewerOverRTMP(t *testing.T) {
 	var sum float64
 	var n int
 	for i, a := range audio {
-		if i > 0 && a.ts-audio[i-1].ts != 960 {
-			t.Fatalf("opus packet %d advances %d ticks, want 960", i, a.ts-audio[i-1].ts)
+		if i > 0 && a.TS-audio[i-1].TS != 960 {
+			t.Fatalf("opus packet %d advances %d ticks, want 960", i, a.TS-audio[i-1].TS)
 		}
-		if cfg := a.payload[0] >> 3; cfg < 16 && cfg%4 != 1 || cfg >= 16 && cfg%4 != 3 {
+		if cfg := a.Payload[0] >> 3; cfg < 16 && cfg%4 != 1 || cfg >= 16 && cfg%4 != 3 {
 			t.Fatalf("opus TOC config %d is not a 20 ms frame", cfg)
 		}
-		pcm, err := dec.Decode(a.payload)
+		pcm, err := dec.Decode(a.Payload)
 		if err != nil {
 			t.Fatalf("opus packet %d: %v", i, err)
 		}
@@ -142,23 +101,23 @@ func TestWHEPPionViewerOverRTMP(t *testing.T) {
 	}
 
 	// Sender reports for both tracks map RTP time to one wall clock.
-	v.mu.Lock()
-	srV, srA := v.srs[v.ssrcs["video"]], v.srs[v.ssrcs["audio"]]
-	v.mu.Unlock()
+	v.Mu.Lock()
+	srV, srA := v.SRs[v.SSRCs["video"]], v.SRs[v.SSRCs["audio"]]
+	v.Mu.Unlock()
 	if len(srV) == 0 || len(srA) == 0 {
 		t.Fatalf("sender reports: %d video, %d audio; want both", len(srV), len(srA))
 	}
 
 	// DELETE ends the session; a second DELETE is a quiet 404.
-	resp, _ := doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil)
+	resp, _ := wheptest.DoRequest(t, http.MethodDelete, r.srv.URL+v.Location, "", "", nil)
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE = %d, want 204", resp.StatusCode)
 	}
-	resp, _ = doRequest(t, http.MethodDelete, r.srv.URL+v.location, "", "", nil)
+	resp, _ = wheptest.DoRequest(t, http.MethodDelete, r.srv.URL+v.Location, "", "", nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("second DELETE = %d, want 404", resp.StatusCode)
 	}
-	waitFor(t, 3*time.Second, "viewer count back to 0", func() bool { return st.Stats().Viewers["webrtc"] == 0 })
+	wheptest.WaitFor(t, 3*time.Second, "viewer count back to 0", func() bool { return st.Stats().Viewers["webrtc"] == 0 })
 	if r.sfu.Viewers() != 0 {
 		t.Fatalf("sfu still counts %d sessions", r.sfu.Viewers())
 	}
@@ -167,26 +126,26 @@ func TestWHEPPionViewerOverRTMP(t *testing.T) {
 func TestWHEPRetransmitsNACKedPackets(t *testing.T) {
 	r := newRig(t, sfu.Config{})
 	r.publish(t, ingesttest.Options{})
-	v := r.watch(t, viewerOpts{noAudio: true})
-	waitFor(t, 10*time.Second, "100 video packets", func() bool {
-		video, _ := v.snapshot()
+	v := r.watch(t, viewerOpts{NoAudio: true})
+	wheptest.WaitFor(t, 10*time.Second, "100 video packets", func() bool {
+		video, _ := v.Snapshot()
 		return len(video) >= 100
 	})
-	video, _ := v.snapshot()
+	video, _ := v.Snapshot()
 	want := video[len(video)-20]
-	v.mu.Lock()
-	ssrc := v.ssrcs["video"]
-	v.mu.Unlock()
-	if err := v.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
-		MediaSSRC: ssrc, Nacks: []rtcp.NackPair{{PacketID: want.seq}},
+	v.Mu.Lock()
+	ssrc := v.SSRCs["video"]
+	v.Mu.Unlock()
+	if err := v.PC.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
+		MediaSSRC: ssrc, Nacks: []rtcp.NackPair{{PacketID: want.Seq}},
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 3*time.Second, "the retransmission", func() bool {
-		video, _ := v.snapshot()
+	wheptest.WaitFor(t, 3*time.Second, "the retransmission", func() bool {
+		video, _ := v.Snapshot()
 		n := 0
 		for _, p := range video {
-			if p.seq == want.seq && bytes.Equal(p.payload, want.payload) {
+			if p.Seq == want.Seq && bytes.Equal(p.Payload, want.Payload) {
 				n++
 			}
 		}
@@ -197,12 +156,12 @@ func TestWHEPRetransmitsNACKedPackets(t *testing.T) {
 func TestWHEPOverICETCP(t *testing.T) {
 	r := newRig(t, sfu.Config{})
 	r.publish(t, ingesttest.Options{})
-	v := r.watch(t, viewerOpts{tcpOnly: true})
-	waitFor(t, 10*time.Second, "video over ICE-TCP", func() bool {
-		video, audio := v.snapshot()
+	v := r.watch(t, viewerOpts{TCPOnly: true})
+	wheptest.WaitFor(t, 10*time.Second, "video over ICE-TCP", func() bool {
+		video, audio := v.Snapshot()
 		return len(video) > 50 && len(audio) > 10
 	})
-	pair, err := v.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	pair, err := v.PC.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
 	if err == nil && pair != nil && pair.Local.Protocol != webrtc.ICEProtocolTCP {
 		t.Fatalf("selected pair %v is not TCP", pair)
 	}
@@ -214,7 +173,7 @@ func TestWHEPDataChannelHook(t *testing.T) {
 		dc.OnOpen(func() { got <- gig + " " + ip + " " + dc.Label() })
 	}})
 	r.publish(t, ingesttest.Options{})
-	r.watch(t, viewerOpts{chat: true})
+	r.watch(t, viewerOpts{Chat: true})
 	select {
 	case s := <-got:
 		if s != "gig1 127.0.0.1 chat" {
@@ -229,20 +188,13 @@ func TestWHEPSessionsEndWithStream(t *testing.T) {
 	r := newRig(t, sfu.Config{})
 	p, _ := r.publish(t, ingesttest.Options{})
 	v := r.watch(t, viewerOpts{})
-	waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 0 })
+	wheptest.WaitFor(t, 10*time.Second, "video", func() bool { video, _ := v.Snapshot(); return len(video) > 0 })
 	p.Stop()
-	waitFor(t, 10*time.Second, "session closed", func() bool { return r.sfu.Viewers() == 0 })
-	waitFor(t, 10*time.Second, "viewer sees the close", func() bool {
-		s := v.pc.ConnectionState()
+	wheptest.WaitFor(t, 10*time.Second, "session closed", func() bool { return r.sfu.Viewers() == 0 })
+	wheptest.WaitFor(t, 10*time.Second, "viewer sees the close", func() bool {
+		s := v.PC.ConnectionState()
 		return s == webrtc.PeerConnectionStateClosed || s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateDisconnected
 	})
-}
-
-type apiError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
 }
 
 func TestWHEPErrors(t *testing.T) {
@@ -258,10 +210,10 @@ func TestWHEPErrors(t *testing.T) {
 	// A second show on the same node: the cap is per gig.
 	ingesttest.Publish(t, r.ing.URL("key2"), ingesttest.Options{})
 	ingesttest.WaitLive(t, r.reg, "gig2", 15*time.Second)
-	good := newClient(t, viewerOpts{}).Offer
+	good := wheptest.NewClient(t, viewerOpts{}).Offer
 	sendOnly := strings.ReplaceAll(good, "a=recvonly", "a=sendonly")
-	vp8Only := newClient(t, viewerOpts{codecs: registerVP8Only}).Offer
-	audioOnly := newClientWith(t, whepclient.Options{Kinds: []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}}).Offer
+	vp8Only := wheptest.NewClient(t, viewerOpts{Codecs: registerVP8Only}).Offer
+	audioOnly := wheptest.NewClientWith(t, whepclient.Options{Kinds: []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio}}).Offer
 
 	tests := []struct {
 		name      string
@@ -286,7 +238,7 @@ func TestWHEPErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := doRequest(t, tt.method, r.srv.URL+tt.path, tt.ctype, tt.body, nil)
+			resp, body := wheptest.DoRequest(t, tt.method, r.srv.URL+tt.path, tt.ctype, tt.body, nil)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("%s %s = %d %s, want %d", tt.method, tt.path, resp.StatusCode, body, tt.status)
 			}
@@ -301,7 +253,7 @@ func TestWHEPErrors(t *testing.T) {
 	}
 
 	t.Run("created, link, etag, cors, cap, patch", func(t *testing.T) {
-		resp, answer := doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", good, map[string]string{"Origin": "https://player.example"})
+		resp, answer := wheptest.DoRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", good, map[string]string{"Origin": "https://player.example"})
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("POST = %d %s", resp.StatusCode, answer)
 		}
@@ -334,7 +286,7 @@ func TestWHEPErrors(t *testing.T) {
 
 		// The cap is 1 per gig: gig1's next viewer gets 503, while gig2,
 		// on the same node, still takes its first viewer.
-		resp2, body := doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", good, nil)
+		resp2, body := wheptest.DoRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", good, nil)
 		var capErr apiError
 		_ = json.Unmarshal([]byte(body), &capErr)
 		if resp2.StatusCode != http.StatusServiceUnavailable || capErr.Error.Code != "viewer_cap" ||
@@ -342,7 +294,7 @@ func TestWHEPErrors(t *testing.T) {
 			t.Fatalf("POST over gig1's cap = %d %s (Retry-After %q), want 503 viewer_cap pointing to FLV",
 				resp2.StatusCode, body, resp2.Header.Get("Retry-After"))
 		}
-		resp2, body = doRequest(t, "POST", r.srv.URL+"/whep/gig2", "application/sdp", good, nil)
+		resp2, body = wheptest.DoRequest(t, "POST", r.srv.URL+"/whep/gig2", "application/sdp", good, nil)
 		if resp2.StatusCode != http.StatusCreated || !strings.HasPrefix(resp2.Header.Get("Location"), "/whep/gig2/") {
 			t.Fatalf("POST for gig2 while gig1 is at its cap = %d %s, want 201", resp2.StatusCode, body)
 		}
@@ -350,54 +302,54 @@ func TestWHEPErrors(t *testing.T) {
 		if n := r.sfu.Viewers(); n != 2 {
 			t.Fatalf("node counts %d WebRTC sessions, want 2 (one per gig)", n)
 		}
-		resp2, body = doRequest(t, "POST", r.srv.URL+"/whep/gig2", "application/sdp", good, nil)
+		resp2, body = wheptest.DoRequest(t, "POST", r.srv.URL+"/whep/gig2", "application/sdp", good, nil)
 		if resp2.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "viewer_cap") {
 			t.Fatalf("POST over gig2's cap = %d %s, want 503 viewer_cap", resp2.StatusCode, body)
 		}
-		if resp2, _ := doRequest(t, "DELETE", r.srv.URL+gig2Loc, "", "", nil); resp2.StatusCode != http.StatusNoContent {
+		if resp2, _ := wheptest.DoRequest(t, "DELETE", r.srv.URL+gig2Loc, "", "", nil); resp2.StatusCode != http.StatusNoContent {
 			t.Fatalf("DELETE gig2's viewer = %d", resp2.StatusCode)
 		}
 
 		// Trickle: a candidate is accepted, a wrong ETag refused, a new
 		// ufrag (ICE restart) refused clearly.
-		frag := "a=ice-ufrag:" + iceUfragOf(good) + "\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
-		resp3, body := doRequest(t, "PATCH", r.srv.URL+loc, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": etag})
+		frag := "a=ice-ufrag:" + wheptest.ICEUfragOf(good) + "\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
+		resp3, body := wheptest.DoRequest(t, "PATCH", r.srv.URL+loc, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": etag})
 		if resp3.StatusCode != http.StatusNoContent {
 			t.Fatalf("PATCH = %d %s, want 204", resp3.StatusCode, body)
 		}
-		resp3, _ = doRequest(t, "PATCH", r.srv.URL+loc, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": `"nope"`})
+		resp3, _ = wheptest.DoRequest(t, "PATCH", r.srv.URL+loc, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": `"nope"`})
 		if resp3.StatusCode != http.StatusPreconditionFailed {
 			t.Fatalf("PATCH with a wrong If-Match = %d, want 412", resp3.StatusCode)
 		}
-		resp3, body = doRequest(t, "PATCH", r.srv.URL+loc, "application/trickle-ice-sdpfrag", "a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n", nil)
+		resp3, body = wheptest.DoRequest(t, "PATCH", r.srv.URL+loc, "application/trickle-ice-sdpfrag", "a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n", nil)
 		if resp3.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "ice_restart_unsupported") {
 			t.Fatalf("ICE restart PATCH = %d %s, want 422", resp3.StatusCode, body)
 		}
-		resp3, _ = doRequest(t, "PATCH", r.srv.URL+loc, "application/sdp", frag, nil)
+		resp3, _ = wheptest.DoRequest(t, "PATCH", r.srv.URL+loc, "application/sdp", frag, nil)
 		if resp3.StatusCode != http.StatusUnsupportedMediaType {
 			t.Fatalf("PATCH with application/sdp = %d, want 415", resp3.StatusCode)
 		}
 
-		resp4, _ := doRequest(t, "DELETE", r.srv.URL+loc, "", "", nil)
+		resp4, _ := wheptest.DoRequest(t, "DELETE", r.srv.URL+loc, "", "", nil)
 		if resp4.StatusCode != http.StatusNoContent {
 			t.Fatalf("DELETE = %d", resp4.StatusCode)
 		}
-		resp4, _ = doRequest(t, "DELETE", r.srv.URL+loc, "", "", nil)
+		resp4, _ = wheptest.DoRequest(t, "DELETE", r.srv.URL+loc, "", "", nil)
 		if resp4.StatusCode != http.StatusNotFound {
 			t.Fatalf("second DELETE = %d, want 404", resp4.StatusCode)
 		}
 		// The slot is free again.
-		resp4, body = doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", good, nil)
+		resp4, body = wheptest.DoRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", good, nil)
 		if resp4.StatusCode != http.StatusCreated {
 			t.Fatalf("POST after the viewer left = %d %s, want 201", resp4.StatusCode, body)
 		}
-		if resp4, _ := doRequest(t, "DELETE", r.srv.URL+resp4.Header.Get("Location"), "", "", nil); resp4.StatusCode != http.StatusNoContent {
+		if resp4, _ := wheptest.DoRequest(t, "DELETE", r.srv.URL+resp4.Header.Get("Location"), "", "", nil); resp4.StatusCode != http.StatusNoContent {
 			t.Fatalf("DELETE = %d", resp4.StatusCode)
 		}
 	})
 
 	t.Run("cap holds under concurrent posts", func(t *testing.T) {
-		waitFor(t, 5*time.Second, "no sessions left", func() bool { return r.sfu.Viewers() == 0 })
+		wheptest.WaitFor(t, 5*time.Second, "no sessions left", func() bool { return r.sfu.Viewers() == 0 })
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		codes := map[int]int{}
@@ -407,7 +359,7 @@ func TestWHEPErrors(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, _ := doRequest(t, "POST", r.srv.URL+"/whep/"+gig, "application/sdp", good, nil)
+				resp, _ := wheptest.DoRequest(t, "POST", r.srv.URL+"/whep/"+gig, "application/sdp", good, nil)
 				mu.Lock()
 				defer mu.Unlock()
 				codes[resp.StatusCode]++
@@ -421,13 +373,13 @@ func TestWHEPErrors(t *testing.T) {
 			t.Fatalf("8 concurrent POSTs over 2 gigs with a cap of 1 got %v, want 2x 201 (one per gig) and 6x 503", codes)
 		}
 		for _, l := range locs {
-			doRequest(t, "DELETE", r.srv.URL+l, "", "", nil)
+			wheptest.DoRequest(t, "DELETE", r.srv.URL+l, "", "", nil)
 		}
 	})
 
 	t.Run("cors preflight", func(t *testing.T) {
 		for _, path := range []string{"/whep/gig1", "/whep/gig1/abc"} {
-			resp, _ := doRequest(t, "OPTIONS", r.srv.URL+path, "", "", map[string]string{
+			resp, _ := wheptest.DoRequest(t, "OPTIONS", r.srv.URL+path, "", "", map[string]string{
 				"Origin": "https://player.example", "Access-Control-Request-Method": "POST",
 				"Access-Control-Request-Headers": "content-type, authorization",
 			})
@@ -438,20 +390,11 @@ func TestWHEPErrors(t *testing.T) {
 				t.Fatalf("OPTIONS %s = %d %v", path, resp.StatusCode, h)
 			}
 		}
-		resp, _ := doRequest(t, "OPTIONS", r.srv.URL+"/whep/gig1", "", "", map[string]string{"Origin": "https://evil.example"})
+		resp, _ := wheptest.DoRequest(t, "OPTIONS", r.srv.URL+"/whep/gig1", "", "", map[string]string{"Origin": "https://evil.example"})
 		if resp.Header.Get("Access-Control-Allow-Origin") != "" {
 			t.Fatalf("a foreign origin was allowed")
 		}
 	})
-}
-
-func iceUfragOf(sdp string) string {
-	for _, l := range strings.Split(sdp, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "a=ice-ufrag:"); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 // registerVP8Only registers VP8 and Opus only.
@@ -469,8 +412,8 @@ func registerVP8Only(m *webrtc.MediaEngine) error {
 func TestWHEPRefusesBFrames(t *testing.T) {
 	r := newRig(t, sfu.Config{})
 	_, st := r.publish(t, ingesttest.Options{Extra: []string{"-bf", "2"}})
-	waitFor(t, 10*time.Second, "b-frames detected", func() bool { return st.Stats().Video.BFrames })
-	resp, body := doRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", newClient(t, viewerOpts{}).Offer, nil)
+	wheptest.WaitFor(t, 10*time.Second, "b-frames detected", func() bool { return st.Stats().Video.BFrames })
+	resp, body := wheptest.DoRequest(t, "POST", r.srv.URL+"/whep/gig1", "application/sdp", wheptest.NewClient(t, viewerOpts{}).Offer, nil)
 	var e apiError
 	_ = json.Unmarshal([]byte(body), &e)
 	if resp.StatusCode != http.StatusConflict || e.Error.Code != "b_frames" ||

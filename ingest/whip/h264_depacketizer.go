@@ -19,9 +19,9 @@ const maxAccessUnit = 4 << 20
 type h264Depacketizer struct {
 	seq  rtpSequence
 	au   []byte
-	fu      []byte // the NAL unit being reassembled from FU-A fragments
-	inFU    bool
-	key     bool
+	fu   []byte // the NAL unit being reassembled from FU-A fragments
+	inFU bool
+	key  bool
 	// sps and pps are the newest parameter sets seen (copies).
 	sps, pps []byte
 	psNew    bool

@@ -1,29 +1,19 @@
 package whip_test
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
-	"github.com/bookmygig/bookmygig/internal/whepclient"
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/bookmygig/bookmygig/transcode"
-	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
-	"github.com/pion/webrtc/v4"
 )
 
 // The WHIP tests publish with a pion client (whiptest) and watch over WHEP
@@ -106,8 +96,6 @@ func (r *rig) whipPublishClip(t *testing.T, gig, key string, clip *whiptest.Clip
 	return whiptest.Publish(t, r.srv.URL, gig, key, clip)
 }
 
-var errNoAU = errors.New("no complete access unit")
-
 func testLogger(t testing.TB) *slog.Logger {
 	w := &testWriter{t: t}
 	// pion goroutines may still log after the test's end: drop those lines
@@ -144,86 +132,14 @@ func startWHIP(t testing.TB, s *sfu.SFU, cfg sfu.Config, w whip.Config, reg *med
 	return ws
 }
 
-// newRig starts the rig; wcfg (at most one) configures its WHIP ingest,
-// which has no stream keys (WHIP disabled) without it.
-
-// rtpRecord is one received RTP packet.
-type rtpRecord struct {
-	at      time.Time
-	seq     uint16
-	ts      uint32
-	marker  bool
-	payload []byte
-}
-
-// viewer is an in-process pion WHEP client.
-type viewer struct {
-	pc       *webrtc.PeerConnection
-	location string
-	started  time.Time
-
-	mu     sync.Mutex
-	video  []rtpRecord
-	audio  []rtpRecord
-	srs    map[uint32][]*rtcp.SenderReport
-	ssrcs  map[string]uint32
-	closed chan struct{}
-}
-
-type viewerOpts struct {
-	tcpOnly bool
-	noAudio bool
-	chat    bool
-	// codecs registers the codecs to offer; nil: pion's defaults.
-	codecs func(*webrtc.MediaEngine) error
-}
-
-// client is o as the shared WHEP client's options.
-func (o viewerOpts) client() whepclient.Options {
-	c := whepclient.Options{
-		Codecs: o.codecs,
-		// Lets the NACK test see a retransmission of a packet it already
-		// has (a real loss cannot be forced in-process).
-		Settings: func(se *webrtc.SettingEngine) { se.DisableSRTPReplayProtection(true) },
-	}
-	if o.tcpOnly {
-		c.Networks = []webrtc.NetworkType{webrtc.NetworkTypeTCP4}
-	}
-	if o.noAudio {
-		c.Kinds = []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo}
-	}
-	if o.chat {
-		c.DataChannel = "chat"
-	}
-	return c
-}
-
-// newClient makes a viewer's PeerConnection and its recvonly offer with
-// full ICE gathering (Offer); nothing is sent. The PeerConnection is closed
-// when the test ends.
-func newClient(t testing.TB, o viewerOpts) *whepclient.Viewer {
-	t.Helper()
-	return newClientWith(t, o.client())
-}
-
-func newClientWith(t testing.TB, opts whepclient.Options) *whepclient.Viewer {
-	t.Helper()
-	c, err := whepclient.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.PC.Close() })
-	return c
-}
-
-func postOffer(t *testing.T, url, sdp string) *http.Response {
-	t.Helper()
-	resp, err := http.Post(url, "application/sdp", strings.NewReader(sdp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
+// The recording viewer and its helpers are shared with the sfu tests in
+// wheptest; these names keep the tests' spelling.
+type (
+	rtpRecord  = wheptest.Record
+	viewer     = wheptest.Viewer
+	viewerOpts = wheptest.Opts
+	apiError   = wheptest.APIError
+)
 
 // watch connects a viewer to gig1 and records what it receives.
 func (r *rig) watch(t *testing.T, o viewerOpts) *viewer {
@@ -240,108 +156,7 @@ func (r *rig) watch(t *testing.T, o viewerOpts) *viewer {
 // otherwise the status and body say why.
 func (r *rig) watchAs(t *testing.T, o viewerOpts, path string, hdr map[string]string) (*viewer, int, string) {
 	t.Helper()
-	v := &viewer{srs: map[uint32][]*rtcp.SenderReport{}, ssrcs: map[string]uint32{}, closed: make(chan struct{})}
-	opts := o.client()
-	opts.Header = http.Header{}
-	for k, val := range hdr {
-		opts.Header.Set(k, val)
-	}
-	opts.OnTrack = func(tr *webrtc.TrackRemote, rx *webrtc.RTPReceiver) {
-		kind := tr.Kind().String()
-		v.mu.Lock()
-		v.ssrcs[kind] = uint32(tr.SSRC())
-		v.mu.Unlock()
-		go func() {
-			for {
-				pkts, _, err := rx.ReadRTCP()
-				if err != nil {
-					return
-				}
-				for _, p := range pkts {
-					if sr, ok := p.(*rtcp.SenderReport); ok {
-						v.mu.Lock()
-						v.srs[sr.SSRC] = append(v.srs[sr.SSRC], sr)
-						v.mu.Unlock()
-					}
-				}
-			}
-		}()
-	}
-	opts.OnPacket = func(tr *webrtc.TrackRemote, p *rtp.Packet, at time.Time) {
-		rec := rtpRecord{at: at, seq: p.SequenceNumber, ts: p.Timestamp, marker: p.Marker, payload: append([]byte(nil), p.Payload...)}
-		v.mu.Lock()
-		if tr.Kind() == webrtc.RTPCodecTypeVideo {
-			v.video = append(v.video, rec)
-		} else {
-			v.audio = append(v.audio, rec)
-		}
-		v.mu.Unlock()
-	}
-	c := newClientWith(t, opts)
-	v.pc = c.PC
-	v.started = time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	answer, err := c.Post(ctx, r.srv.URL+path)
-	if ref, ok := whepclient.Refusal(err); ok {
-		return v, ref.Status, ref.Body
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.location = c.Location
-	if err := c.SetAnswer(answer); err != nil {
-		t.Fatal(err)
-	}
-	return v, http.StatusCreated, answer
-}
-
-func (v *viewer) snapshot() (video, audio []rtpRecord) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return append([]rtpRecord(nil), v.video...), append([]rtpRecord(nil), v.audio...)
-}
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func doRequest(t *testing.T, method, url, ctype, body string, hdr map[string]string) (*http.Response, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp, string(b)
-}
-
-func describe(recs []rtpRecord) string {
-	if len(recs) == 0 {
-		return "none"
-	}
-	return fmt.Sprintf("%d packets over %v", len(recs), recs[len(recs)-1].at.Sub(recs[0].at).Round(time.Millisecond))
+	return wheptest.Watch(t, o, r.srv.URL+path, hdr)
 }
 
 // loopbackClients sets cfg for test clients that are all on 127.0.0.1:
@@ -358,62 +173,4 @@ func loopbackClients(cfg *sfu.Config) {
 	if cfg.OfferRate == 0 {
 		cfg.OfferRate = -1
 	}
-}
-
-// firstAccessUnit depacketizes video packets up to the first marker and
-// returns the NAL unit types in order.
-func firstAccessUnit(t *testing.T, recs []rtpRecord) []byte {
-	t.Helper()
-	var h codecs.H264Packet
-	var au []byte
-	for _, r := range recs {
-		out, err := h.Unmarshal(r.payload)
-		if err != nil {
-			t.Fatalf("depacketize seq %d: %v", r.seq, err)
-		}
-		au = append(au, out...)
-		if r.marker {
-			return nalTypes(au)
-		}
-	}
-	t.Fatal(errNoAU)
-	return nil
-}
-
-func nalTypes(annexb []byte) []byte {
-	var types []byte
-	for _, n := range bytes.Split(annexb, []byte{0, 0, 1}) {
-		n = bytes.TrimRight(n, "\x00")
-		if len(n) > 0 {
-			types = append(types, n[0]&0x1f)
-		}
-	}
-	return types
-}
-
-func checkSeqContinuous(t *testing.T, what string, recs []rtpRecord) {
-	t.Helper()
-	for i := 1; i < len(recs); i++ {
-		if d := recs[i].seq - recs[i-1].seq; d != 1 {
-			t.Errorf("%s: sequence jumps from %d to %d at packet %d", what, recs[i-1].seq, recs[i].seq, i)
-			return
-		}
-	}
-}
-
-func iceUfragOf(sdp string) string {
-	for _, l := range strings.Split(sdp, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "a=ice-ufrag:"); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// apiError is the JSON error shape of every refusal.
-type apiError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bookmygig/bookmygig/ingest/whip"
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/webrtc/v4"
 )
@@ -20,14 +21,14 @@ func TestWHIPKickClosesPublisherSession(t *testing.T) {
 	r := newRig(t, sfu.Config{}, whip.Config{Keys: testKeys})
 	p := r.whipPublish(t, "gig1", "key1")
 	st := waitWHIPLive(t, r, "gig1")
-	waitFor(t, 10*time.Second, "publisher connected", func() bool {
+	wheptest.WaitFor(t, 10*time.Second, "publisher connected", func() bool {
 		return p.PC.ConnectionState() == webrtc.PeerConnectionStateConnected
 	})
 	kicked := time.Now()
 	if !r.reg.Kick("gig1", errors.New("stream key rotated")) {
 		t.Fatal("Kick found no stream")
 	}
-	waitFor(t, 2*time.Second, "whip session closed on the server", func() bool { return r.whip.Publishers() == 0 })
+	wheptest.WaitFor(t, 2*time.Second, "whip session closed on the server", func() bool { return r.whip.Publishers() == 0 })
 	t.Logf("whip session closed %v after the kick", time.Since(kicked).Round(time.Millisecond))
 	if !st.Closed() {
 		t.Fatal("kicked stream still open")
@@ -39,7 +40,7 @@ func TestWHIPKickClosesPublisherSession(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	waitFor(t, 10*time.Second, "publisher's PeerConnection told", func() bool {
+	wheptest.WaitFor(t, 10*time.Second, "publisher's PeerConnection told", func() bool {
 		return p.PC.ConnectionState() != webrtc.PeerConnectionStateConnected
 	})
 	t.Logf("publisher saw %s %v after the kick", p.PC.ConnectionState(), time.Since(kicked).Round(time.Millisecond))

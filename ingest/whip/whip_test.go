@@ -9,6 +9,7 @@ import (
 
 	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/rtcp"
@@ -19,7 +20,7 @@ import (
 func waitWHIPLive(t *testing.T, r *rig, gig string) *media.Stream {
 	t.Helper()
 	var st *media.Stream
-	waitFor(t, 10*time.Second, "whip stream with H.264 and Opus", func() bool {
+	wheptest.WaitFor(t, 10*time.Second, "whip stream with H.264 and Opus", func() bool {
 		s, ok := r.reg.Get(gig)
 		if !ok || s.Closed() {
 			return false
@@ -37,12 +38,12 @@ func keyframeAt(recs []rtpRecord, from int) int {
 	start := from
 	var au []byte
 	for i := from; i < len(recs); i++ {
-		out, err := h.Unmarshal(recs[i].payload)
+		out, err := h.Unmarshal(recs[i].Payload)
 		if err == nil {
 			au = append(au, out...)
 		}
-		if recs[i].marker {
-			for _, nt := range nalTypes(au) {
+		if recs[i].Marker {
+			for _, nt := range wheptest.NALTypes(au) {
 				if nt == 5 {
 					return start
 				}
@@ -62,31 +63,31 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	v := r.watch(t, viewerOpts{})
-	waitFor(t, 10*time.Second, "video and audio at the viewer", func() bool {
-		video, audio := v.snapshot()
+	wheptest.WaitFor(t, 10*time.Second, "video and audio at the viewer", func() bool {
+		video, audio := v.Snapshot()
 		return len(video) > 100 && len(audio) > 50
 	})
-	video, audio := v.snapshot()
-	t.Logf("first video packet %v after the offer; video %s, audio %s", video[0].at.Sub(v.started).Round(time.Millisecond), describe(video), describe(audio))
+	video, audio := v.Snapshot()
+	t.Logf("first video packet %v after the offer; video %s, audio %s", video[0].At.Sub(v.Started).Round(time.Millisecond), wheptest.Describe(video), wheptest.Describe(audio))
 	// The publisher offered VP8 first (pion's and browsers' default
 	// order) and sends H.264: the viewer must be told H.264, or a
 	// browser decodes nothing.
-	if m := v.videoMime(); m != webrtc.MimeTypeH264 {
+	if m := videoMime(v); m != webrtc.MimeTypeH264 {
 		t.Fatalf("viewer's video codec %q, want H.264 (what the publisher sends)", m)
 	}
-	types := firstAccessUnit(t, video)
+	types := wheptest.FirstAccessUnit(t, video)
 	if len(types) < 3 || types[0] != 7 || types[1] != 8 || types[len(types)-1] != 5 {
 		for _, r := range video[:4] {
-			t.Logf("seq %d ts %d marker %v payload % x", r.seq, r.ts, r.marker, r.payload[:min(6, len(r.payload))])
+			t.Logf("seq %d ts %d marker %v payload % x", r.Seq, r.TS, r.Marker, r.Payload[:min(6, len(r.Payload))])
 		}
 		t.Fatalf("first access unit has NAL types %v, want SPS PPS ... IDR", types)
 	}
-	checkSeqContinuous(t, "video", video)
-	checkSeqContinuous(t, "audio", audio)
+	wheptest.CheckSeqContinuous(t, "video", video)
+	wheptest.CheckSeqContinuous(t, "audio", audio)
 
 	// Stream health from the in-band parameter sets; Opus from the
 	// publisher and AAC derived for FLV.
-	waitFor(t, 5*time.Second, "derived aac track", func() bool { return st.Track(media.CodecAAC) != nil })
+	wheptest.WaitFor(t, 5*time.Second, "derived aac track", func() bool { return st.Track(media.CodecAAC) != nil })
 	stats := st.Stats()
 	if stats.Video == nil || stats.Video.Codec != "H264" || stats.Video.Width != 640 || stats.Video.Height != 360 || stats.Video.Profile == "" {
 		t.Errorf("video stats %+v, want H264 640x360 with a profile", stats.Video)
@@ -102,25 +103,25 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 
 	// A viewer's PLI reaches the publisher, throttled per stream; the
 	// keyframe comes back to the viewer.
-	v.mu.Lock()
-	ssrc := v.ssrcs["video"]
-	v.mu.Unlock()
+	v.Mu.Lock()
+	ssrc := v.SSRCs["video"]
+	v.Mu.Unlock()
 	time.Sleep(600 * time.Millisecond) // past the throttle of the join's PLI
 	before := p.PLIs.Load()
-	video, _ = v.snapshot()
+	video, _ = v.Snapshot()
 	from := len(video)
 	sent := time.Now()
 	for i := 0; i < 5; i++ {
-		if err := v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		if err := v.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 3*time.Second, "the PLI at the publisher", func() bool { return p.PLIs.Load() > before })
+	wheptest.WaitFor(t, 3*time.Second, "the PLI at the publisher", func() bool { return p.PLIs.Load() > before })
 	var keyAt time.Duration
-	waitFor(t, 3*time.Second, "a keyframe after the PLI", func() bool {
-		video, _ := v.snapshot()
+	wheptest.WaitFor(t, 3*time.Second, "a keyframe after the PLI", func() bool {
+		video, _ := v.Snapshot()
 		if i := keyframeAt(video, from); i >= 0 {
-			keyAt = video[i].at.Sub(sent)
+			keyAt = video[i].At.Sub(sent)
 			return true
 		}
 		return false
@@ -148,18 +149,18 @@ func TestWHIPPionPublisherToWHEPViewer(t *testing.T) {
 
 	// DELETE ends the show (and the viewer, after the grace), a second
 	// DELETE is a quiet 404.
-	resp, _ = doRequest(t, http.MethodDelete, r.srv.URL+p.Location, "", "", nil)
+	resp, _ = wheptest.DoRequest(t, http.MethodDelete, r.srv.URL+p.Location, "", "", nil)
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE = %d", resp.StatusCode)
 	}
 	if _, ok := r.reg.Get("gig1"); ok {
 		t.Fatal("gig still live after DELETE")
 	}
-	resp, _ = doRequest(t, http.MethodDelete, r.srv.URL+p.Location, "", "", nil)
+	resp, _ = wheptest.DoRequest(t, http.MethodDelete, r.srv.URL+p.Location, "", "", nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("second DELETE = %d, want 404", resp.StatusCode)
 	}
-	waitFor(t, 10*time.Second, "viewer session closed after the grace", func() bool { return r.sfu.Viewers() == 0 })
+	wheptest.WaitFor(t, 10*time.Second, "viewer session closed after the grace", func() bool { return r.sfu.Viewers() == 0 })
 }
 
 func TestWHIPErrors(t *testing.T) {
@@ -169,7 +170,7 @@ func TestWHIPErrors(t *testing.T) {
 	t.Cleanup(func() { _ = pc.Close() })
 	whiptest.AddTracks(t, pc)
 	good := whiptest.GatheredOffer(t, pc)
-	recvOnly := newClient(t, viewerOpts{}).Offer
+	recvOnly := wheptest.NewClient(t, viewerOpts{}).Offer
 	tests := []struct {
 		name, path, ctype, key, body string
 		status                       int
@@ -188,7 +189,7 @@ func TestWHIPErrors(t *testing.T) {
 			if tt.key != "" {
 				hdr["Authorization"] = "Bearer " + tt.key
 			}
-			resp, body := doRequest(t, http.MethodPost, r.srv.URL+tt.path, tt.ctype, tt.body, hdr)
+			resp, body := wheptest.DoRequest(t, http.MethodPost, r.srv.URL+tt.path, tt.ctype, tt.body, hdr)
 			var e apiError
 			if err := json.Unmarshal([]byte(body), &e); err != nil {
 				t.Fatalf("body %q is not the JSON error shape", body)
@@ -202,7 +203,7 @@ func TestWHIPErrors(t *testing.T) {
 		})
 	}
 	t.Run("cors preflight", func(t *testing.T) {
-		resp, _ := doRequest(t, http.MethodOptions, r.srv.URL+"/whip/gig1", "", "", map[string]string{
+		resp, _ := wheptest.DoRequest(t, http.MethodOptions, r.srv.URL+"/whip/gig1", "", "", map[string]string{
 			"Origin": "https://studio.example", "Access-Control-Request-Method": "POST"})
 		h := resp.Header
 		if resp.StatusCode != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != "https://studio.example" ||
@@ -221,22 +222,22 @@ func TestWHIPErrors(t *testing.T) {
 			!strings.Contains(answer, "profile-level-id=42e01f") || !strings.Contains(answer, "opus/48000/2") {
 			t.Fatalf("Location %q ETag %q Link %q answer:\n%s", loc, etag, resp.Header.Values("Link"), answer)
 		}
-		frag := "a=ice-ufrag:" + iceUfragOf(good) + "\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
-		resp, body := doRequest(t, http.MethodPatch, r.srv.URL+loc, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": etag})
+		frag := "a=ice-ufrag:" + wheptest.ICEUfragOf(good) + "\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
+		resp, body := wheptest.DoRequest(t, http.MethodPatch, r.srv.URL+loc, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": etag})
 		if resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("trickle PATCH = %d %s", resp.StatusCode, body)
 		}
-		resp, body = doRequest(t, http.MethodPatch, r.srv.URL+loc, "application/trickle-ice-sdpfrag",
+		resp, body = wheptest.DoRequest(t, http.MethodPatch, r.srv.URL+loc, "application/trickle-ice-sdpfrag",
 			"a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n", map[string]string{"If-Match": "*"})
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "a=ice-ufrag:") || !strings.Contains(body, "a=ice-pwd:") ||
 			resp.Header.Get("ETag") == etag || resp.Header.Get("ETag") == "" {
 			t.Fatalf("ICE restart PATCH = %d ETag %q %s", resp.StatusCode, resp.Header.Get("ETag"), body)
 		}
-		resp, _ = doRequest(t, http.MethodPatch, r.srv.URL+loc, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": etag})
+		resp, _ = wheptest.DoRequest(t, http.MethodPatch, r.srv.URL+loc, "application/trickle-ice-sdpfrag", frag, map[string]string{"If-Match": etag})
 		if resp.StatusCode != http.StatusPreconditionFailed {
 			t.Fatalf("PATCH with the old ETag = %d, want 412", resp.StatusCode)
 		}
-		resp, _ = doRequest(t, http.MethodDelete, r.srv.URL+loc, "", "", nil)
+		resp, _ = wheptest.DoRequest(t, http.MethodDelete, r.srv.URL+loc, "", "", nil)
 		if resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("DELETE = %d", resp.StatusCode)
 		}
@@ -258,31 +259,31 @@ func TestWHIPPublisherReconnectKeepsViewer(t *testing.T) {
 	p1 := r.whipPublish(t, "gig1", "key1")
 	st1 := waitWHIPLive(t, r, "gig1")
 	v := r.watch(t, viewerOpts{})
-	waitFor(t, 10*time.Second, "video", func() bool { video, _ := v.snapshot(); return len(video) > 100 })
+	wheptest.WaitFor(t, 10*time.Second, "video", func() bool { video, _ := v.Snapshot(); return len(video) > 100 })
 	dropped := time.Now()
 	p1.Stop()
-	waitFor(t, 10*time.Second, "the show ends after the drop", func() bool { return st1.Closed() })
+	wheptest.WaitFor(t, 10*time.Second, "the show ends after the drop", func() bool { return st1.Closed() })
 	t.Logf("show ended %v after the publisher dropped", time.Since(dropped).Round(time.Millisecond))
-	video, _ := v.snapshot()
+	video, _ := v.Snapshot()
 	before := len(video)
 	r.whipPublish(t, "gig1", "key1")
 	waitWHIPLive(t, r, "gig1")
-	waitFor(t, 10*time.Second, "video from the new publisher on the same session", func() bool {
-		video, _ := v.snapshot()
+	wheptest.WaitFor(t, 10*time.Second, "video from the new publisher on the same session", func() bool {
+		video, _ := v.Snapshot()
 		return len(video) > before+100
 	})
 	if r.sfu.Viewers() != 1 {
 		t.Fatalf("%d viewer sessions, want the same one", r.sfu.Viewers())
 	}
-	video, audio := v.snapshot()
-	checkSeqContinuous(t, "video across the reconnect", video)
-	checkSeqContinuous(t, "audio across the reconnect", audio)
+	video, audio := v.Snapshot()
+	wheptest.CheckSeqContinuous(t, "video across the reconnect", video)
+	wheptest.CheckSeqContinuous(t, "audio across the reconnect", audio)
 	for i := 1; i < len(video); i++ {
-		if d := int32(video[i].ts - video[i-1].ts); d < 0 {
+		if d := int32(video[i].TS - video[i-1].TS); d < 0 {
 			t.Fatalf("video timestamp goes back by %d at packet %d (reconnect at %d)", -d, i, before)
 		}
 	}
-	if s := v.pc.ConnectionState(); s != webrtc.PeerConnectionStateConnected {
+	if s := v.PC.ConnectionState(); s != webrtc.PeerConnectionStateConnected {
 		t.Fatalf("viewer connection %s", s)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/bookmygig/bookmygig/flv"
 	"github.com/bookmygig/bookmygig/ingest/whip"
 	"github.com/bookmygig/bookmygig/ingest/whip/whiptest"
+	"github.com/bookmygig/bookmygig/internal/whepclient/wheptest"
 	"github.com/bookmygig/bookmygig/media"
 	"github.com/bookmygig/bookmygig/sfu"
 	"github.com/pion/rtcp"
@@ -23,7 +24,7 @@ import (
 func vp8KeyframeAt(recs []rtpRecord, from int) int {
 	for i := from; i < len(recs); i++ {
 		var p codecs.VP8Packet
-		out, err := p.Unmarshal(recs[i].payload)
+		out, err := p.Unmarshal(recs[i].Payload)
 		if err == nil && p.S == 1 && p.PID == 0 && len(out) > 0 && out[0]&0x01 == 0 {
 			return i
 		}
@@ -39,7 +40,7 @@ func TestWHIPVP8Publisher(t *testing.T) {
 	r := newRig(t, sfu.Config{}, whip.Config{Keys: testKeys})
 	p := r.whipPublishClip(t, "gig1", "key1", whiptest.LoadVP8Clip(t))
 	var st *media.Stream
-	waitFor(t, 10*time.Second, "whip stream with VP8 and Opus", func() bool {
+	wheptest.WaitFor(t, 10*time.Second, "whip stream with VP8 and Opus", func() bool {
 		s, ok := r.reg.Get("gig1")
 		if !ok || s.Closed() {
 			return false
@@ -49,20 +50,20 @@ func TestWHIPVP8Publisher(t *testing.T) {
 	})
 
 	v := r.watch(t, viewerOpts{})
-	waitFor(t, 10*time.Second, "VP8 video and Opus audio at the viewer", func() bool {
-		video, audio := v.snapshot()
+	wheptest.WaitFor(t, 10*time.Second, "VP8 video and Opus audio at the viewer", func() bool {
+		video, audio := v.Snapshot()
 		return len(video) > 60 && len(audio) > 50
 	})
-	if m := v.videoMime(); m != webrtc.MimeTypeVP8 {
+	if m := videoMime(v); m != webrtc.MimeTypeVP8 {
 		t.Fatalf("viewer's video codec %q, want VP8", m)
 	}
-	video, audio := v.snapshot()
-	t.Logf("first video packet %v after the offer; video %s, audio %s", video[0].at.Sub(v.started).Round(time.Millisecond), describe(video), describe(audio))
+	video, audio := v.Snapshot()
+	t.Logf("first video packet %v after the offer; video %s, audio %s", video[0].At.Sub(v.Started).Round(time.Millisecond), wheptest.Describe(video), wheptest.Describe(audio))
 	if vp8KeyframeAt(video, 0) != 0 {
-		t.Fatalf("the viewer's first video packet does not start a VP8 keyframe: % x", video[0].payload[:min(8, len(video[0].payload))])
+		t.Fatalf("the viewer's first video packet does not start a VP8 keyframe: % x", video[0].Payload[:min(8, len(video[0].Payload))])
 	}
-	checkSeqContinuous(t, "video", video)
-	checkSeqContinuous(t, "audio", audio)
+	wheptest.CheckSeqContinuous(t, "video", video)
+	wheptest.CheckSeqContinuous(t, "audio", audio)
 
 	// FLV players get the clear error, not a stream they cannot decode.
 	fh := flv.NewHandler(flv.Config{}, r.reg, testLogger(t))
@@ -70,7 +71,7 @@ func TestWHIPVP8Publisher(t *testing.T) {
 	mux.Handle("GET /live/{file}", fh)
 	fsrv := httptest.NewServer(mux)
 	t.Cleanup(fsrv.Close)
-	resp, body := doRequest(t, http.MethodGet, fsrv.URL+"/live/gig1.flv", "", "", nil)
+	resp, body := wheptest.DoRequest(t, http.MethodGet, fsrv.URL+"/live/gig1.flv", "", "", nil)
 	var e apiError
 	if err := json.Unmarshal([]byte(body), &e); err != nil {
 		t.Fatalf("FLV answer %d %q is not the JSON error shape", resp.StatusCode, body)
@@ -85,7 +86,7 @@ func TestWHIPVP8Publisher(t *testing.T) {
 	var stats media.Stats
 	// The keyframe interval needs a second keyframe, which can come after
 	// the frame rate settles.
-	waitFor(t, 10*time.Second, "VP8 frame rate and keyframe interval in the stream health", func() bool {
+	wheptest.WaitFor(t, 10*time.Second, "VP8 frame rate and keyframe interval in the stream health", func() bool {
 		stats = st.Stats()
 		return stats.Video != nil && stats.Video.FPS >= 25 && stats.Video.KeyframeInterval > 0
 	})
@@ -102,22 +103,22 @@ func TestWHIPVP8Publisher(t *testing.T) {
 	t.Logf("stream health: video %+v", *stats.Video)
 
 	// A viewer's PLI reaches the publisher and a VP8 keyframe comes back.
-	v.mu.Lock()
-	ssrc := v.ssrcs["video"]
-	v.mu.Unlock()
+	v.Mu.Lock()
+	ssrc := v.SSRCs["video"]
+	v.Mu.Unlock()
 	time.Sleep(600 * time.Millisecond) // past the throttle of the join's PLI
 	before := p.PLIs.Load()
-	video, _ = v.snapshot()
+	video, _ = v.Snapshot()
 	from := len(video)
 	sent := time.Now()
-	if err := v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+	if err := v.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 3*time.Second, "the PLI at the publisher", func() bool { return p.PLIs.Load() > before })
-	waitFor(t, 3*time.Second, "a VP8 keyframe after the PLI", func() bool {
-		video, _ := v.snapshot()
+	wheptest.WaitFor(t, 3*time.Second, "the PLI at the publisher", func() bool { return p.PLIs.Load() > before })
+	wheptest.WaitFor(t, 3*time.Second, "a VP8 keyframe after the PLI", func() bool {
+		video, _ := v.Snapshot()
 		if i := vp8KeyframeAt(video, from); i >= 0 {
-			t.Logf("viewer PLI -> first VP8 keyframe packet at the viewer: %v", video[i].at.Sub(sent).Round(time.Millisecond))
+			t.Logf("viewer PLI -> first VP8 keyframe packet at the viewer: %v", video[i].At.Sub(sent).Round(time.Millisecond))
 			return true
 		}
 		return false
@@ -125,8 +126,8 @@ func TestWHIPVP8Publisher(t *testing.T) {
 }
 
 // videoMime is the codec of the viewer's received video track.
-func (v *viewer) videoMime() string {
-	for _, tr := range v.pc.GetTransceivers() {
+func videoMime(v *viewer) string {
+	for _, tr := range v.PC.GetTransceivers() {
 		if tr.Kind() == webrtc.RTPCodecTypeVideo && tr.Receiver() != nil && tr.Receiver().Track() != nil {
 			return tr.Receiver().Track().Codec().MimeType
 		}

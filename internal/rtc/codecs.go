@@ -27,9 +27,9 @@ const (
 	// OpusFmtp is the fmtp line of the Opus we send (answers built
 	// without pion's media engine use it too).
 	OpusFmtp = fmtpOpus
-	ptH264CB   = 102
-	ptH264B    = 106
-	ptOpus     = 111
+	ptH264CB = 102
+	ptH264B  = 106
+	ptOpus   = 111
 	// ptVP8 is VP8's payload type, for WHIP publishers that send it
 	// (WebRTC-only viewing: FLV needs H.264).
 	ptVP8 = 96
