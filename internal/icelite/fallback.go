@@ -28,8 +28,10 @@ type Fallback struct {
 	once     sync.Once
 }
 
+// fallbackPacket is a queued packet in a pooled buffer (bp, returned to
+// the pool once read: no allocation per packet).
 type fallbackPacket struct {
-	b    []byte
+	bp   *[]byte
 	from netip.AddrPort
 }
 
@@ -51,11 +53,10 @@ func (m *Mux) Fallback(i int) *Fallback {
 // push queues an unclaimed packet (Mux read goroutine).
 func (f *Fallback) push(b []byte, from netip.AddrPort) {
 	bp := fallbackBufs.Get().(*[]byte)
-	buf := append((*bp)[:0], b...)
+	*bp = append((*bp)[:0], b...)
 	select {
-	case f.ch <- fallbackPacket{b: buf, from: from}:
+	case f.ch <- fallbackPacket{bp: bp, from: from}:
 	default:
-		*bp = buf
 		fallbackBufs.Put(bp)
 	}
 }
@@ -63,34 +64,42 @@ func (f *Fallback) push(b []byte, from netip.AddrPort) {
 // ReadFromAddrPort reads the next unclaimed packet.
 func (f *Fallback) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	for {
-		f.mu.Lock()
-		d, wake := f.deadline, f.wake
-		f.mu.Unlock()
-		var timeout <-chan time.Time
-		if !d.IsZero() {
-			wait := time.Until(d)
-			if wait <= 0 {
-				return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
-			}
-			t := time.NewTimer(wait)
-			timeout = t.C
-			defer t.Stop()
-		}
-		select {
-		case pk := <-f.ch:
-			n := copy(p, pk.b)
-			b := pk.b[:0]
-			fallbackBufs.Put(&b)
-			return n, pk.from, nil
-		case <-timeout:
-			return 0, netip.AddrPort{}, os.ErrDeadlineExceeded
-		case <-wake: // the deadline changed
-		case <-f.closed:
-			return 0, netip.AddrPort{}, net.ErrClosed
-		case <-f.m.done:
-			return 0, netip.AddrPort{}, net.ErrClosed
+		n, from, err, again := f.readOnce(p)
+		if !again {
+			return n, from, err
 		}
 	}
+}
+
+// readOnce waits for a packet under the current deadline; again when the
+// deadline changed meanwhile.
+func (f *Fallback) readOnce(p []byte) (n int, from netip.AddrPort, err error, again bool) {
+	f.mu.Lock()
+	d, wake := f.deadline, f.wake
+	f.mu.Unlock()
+	var timeout <-chan time.Time
+	if !d.IsZero() {
+		wait := time.Until(d)
+		if wait <= 0 {
+			return 0, netip.AddrPort{}, os.ErrDeadlineExceeded, false
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case pk := <-f.ch:
+		n := copy(p, *pk.bp)
+		fallbackBufs.Put(pk.bp)
+		return n, pk.from, nil, false
+	case <-timeout:
+		return 0, netip.AddrPort{}, os.ErrDeadlineExceeded, false
+	case <-wake:
+		return 0, netip.AddrPort{}, nil, true
+	case <-f.closed:
+	case <-f.m.done:
+	}
+	return 0, netip.AddrPort{}, net.ErrClosed, false
 }
 
 // ReadFrom implements net.PacketConn.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/netip"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/cow"
 	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
 )
@@ -47,7 +47,7 @@ type Mux struct {
 	byUfrag map[string]*Peer
 	// byAddr is read for every packet and changes only when a peer's
 	// address is validated or the peer leaves: copy-on-write under mu.
-	byAddr atomic.Pointer[map[netip.AddrPort]*Peer]
+	byAddr cow.Map[netip.AddrPort, *Peer]
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -85,8 +85,6 @@ func NewMux(conns []PacketConn, cfg Config) (*Mux, error) {
 	}
 	m := &Mux{cfg: cfg, log: log, fp: fingerprint(cfg.Certificate.Certificate[0]),
 		byUfrag: map[string]*Peer{}, done: make(chan struct{})}
-	empty := map[netip.AddrPort]*Peer{}
-	m.byAddr.Store(&empty)
 	for i, c := range conns {
 		m.socks = append(m.socks, &sock{i: i, conn: c})
 	}
@@ -167,20 +165,13 @@ func (m *Mux) remove(p *Peer) {
 	if m.byUfrag[p.ufrag] == p {
 		delete(m.byUfrag, p.ufrag)
 	}
-	m.editAddrs(func(a map[netip.AddrPort]*Peer) {
+	m.byAddr.Edit(func(a map[netip.AddrPort]*Peer) {
 		for k, v := range a {
 			if v == p {
 				delete(a, k)
 			}
 		}
 	})
-}
-
-// editAddrs publishes an edited copy of byAddr; mu held.
-func (m *Mux) editAddrs(edit func(map[netip.AddrPort]*Peer)) {
-	next := maps.Clone(*m.byAddr.Load())
-	edit(next)
-	m.byAddr.Store(&next)
 }
 
 func (m *Mux) readLoop(s *sock) {
@@ -207,14 +198,14 @@ func (m *Mux) readLoop(s *sock) {
 		case classSTUN:
 			// Responses to our triggered checks come from a peer's
 			// address: ours too, and nothing to do.
-			claimed = m.handleSTUN(s, b, from) || (*m.byAddr.Load())[from] != nil
+			claimed = m.handleSTUN(s, b, from) || m.byAddr.Load()[from] != nil
 		case classDTLS:
-			if p := (*m.byAddr.Load())[from]; p != nil {
+			if p := m.byAddr.Load()[from]; p != nil {
 				p.dtlsIn(b)
 				claimed = true
 			}
 		case classRTP:
-			if p := (*m.byAddr.Load())[from]; p != nil {
+			if p := m.byAddr.Load()[from]; p != nil {
 				if isRTCP(b) {
 					p.rtcpIn(b)
 				}
@@ -241,9 +232,9 @@ func (m *Mux) handleSTUN(s *sock, b []byte, from netip.AddrPort) bool {
 		return true
 	}
 	m.mu.Lock()
-	fresh := m.byUfrag[p.ufrag] == p && (*m.byAddr.Load())[from] != p
+	fresh := m.byUfrag[p.ufrag] == p && m.byAddr.Load()[from] != p
 	if fresh {
-		m.editAddrs(func(a map[netip.AddrPort]*Peer) { a[from] = p })
+		m.byAddr.Edit(func(a map[netip.AddrPort]*Peer) { a[from] = p })
 	}
 	m.mu.Unlock()
 	p.checked(s, nil, from, msg.Contains(stun.AttrUseCandidate))

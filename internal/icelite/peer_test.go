@@ -215,7 +215,7 @@ func TestViewerHangingUpEndsThePeer(t *testing.T) {
 	waitFor(t, "peer forgotten by the mux", time.Second, func() bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		return len(m.byUfrag) == 0 && len(*m.byAddr.Load()) == 0
+		return len(m.byUfrag) == 0 && len(m.byAddr.Load()) == 0
 	})
 }
 
