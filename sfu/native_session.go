@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,11 +43,12 @@ type nativeOffer struct {
 	rtpmaps, fmtps          []string
 }
 
-// parseNativeOffer reads the offer for an icelite session; ok is false for
-// offers it does not serve (data channels, no usable H.264).
-func parseNativeOffer(raw string) (*nativeOffer, bool) {
-	var sd sdp.SessionDescription
-	if err := sd.UnmarshalString(raw); err != nil {
+// parseNativeOffer reads the (parsed) offer for an icelite session; ok is
+// false for offers it does not serve, which pion's transport answers: data
+// channels, rejected or repeated m-lines, no usable H.264 or Opus, ICE-TCP
+// only. Every offered m-line gets one in the answer, as SDP requires.
+func parseNativeOffer(sd *sdp.SessionDescription) (*nativeOffer, bool) {
+	if sd == nil {
 		return nil, false
 	}
 	o := &nativeOffer{}
@@ -76,16 +78,13 @@ func parseNativeOffer(raw string) (*nativeOffer, bool) {
 	}
 	for _, m := range sd.MediaDescriptions {
 		kind := m.MediaName.Media
-		if kind != "video" && kind != "audio" {
+		if (kind != "video" && kind != "audio") || m.MediaName.Port.Value == 0 || !rtc.CanReceive(m) || slices.Contains(o.kinds, kind) {
 			return nil, false
 		}
 		mid, _ := m.Attribute("mid")
 		pt, rtpmap, fmtp := offerCodec(m, kind)
 		if pt < 0 {
-			if kind == "video" {
-				return nil, false
-			}
-			continue
+			return nil, false
 		}
 		if o.ufrag == "" {
 			o.ufrag, o.pwd, o.fingerprint = get(m, "ice-ufrag"), get(m, "ice-pwd"), get(m, "fingerprint")
@@ -148,9 +147,6 @@ func (s *SFU) newNativeSession(gigID string, st *media.Stream, no *nativeOffer, 
 			v.video = newVideoDownTrack(webrtc.MimeTypeH264, "gig-"+gigID, randomUint16(), randomUint32())
 			d = v.video
 		} else {
-			if v.audio != nil {
-				continue
-			}
 			v.audio = newDownTrack(webrtc.RTPCodecTypeAudio, "gig-"+gigID, randomUint16(), randomUint32())
 			d = v.audio
 		}

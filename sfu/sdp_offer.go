@@ -13,8 +13,10 @@ import (
 // offerInfo is what the handler needs to know about a viewer's offer before
 // handing it to pion.
 type offerInfo struct {
-	sdp   string
-	audio bool // an audio m-line that can receive
+	sdp string
+	// parsed is sdp, parsed once here (the icelite answer reads it too).
+	parsed *sdp.SessionDescription
+	audio  bool // an audio m-line that can receive
 	// relay: the offer comes from another node (Config.RelayAuth).
 	relay bool
 }
@@ -27,7 +29,7 @@ func parseOffer(body string, videoMime string) (*offerInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := &offerInfo{sdp: body}
+	info := &offerInfo{sdp: body, parsed: sd}
 	vp8Stream := strings.EqualFold(videoMime, "video/VP8")
 	var video, h264 bool
 	for _, m := range sd.MediaDescriptions {

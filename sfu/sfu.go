@@ -318,7 +318,7 @@ func (s *SFU) hasBFrames(st *media.Stream) bool {
 // releases it when it closes.
 func (s *SFU) newSession(ctx context.Context, gigID string, st *media.Stream, o *offerInfo, remoteIP, addr string, pass *access.Pass) (*session, string, error) {
 	if s.port.Lite() != nil && !o.relay && videoMime(st) == webrtc.MimeTypeH264 {
-		if no, ok := parseNativeOffer(o.sdp); ok {
+		if no, ok := parseNativeOffer(o.parsed); ok {
 			return s.newNativeSession(gigID, st, no, remoteIP, addr, pass)
 		}
 	}
