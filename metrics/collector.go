@@ -10,6 +10,7 @@ type collector struct {
 	sentPackets, sentBytes                   *prometheus.Desc
 	skips, stalled                           *prometheus.Desc
 	nacks, retransmits, plis                 *prometheus.Desc
+	fanCalls, fanPackets                     *prometheus.Desc
 	tcBusy, tcIn, tcOut, tcDropped           *prometheus.Desc
 	chatMessages, chatEvicted, chatRateLimit *prometheus.Desc
 	rtmpConns, rtmpKeysRefused               *prometheus.Desc
@@ -33,6 +34,8 @@ func newCollector(src Sources) *collector {
 		nacks:            d("webrtc_nacks_received_total", "Packets WebRTC viewers asked to have resent (RTCP NACK entries)."),
 		retransmits:      d("webrtc_retransmits_total", "Packets resent to WebRTC viewers in answer to NACKs."),
 		plis:             d("webrtc_plis_received_total", "Picture loss indications (PLI, FIR) received from WebRTC viewers."),
+		fanCalls:         d("webrtc_fanout_syscalls_total", "System calls (sendmmsg) the streams' fan-out loops made to send live RTP to their WebRTC viewers on UDP."),
+		fanPackets:       d("webrtc_fanout_packets_total", "RTP packets those fan-out system calls carried: divided by webrtc_fanout_syscalls_total, the packets (many viewers' frames) per call."),
 		tcBusy:           d("transcode_cpu_seconds_total", "Seconds the audio transcoders spent decoding, resampling and encoding, by direction (aac_opus, opus_aac); the work is CPU bound, so this is about its CPU time.", "direction"),
 		tcIn:             d("transcode_frames_in_total", "Audio frames given to the transcoders, by direction.", "direction"),
 		tcOut:            d("transcode_frames_out_total", "Audio frames the transcoders produced, by direction.", "direction"),
@@ -51,7 +54,7 @@ func newCollector(src Sources) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.streams, c.viewers, c.sentPackets, c.sentBytes, c.skips, c.stalled,
-		c.nacks, c.retransmits, c.plis, c.tcBusy, c.tcIn, c.tcOut, c.tcDropped,
+		c.nacks, c.retransmits, c.plis, c.fanCalls, c.fanPackets, c.tcBusy, c.tcIn, c.tcOut, c.tcDropped,
 		c.chatMessages, c.chatEvicted, c.chatRateLimit, c.rtmpConns, c.rtmpKeysRefused,
 		c.storeUnavailable, c.limitHits,
 	} {
@@ -95,6 +98,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.nacks, float64(w.NACKs))
 		counter(c.retransmits, float64(w.Retransmits))
 		counter(c.plis, float64(w.PLIs))
+		counter(c.fanCalls, float64(w.FanoutSyscalls))
+		counter(c.fanPackets, float64(w.FanoutPackets))
 	}
 	if s.Transcode != nil {
 		for dir, t := range s.Transcode() {

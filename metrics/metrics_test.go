@@ -19,7 +19,7 @@ func fakeSources() Sources {
 		Slow: func() map[string]Slow {
 			return map[string]Slow{"webrtc": {Skipped: 2, Dropped: 1}, "flv": {Skipped: 3, Dropped: 4}}
 		},
-		WebRTC: func() WebRTC { return WebRTC{NACKs: 11, Retransmits: 9, PLIs: 2} },
+		WebRTC: func() WebRTC { return WebRTC{NACKs: 11, Retransmits: 9, PLIs: 2, FanoutSyscalls: 7, FanoutPackets: 1400} },
 		Transcode: func() map[string]Transcode {
 			return map[string]Transcode{"aac_opus": {FramesIn: 100, FramesOut: 90, Dropped: 1, Busy: 1500 * time.Millisecond}}
 		},
@@ -73,6 +73,8 @@ func TestExposition(t *testing.T) {
 		`bmg_webrtc_nacks_received_total 11`,
 		`bmg_webrtc_retransmits_total 9`,
 		`bmg_webrtc_plis_received_total 2`,
+		`bmg_webrtc_fanout_syscalls_total 7`,
+		`bmg_webrtc_fanout_packets_total 1400`,
 		`bmg_transcode_cpu_seconds_total{direction="aac_opus"} 1.5`,
 		`bmg_transcode_frames_in_total{direction="aac_opus"} 100`,
 		`bmg_transcode_frames_out_total{direction="aac_opus"} 90`,

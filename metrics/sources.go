@@ -61,9 +61,11 @@ type Slow struct {
 	Skipped, Dropped uint64
 }
 
-// WebRTC is what WebRTC viewers asked for.
+// WebRTC is what WebRTC viewers asked for, and how the fan-out loops
+// sent to them (FanoutSyscalls calls carrying FanoutPackets packets).
 type WebRTC struct {
-	NACKs, Retransmits, PLIs uint64
+	NACKs, Retransmits, PLIs      uint64
+	FanoutSyscalls, FanoutPackets uint64
 }
 
 // Transcode is one transcoding direction's work.

@@ -40,6 +40,10 @@ type broadcaster struct {
 	anchor atomic.Int64
 
 	subs cow.List[*subscriber]
+	// fan serves the live icelite viewers (fanout_loop.go), started with
+	// the first of them.
+	fan     atomic.Pointer[fanLoop]
+	fanOnce sync.Once
 
 	// done is closed when the stream ended: subscribers then wait for the
 	// creator's next stream.
@@ -110,9 +114,7 @@ func (b *broadcaster) OnFrame(f *media.Frame) {
 		return
 	}
 	b.ring.append(b.batch)
-	for _, s := range b.subs.Load() {
-		s.notify()
-	}
+	b.wakeAll()
 }
 
 func (b *broadcaster) nextSeq(audio bool) uint16 {
@@ -161,6 +163,16 @@ const audioCatchUp = 60 * time.Millisecond
 // viewer that is catching up.
 func (b *broadcaster) staleAudio(p *packet) bool {
 	return int32(b.lastAudioTS.Load()-p.ts) > int32(audioCatchUp/time.Millisecond)*48
+}
+
+// wakeAll tells the readers that the ring has new packets.
+func (b *broadcaster) wakeAll() {
+	if l := b.fan.Load(); l != nil {
+		l.notify()
+	}
+	for _, s := range b.subs.Load() {
+		s.notify()
+	}
 }
 
 // subscribe adds s to the wake-up list; s then polls the ring itself.

@@ -70,9 +70,7 @@ func (r *rtpSource) WriteRTP(p *media.RTPPacket) {
 	r.clocks[trackIndex(p.Audio)].observe(p.TS, p.Arrival)
 	one := [1]*packet{pk}
 	b.ring.append(one[:])
-	for _, s := range b.subs.Load() {
-		s.notify()
-	}
+	b.wakeAll()
 }
 
 // SenderReport implements media.RTPSink.

@@ -32,6 +32,10 @@ type Counters struct {
 	// CandidatesDropped counts remote ICE candidates with non-public
 	// addresses removed from WHEP offers and trickle PATCHes.
 	CandidatesDropped uint64
+	// FanoutSyscalls counts the system calls the streams' fan-out loops
+	// made to send live packets to their viewers, FanoutPackets the
+	// packets those calls carried (many viewers' frames per call).
+	FanoutSyscalls, FanoutPackets uint64
 }
 
 // counters are the live atomics behind Counters. The packet counts are
@@ -40,6 +44,7 @@ type counters struct {
 	packets, bytes, nacks, rtx, plis, skips, dropped, capHits atomic.Uint64
 	refused, passEnded, gateFailures                          atomic.Uint64
 	addrCapHits, rateLimited                                  atomic.Uint64
+	fanCalls, fanPackets                                      atomic.Uint64
 }
 
 // sent counts a batch written by a viewer; nil (unit tests) counts nothing.
@@ -49,6 +54,14 @@ func (c *counters) sent(packets, bytes uint64) {
 	}
 	c.packets.Add(packets)
 	c.bytes.Add(bytes)
+}
+
+// fanout counts a fan-out loop's flush; nil counts nothing.
+func (c *counters) fanout(calls, packets int) {
+	if c != nil && calls > 0 {
+		c.fanCalls.Add(uint64(calls))
+		c.fanPackets.Add(uint64(packets))
+	}
 }
 
 // skip counts a viewer skipped to a keyframe; nil counts nothing.
@@ -78,5 +91,7 @@ func (s *SFU) Counters() Counters {
 		RateLimited:   c.rateLimited.Load(),
 
 		CandidatesDropped: s.sig.CandidatesDropped.Load(),
+		FanoutSyscalls:    c.fanCalls.Load(),
+		FanoutPackets:     c.fanPackets.Load(),
 	}
 }

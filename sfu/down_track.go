@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bookmygig/bookmygig/internal/icelite"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -123,12 +125,33 @@ func (d *downTrack) StreamID() string { return d.streamID }
 // Kind implements webrtc.TrackLocal.
 func (d *downTrack) Kind() webrtc.RTPCodecType { return d.kind }
 
-// write sends p to the viewer. Only the viewer's goroutine calls it.
+// write sends p to the viewer. Only the goroutine that owns the viewer's
+// subscriber calls it (its own, or the stream's fan-out loop).
 func (d *downTrack) write(p *packet) error {
 	b := d.bind.Load()
 	if b == nil {
 		return nil
 	}
+	h := d.header(b, p)
+	_, err := b.w.WriteRTP(h, p.payload)
+	d.sent(h, p)
+	return err
+}
+
+// writeFan queues p for an icelite viewer in the fan-out loop's batch.
+func (d *downTrack) writeFan(f *rtc.Fanout, peer *icelite.Peer, dest *rtc.UDPDest, p *packet) error {
+	b := d.bind.Load()
+	if b == nil {
+		return nil
+	}
+	h := d.header(b, p)
+	err := f.WriteRTP(peer, dest, h, p.payload)
+	d.sent(h, p)
+	return err
+}
+
+// header is the viewer's RTP header for p.
+func (d *downTrack) header(b *trackBinding, p *packet) *rtp.Header {
 	if d.resync {
 		d.seqOff = d.lastSeq + 1 - p.seq
 		d.resync = false
@@ -151,13 +174,17 @@ func (d *downTrack) write(p *packet) error {
 	h.SequenceNumber = p.seq + d.seqOff
 	h.Timestamp = p.ts + d.tsOff.Load()
 	h.Marker = p.marker
-	_, err := b.w.WriteRTP(h, p.payload)
-	if int16(h.SequenceNumber-d.lastSeq) <= 0 && d.packets.Load() > 0 {
+	return h
+}
+
+// sent records that p went out with header h.
+func (d *downTrack) sent(h *rtp.Header, p *packet) {
+	d.packets.Add(1)
+	d.octets.Add(uint32(len(p.payload)))
+	if int16(h.SequenceNumber-d.lastSeq) <= 0 && d.packets.Load() > 1 {
 		// A late packet (a WHIP publisher's retransmission forwarded
 		// as it came): the viewer's numbering does not move back.
-		d.packets.Add(1)
-		d.octets.Add(uint32(len(p.payload)))
-		return err
+		return
 	}
 	d.lastSeq = h.SequenceNumber
 	d.lastTS = h.Timestamp
@@ -168,9 +195,6 @@ func (d *downTrack) write(p *packet) error {
 		since = d.lastSeq - 0x3fff
 	}
 	d.nackState.Store(packNack(d.seqOff, since, d.lastSeq))
-	d.packets.Add(1)
-	d.octets.Add(uint32(len(p.payload)))
-	return err
 }
 
 // markResync makes the next packet continue the viewer's sequence numbers

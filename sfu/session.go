@@ -146,6 +146,7 @@ func (v *session) watch(st *media.Stream, b *broadcaster, egress *rtc.UDPDest, c
 	}
 	sub := newSubscriber(b, v.video, v.audio, v.sfu.cfg.CatchUpBitrate, v.sfu.cfg.CatchUpBurstBytes)
 	sub.egress = egress
+	sub.peer = v.peer
 	sub.ctr = &v.sfu.ctr
 	sub.onFirst = func() {
 		v.log.Debug("first video packet sent", "after_connect", time.Since(connectedAt).Round(time.Microsecond),

@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"errors"
+	"github.com/bookmygig/bookmygig/internal/icelite"
 	"github.com/bookmygig/bookmygig/internal/rtc"
 	"io"
 	"sync/atomic"
@@ -49,6 +50,17 @@ type subscriber struct {
 	egress *rtc.UDPDest
 	// ctr is the SFU's counters; nil in unit tests.
 	ctr *counters
+
+	// errs counts consecutive write errors.
+	errs int
+
+	// peer is set for an icelite viewer: with egress, the fan-out loop
+	// can serve it. inLoop is true while the loop owns the subscriber
+	// (its cursor, tracks and counters); loopErr is why the loop handed
+	// it back.
+	peer    *icelite.Peer
+	inLoop  atomic.Bool
+	loopErr error
 
 	skips      atomic.Uint32
 	firstWrite atomic.Bool
@@ -107,7 +119,11 @@ func (s *subscriber) notify() {
 }
 
 // run sends the cached GOP as fast as the transport takes it, then live
-// packets, until ctx ends or the transport fails (returned error).
+// packets, until ctx ends or the transport fails (returned error). A live
+// icelite viewer on UDP is handed to the stream's fan-out loop, which
+// serves all such viewers from one goroutine (fanout_loop.go); this
+// goroutine then only waits for it to be handed back (a skip, a failed
+// transport) or for the end.
 func (s *subscriber) run(ctx context.Context) error {
 	s.cursor, s.waitKey = s.b.startPos()
 	s.catchUpEnd = s.b.ring.headPos()
@@ -119,90 +135,12 @@ func (s *subscriber) run(ctx context.Context) error {
 	// locks three channels, one of them shared by all the stream's viewers.
 	// Ending the session or the stream wakes it instead.
 	defer context.AfterFunc(ctx, s.notify)()
-	var batch [readBatch]*packet
-	errs := 0
 	for {
-		for {
-			n, overrun, restart, waitKey := s.b.ring.read(s.cursor, batch[:])
-			if overrun {
-				s.cursor, s.waitKey = restart, waitKey
-				s.catchUpEnd, s.firstDone = s.b.ring.headPos(), false
-				s.skips.Add(1)
-				s.ctr.skip()
-				s.resync()
-				if waitKey {
-					s.b.requestKeyframe()
-				}
-				continue
-			}
-			if n == 0 {
-				break
-			}
-			now := time.Now()
-			s.refill(now)
-			for _, t := range s.tracks {
-				if t != nil {
-					t.lastWall = now
-				}
-			}
-			var sentN, sentBytes uint64
-			s.cork()
-			for i, p := range batch[:n] {
-				batch[i] = nil
-				if s.b.ring.dropped(s.cursor) {
-					// The transport stalled long enough for the
-					// ring to move on: the rest of this batch is
-					// stale, the next read skips ahead.
-					clear(batch[i:n])
-					break
-				}
-				s.cursor++
-				if s.waitKey {
-					if !p.keyHead {
-						continue
-					}
-					s.waitKey = false
-					s.resync()
-				}
-				t := s.tracks[trackIndex(p.audio)]
-				if t == nil {
-					continue
-				}
-				if p.audio && s.b.staleAudio(p) {
-					// Catching up: start audio near live instead.
-					t.markResync()
-					continue
-				}
-				if s.cursor <= s.catchUpEnd && s.firstDone && !s.pace(ctx, len(p.payload)) {
-					return nil
-				}
-				if !p.audio && p.marker {
-					s.firstDone = true
-				}
-				if err := t.write(p); err != nil {
-					if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, io.EOF) {
-						return err
-					}
-					errs++
-					if errs >= maxWriteErrors {
-						return err
-					}
-					continue
-				}
-				errs = 0
-				sentN, sentBytes = sentN+1, sentBytes+uint64(len(p.payload))
-				if !p.audio && !s.firstWrite.Load() {
-					s.firstWrite.Store(true)
-					if s.onFirst != nil {
-						s.onFirst()
-					}
-				}
-			}
-			s.ctr.sent(sentN, sentBytes)
-			s.flush()
-			if ctx.Err() != nil {
-				return nil
-			}
+		switch err := s.drain(ctx, nil, time.Time{}); {
+		case errors.Is(err, errQuit):
+			return nil
+		case err != nil:
+			return err
 		}
 		// Checked before sleeping: broadcaster.close closes done before
 		// it wakes its subscribers, and a cancelled ctx wakes us after
@@ -215,7 +153,168 @@ func (s *subscriber) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if s.live() {
+			if err := s.handOff(ctx); err != nil {
+				if errors.Is(err, errQuit) {
+					return nil
+				}
+				return err
+			}
+			continue
+		}
 		<-s.wake
+	}
+}
+
+// errQuit ends a subscriber's run without error (its session ended);
+// errOverrun hands a viewer back from the fan-out loop to its goroutine,
+// which skips it to the newest keyframe.
+var (
+	errQuit    = errors.New("session ended")
+	errOverrun = errors.New("ring moved past the viewer")
+)
+
+// live reports whether the fan-out loop can take the viewer: an icelite
+// viewer on UDP, caught up (its paced catch-up done, not waiting for a
+// keyframe).
+func (s *subscriber) live() bool {
+	return s.peer != nil && s.egress != nil && !s.waitKey && s.cursor > s.catchUpEnd && s.firstDone
+}
+
+// drain sends what the ring has for the viewer. fan is nil on the
+// viewer's own goroutine, which paces the catch-up and skips an overrun
+// viewer ahead; the fan-out loop passes its batch (and the pass's time)
+// and gets errOverrun instead. It returns nil once the viewer has all the
+// ring has.
+func (s *subscriber) drain(ctx context.Context, fan *rtc.Fanout, now time.Time) error {
+	var batch [readBatch]*packet
+	for {
+		n, overrun, restart, waitKey := s.b.ring.read(s.cursor, batch[:])
+		if overrun {
+			if fan != nil {
+				return errOverrun
+			}
+			s.cursor, s.waitKey = restart, waitKey
+			s.catchUpEnd, s.firstDone = s.b.ring.headPos(), false
+			s.skips.Add(1)
+			s.ctr.skip()
+			s.resync()
+			if waitKey {
+				s.b.requestKeyframe()
+			}
+			continue
+		}
+		if n == 0 {
+			return nil
+		}
+		if fan == nil {
+			now = time.Now()
+			s.refill(now)
+		}
+		for _, t := range s.tracks {
+			if t != nil {
+				t.lastWall = now
+			}
+		}
+		var sentN, sentBytes uint64
+		if fan == nil {
+			s.cork()
+		}
+		for i, p := range batch[:n] {
+			batch[i] = nil
+			if s.b.ring.dropped(s.cursor) {
+				// The transport stalled long enough for the
+				// ring to move on: the rest of this batch is
+				// stale, the next read skips ahead.
+				clear(batch[i:n])
+				break
+			}
+			s.cursor++
+			if s.waitKey {
+				if !p.keyHead {
+					continue
+				}
+				s.waitKey = false
+				s.resync()
+			}
+			t := s.tracks[trackIndex(p.audio)]
+			if t == nil {
+				continue
+			}
+			if p.audio && s.b.staleAudio(p) {
+				// Catching up: start audio near live instead.
+				t.markResync()
+				continue
+			}
+			if fan == nil && s.cursor <= s.catchUpEnd && s.firstDone && !s.pace(ctx, len(p.payload)) {
+				return errQuit
+			}
+			if !p.audio && p.marker {
+				s.firstDone = true
+			}
+			var err error
+			if fan != nil {
+				err = t.writeFan(fan, s.peer, s.egress, p)
+			} else {
+				err = t.write(p)
+			}
+			if err != nil {
+				if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, io.EOF) {
+					return err
+				}
+				s.errs++
+				if s.errs >= maxWriteErrors {
+					return err
+				}
+				continue
+			}
+			s.errs = 0
+			sentN, sentBytes = sentN+1, sentBytes+uint64(len(p.payload))
+			if !p.audio && !s.firstWrite.Load() {
+				s.firstWrite.Store(true)
+				if s.onFirst != nil {
+					s.onFirst()
+				}
+			}
+		}
+		s.ctr.sent(sentN, sentBytes)
+		if fan == nil {
+			s.flush()
+			if ctx.Err() != nil {
+				return errQuit
+			}
+		}
+	}
+}
+
+// handOff gives the viewer to the stream's fan-out loop and waits until
+// the loop hands it back (nil: go on here; or the loop's write error) or
+// the session or stream ends (errQuit, errStreamEnded).
+func (s *subscriber) handOff(ctx context.Context) error {
+	l := s.b.fanLoop(s.ctr)
+	s.b.unsubscribe(s)
+	defer s.b.subscribe(s)
+	l.add(s)
+	for {
+		select {
+		case <-s.wake:
+		case <-s.b.done:
+			l.remove(s)
+			return errStreamEnded
+		}
+		if ctx.Err() != nil {
+			l.remove(s)
+			return errQuit
+		}
+		if !s.inLoop.Load() {
+			// Handed back: the loop no longer touches s.
+			err := s.loopErr
+			s.loopErr = nil
+			if errors.Is(err, errOverrun) {
+				return nil
+			}
+			return err
+		}
 	}
 }
 

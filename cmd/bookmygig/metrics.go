@@ -75,7 +75,8 @@ func (a *app) metricsSources() metrics.Sources {
 		},
 		WebRTC: func() metrics.WebRTC {
 			w := a.sfu.Counters()
-			return metrics.WebRTC{NACKs: w.NACKs, Retransmits: w.Retransmits, PLIs: w.PLIs}
+			return metrics.WebRTC{NACKs: w.NACKs, Retransmits: w.Retransmits, PLIs: w.PLIs,
+				FanoutSyscalls: w.FanoutSyscalls, FanoutPackets: w.FanoutPackets}
 		},
 		Transcode: func() map[string]metrics.Transcode {
 			c := a.meters.transcode.Counters()

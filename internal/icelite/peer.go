@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,9 @@ type Peer struct {
 	rbuf   []byte
 
 	connected chan struct{}
+	// closed is set when the peer ends (ctx.Err takes a lock; the write
+	// path checks this on every packet).
+	closed    atomic.Bool
 	ctx       context.Context
 	cancel    context.CancelFunc
 	closeOnce sync.Once
@@ -282,15 +286,40 @@ func (p *Peer) keySRTP(conn *dtls.Conn) error {
 // socket gathers it while the caller has its destination corked). Safe
 // for concurrent use; no allocation.
 func (p *Peer) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
-	local := p.local.Load()
-	if local == nil {
-		return 0, ErrNotConnected
-	}
-	if p.ctx.Err() != nil {
-		return 0, ErrClosed
-	}
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
+	out, err := p.seal(p.out[:0], h, payload)
+	if err != nil {
+		return 0, err
+	}
+	p.out = out[:0]
+	return p.send(out)
+}
+
+// AppendRTP encrypts one packet and appends it to dst without sending it:
+// for a sender that gathers many viewers' packets into one buffer and
+// sends them together (rtc.Fanout). Safe for concurrent use with WriteRTP
+// and WriteRTCP; no allocation when dst has room for the packet and its
+// authentication tag (SRTPOverhead).
+func (p *Peer) AppendRTP(dst []byte, h *rtp.Header, payload []byte) ([]byte, error) {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	return p.seal(dst, h, payload)
+}
+
+// SRTPOverhead is the most SRTP adds to an RTP packet here (the AEAD
+// tag of AES-128-GCM, 16 bytes; HMAC-SHA1-80 adds 10).
+const SRTPOverhead = 16
+
+// seal appends the SRTP form of the packet to dst; p.wmu is held.
+func (p *Peer) seal(dst []byte, h *rtp.Header, payload []byte) ([]byte, error) {
+	local := p.local.Load()
+	if local == nil {
+		return dst, ErrNotConnected
+	}
+	if p.closed.Load() {
+		return dst, ErrClosed
+	}
 	hl := h.MarshalSize()
 	need := hl + len(payload)
 	if cap(p.plain) < need {
@@ -298,15 +327,32 @@ func (p *Peer) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	}
 	plain := p.plain[:need]
 	if _, err := h.MarshalTo(plain); err != nil {
-		return 0, err
+		return dst, err
 	}
 	copy(plain[hl:], payload)
-	out, err := local.EncryptRTP(p.out[:0], plain, &p.hdr)
-	if err != nil {
-		return 0, err
+	if cap(dst)-len(dst) < need+SRTPOverhead {
+		dst = slices.Grow(dst, need+SRTPOverhead)
 	}
-	p.out = out[:0]
-	return p.send(out)
+	// Encrypted into dst's spare capacity, in place.
+	out, err := local.EncryptRTP(dst[len(dst):], plain, &p.hdr)
+	if err != nil {
+		return dst, err
+	}
+	if len(out) == 0 || &out[0] != &dst[:len(dst)+1][len(dst)] {
+		return append(dst, out...), nil // SRTP needed more room
+	}
+	return dst[:len(dst)+len(out)], nil
+}
+
+// UDPRoute is the socket index (in NewMux's conns) and the address RTP to
+// the viewer goes to; ok is false before its first check and over
+// ICE-TCP.
+func (p *Peer) UDPRoute() (sock int, addr netip.AddrPort, ok bool) {
+	r := p.route.Load()
+	if r == nil || r.s == nil {
+		return -1, netip.AddrPort{}, false
+	}
+	return r.s.i, r.addr, true
 }
 
 // WriteRTCP sends RTCP packets (sender reports) as one compound packet.
@@ -339,6 +385,7 @@ func (p *Peer) fail(err error) { p.end(err) }
 
 func (p *Peer) end(err error) {
 	p.closeOnce.Do(func() {
+		p.closed.Store(true)
 		p.errMu.Lock()
 		p.err = err
 		p.errMu.Unlock()

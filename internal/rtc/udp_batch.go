@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/bookmygig/bookmygig/internal/cow"
 )
@@ -25,6 +26,10 @@ const (
 // all writes when the kernel refuses GSO.
 type BatchConn struct {
 	*net.UDPConn
+	// raw is the socket for Fanout's sendmmsg (nil if unavailable); v6
+	// says its family.
+	raw syscall.RawConn
+	v6  bool
 	gso atomic.Bool
 	// dests is looked up on every packet written to the socket and
 	// changes only when a viewer connects or leaves: a copy-on-write map
@@ -35,6 +40,10 @@ type BatchConn struct {
 func newBatchConn(c *net.UDPConn) *BatchConn {
 	b := &BatchConn{UDPConn: c}
 	b.gso.Store(gsoSupported)
+	b.raw, _ = c.SyscallConn()
+	if la, ok := c.LocalAddr().(*net.UDPAddr); ok {
+		b.v6 = la.IP.To4() == nil
+	}
 	return b
 }
 
