@@ -19,7 +19,9 @@ func fakeSources() Sources {
 		Slow: func() map[string]Slow {
 			return map[string]Slow{"webrtc": {Skipped: 2, Dropped: 1}, "flv": {Skipped: 3, Dropped: 4}}
 		},
-		WebRTC: func() WebRTC { return WebRTC{NACKs: 11, Retransmits: 9, PLIs: 2, FanoutSyscalls: 7, FanoutPackets: 1400} },
+		WebRTC: func() WebRTC {
+			return WebRTC{NACKs: 11, Retransmits: 9, PLIs: 2, FanoutSyscalls: 7, FanoutPackets: 1400}
+		},
 		Transcode: func() map[string]Transcode {
 			return map[string]Transcode{"aac_opus": {FramesIn: 100, FramesOut: 90, Dropped: 1, Busy: 1500 * time.Millisecond}}
 		},
