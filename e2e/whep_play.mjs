@@ -28,7 +28,7 @@ try {
     }
     const final = samples[samples.length - 1];
     const del = await page.evaluate(() => window.whepStop());
-    out = { post, final, framesBySecond: samples.map((s) => s.video && s.video.framesDecoded), del, logs };
+    out = { post, final, framesBySecond: samples.map((s) => s.video && s.video.framesDecoded), freezesBySecond: samples.map((s) => s.video && s.video.freezeCount), del, logs };
   }
 } catch (e) {
   out = { error: String((e && e.stack) || e) };
