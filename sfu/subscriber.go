@@ -3,11 +3,12 @@ package sfu
 import (
 	"context"
 	"errors"
-	"github.com/bookmygig/bookmygig/internal/icelite"
-	"github.com/bookmygig/bookmygig/internal/rtc"
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/bookmygig/bookmygig/internal/icelite"
+	"github.com/bookmygig/bookmygig/internal/rtc"
 )
 
 // readBatch is how many packet pointers a viewer copies out of the ring per
@@ -166,27 +167,33 @@ func (s *subscriber) run(ctx context.Context) error {
 	}
 }
 
-// errQuit ends a subscriber's run without error (its session ended);
+// errQuit ends a subscriber's run without error (its session ended).
 // errOverrun hands a viewer back from the fan-out loop to its goroutine,
-// which skips it to the newest keyframe.
+// which skips it to the newest keyframe; errOffRoute, when the viewer's
+// RTP no longer goes to its egress (ICE moved it), to be served there.
 var (
-	errQuit    = errors.New("session ended")
-	errOverrun = errors.New("ring moved past the viewer")
+	errQuit     = errors.New("session ended")
+	errOverrun  = errors.New("ring moved past the viewer")
+	errOffRoute = errors.New("viewer moved off its UDP route")
 )
 
 // live reports whether the fan-out loop can take the viewer: an icelite
-// viewer on UDP, caught up (its paced catch-up done, not waiting for a
-// keyframe).
+// viewer on its UDP route, caught up (its paced catch-up done, not
+// waiting for a keyframe).
 func (s *subscriber) live() bool {
-	return s.peer != nil && s.egress != nil && !s.waitKey && s.cursor > s.catchUpEnd && s.firstDone
+	return s.peer != nil && !s.waitKey && s.cursor > s.catchUpEnd && s.firstDone && rtc.OnRoute(s.peer, s.egress)
 }
 
 // drain sends what the ring has for the viewer. fan is nil on the
 // viewer's own goroutine, which paces the catch-up and skips an overrun
 // viewer ahead; the fan-out loop passes its batch (and the pass's time)
-// and gets errOverrun instead. It returns nil once the viewer has all the
+// and gets errOverrun instead, or errOffRoute (checked once per pass, not
+// per packet). It returns nil once the viewer has all the
 // ring has.
 func (s *subscriber) drain(ctx context.Context, fan *rtc.Fanout, now time.Time) error {
+	if fan != nil && !rtc.OnRoute(s.peer, s.egress) {
+		return errOffRoute
+	}
 	var batch [readBatch]*packet
 	for {
 		n, overrun, restart, waitKey := s.b.ring.read(s.cursor, batch[:])
@@ -310,7 +317,7 @@ func (s *subscriber) handOff(ctx context.Context) error {
 			// Handed back: the loop no longer touches s.
 			err := s.loopErr
 			s.loopErr = nil
-			if errors.Is(err, errOverrun) {
+			if errors.Is(err, errOverrun) || errors.Is(err, errOffRoute) {
 				return nil
 			}
 			return err

@@ -50,23 +50,23 @@ func NewFanout() *Fanout {
 	return &Fanout{buf: make([]byte, 0, fanoutBytes), msgs: make([]fanMsg, 0, fanoutMsgs)}
 }
 
-// WriteRTP encrypts one packet for peer p and queues it for d, the
-// batching handle of p's UDP path. A packet to a viewer whose route is not
-// d (ICE-TCP, or the viewer moved to another address) is written to p
-// directly instead.
-func (f *Fanout) WriteRTP(p *icelite.Peer, d *UDPDest, h *rtp.Header, payload []byte) error {
+// OnRoute reports whether d is where p's RTP goes now: the UDP route of
+// an icelite viewer, which Fanout.WriteRTP writes to. Over ICE-TCP, or
+// once the viewer moved to another address, it does not, and the viewer's
+// packets go through p.WriteRTP instead.
+func OnRoute(p *icelite.Peer, d *UDPDest) bool {
 	if d == nil {
-		_, err := p.WriteRTP(h, payload)
-		return err
+		return false
 	}
-	if _, addr, ok := p.UDPRoute(); !ok || netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()) != d.addr {
-		_, err := p.WriteRTP(h, payload)
-		return err
-	}
-	n := h.MarshalSize() + len(payload) + icelite.SRTPOverhead
-	if len(f.msgs) == cap(f.msgs) || len(f.buf)+n > cap(f.buf) {
-		f.flush()
-	}
+	_, addr, ok := p.UDPRoute()
+	return ok && netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()) == d.addr
+}
+
+// WriteRTP encrypts one packet for peer p and queues it for d, the
+// batching handle of p's UDP path (OnRoute: the caller checks it once
+// per batch, not per packet).
+func (f *Fanout) WriteRTP(p *icelite.Peer, d *UDPDest, h *rtp.Header, payload []byte) error {
+	f.room(h.MarshalSize() + len(payload) + icelite.SRTPOverhead)
 	off := len(f.buf)
 	out, err := p.AppendRTP(f.buf, h, payload)
 	if err != nil {
@@ -77,21 +77,26 @@ func (f *Fanout) WriteRTP(p *icelite.Peer, d *UDPDest, h *rtp.Header, payload []
 	return nil
 }
 
+// room sends what is queued if a packet of n more bytes would not fit.
+func (f *Fanout) room(n int) {
+	if len(f.msgs) == cap(f.msgs) || len(f.buf)+n > cap(f.buf) {
+		f.flush()
+	}
+}
+
 // add records the packet at buf[off:end] for d: appended to d's open
 // message when GSO can carry it there, else in a new message.
 func (f *Fanout) add(d *UDPDest, off, end int) {
-	n := end - off
 	if k := len(f.msgs) - 1; k >= 0 {
 		m := &f.msgs[k]
-		if m.d == d && m.end == off && !m.short && n <= m.seg && m.count < gsoMaxSegments &&
-			m.end-m.off+n <= gsoMaxBytes && d.conn.gso.Load() {
+		if m.d == d && m.end == off && d.conn.gso.Load() && gsoFits(m.count, m.seg, m.end-m.off, m.short, end-off) {
 			m.end = end
 			m.count++
-			m.short = n < m.seg
+			m.short = end-off < m.seg
 			return
 		}
 	}
-	f.msgs = append(f.msgs, fanMsg{d: d, off: off, end: end, seg: n, count: 1})
+	f.msgs = append(f.msgs, fanMsg{d: d, off: off, end: end, seg: end - off, count: 1})
 }
 
 // Flush sends what was queued; it returns how many system calls the
@@ -134,10 +139,8 @@ func (f *Fanout) flush() {
 // and returns how many system calls that took.
 func (f *Fanout) sendEach(conn *BatchConn, msgs []fanMsg) (calls int) {
 	for _, m := range msgs {
-		for off := m.off; off < m.end; off += m.seg {
-			_, _ = conn.WriteToUDPAddrPort(f.buf[off:min(off+m.seg, m.end)], m.d.addr)
-			calls++
-		}
+		conn.sendSegments(f.buf[m.off:m.end], m.seg, m.d.addr)
+		calls += m.count
 	}
 	return calls
 }

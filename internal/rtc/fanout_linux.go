@@ -4,7 +4,6 @@ package rtc
 
 import (
 	"encoding/binary"
-	"errors"
 	"net/netip"
 	"syscall"
 	"unsafe"
@@ -46,11 +45,8 @@ func (f *Fanout) send(conn *BatchConn, msgs []fanMsg) (calls int) {
 		h.hdr.Name = (*byte)(unsafe.Pointer(&s.names[i]))
 		h.hdr.Namelen = sockaddr(&s.names[i], m.d.addr, conn.v6)
 		if m.count > 1 {
-			oob := s.oob[i][:unix.CmsgSpace(2)]
-			c := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-			c.Level, c.Type = unix.IPPROTO_UDP, unix.UDP_SEGMENT
-			c.SetLen(unix.CmsgLen(2))
-			binary.NativeEndian.PutUint16(oob[unix.CmsgLen(0):], uint16(m.seg))
+			oob := s.oob[i][:gsoControlLen]
+			gsoControl(oob, m.seg)
 			h.hdr.Control = &oob[0]
 			h.hdr.SetControllen(len(oob))
 		}
@@ -95,12 +91,6 @@ func hasGSO(msgs []fanMsg) bool {
 		}
 	}
 	return false
-}
-
-// gsoRefused reports whether a send failed because the kernel or device
-// cannot segment (as sendGSO decides).
-func gsoRefused(err error) bool {
-	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOPROTOOPT) || errors.Is(err, syscall.EOPNOTSUPP)
 }
 
 // sockaddr writes addr as the socket's family wants it and returns its

@@ -3,7 +3,6 @@ package rtc
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"net"
 	"net/netip"
 	"testing"
@@ -13,9 +12,7 @@ import (
 // queue puts one (already encrypted) packet for d in f, as WriteRTP does
 // after encrypting into f's buffer.
 func queue(f *Fanout, d *UDPDest, pkt []byte) {
-	if len(f.msgs) == cap(f.msgs) || len(f.buf)+len(pkt) > cap(f.buf) {
-		f.flush()
-	}
+	f.room(len(pkt))
 	off := len(f.buf)
 	f.buf = append(f.buf, pkt...)
 	f.add(d, off, len(f.buf))
@@ -188,9 +185,4 @@ func TestFanoutRefusedDestinationHarmsNoOther(t *testing.T) {
 	if got := recvAll(vs[0]); len(got) != 1 {
 		t.Errorf("after the refusal viewer 0 received %d packets, want 1", len(got))
 	}
-}
-
-func ExampleFanout() {
-	fmt.Println(fanoutMsgs, "messages per sendmmsg")
-	// Output: 64 messages per sendmmsg
 }

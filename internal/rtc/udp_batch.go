@@ -112,7 +112,7 @@ func (d *UDPDest) add(p []byte) (int, error) {
 	if !d.conn.gso.Load() {
 		return d.conn.WriteToUDPAddrPort(p, d.addr)
 	}
-	if d.count > 0 && (d.short || len(p) > d.segSize || len(d.buf)+len(p) > gsoMaxBytes) {
+	if d.count > 0 && !gsoFits(d.count, d.segSize, len(d.buf), d.short, len(p)) {
 		d.flushLocked()
 	}
 	if d.count == 0 {
@@ -126,6 +126,21 @@ func (d *UDPDest) add(p []byte) (int, error) {
 		d.flushLocked()
 	}
 	return len(p), nil
+}
+
+// gsoFits reports whether a packet of n bytes can join a GSO message of
+// count packets of seg bytes (size in all): no more than gsoMaxSegments
+// and gsoMaxBytes, and only the last packet may be shorter than seg.
+func gsoFits(count, seg, size int, short bool, n int) bool {
+	return !short && n <= seg && count < gsoMaxSegments && size+n <= gsoMaxBytes
+}
+
+// sendSegments sends buf as packets of seg bytes (the last may be
+// shorter), one system call each: the path when GSO is refused.
+func (b *BatchConn) sendSegments(buf []byte, seg int, addr netip.AddrPort) {
+	for off := 0; off < len(buf); off += seg {
+		_, _ = b.WriteToUDPAddrPort(buf[off:min(off+seg, len(buf))], addr)
+	}
 }
 
 // Cork starts gathering; Flush sends what was gathered and stops.
@@ -151,10 +166,7 @@ func (d *UDPDest) flushLocked() {
 		// No GSO here (old kernel, a device without checksum offload):
 		// send them one by one from now on.
 		d.conn.gso.Store(false)
-		for off := 0; off < len(d.buf); off += d.segSize {
-			end := min(off+d.segSize, len(d.buf))
-			_, _ = d.conn.WriteToUDPAddrPort(d.buf[off:end], d.addr)
-		}
+		d.conn.sendSegments(d.buf, d.segSize, d.addr)
 	}
 	d.buf = d.buf[:0]
 	d.count, d.short = 0, false
