@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,19 +272,29 @@ func TestDeleteLiveGigConflicts(t *testing.T) {
 }
 
 func TestStreamInfo(t *testing.T) {
+	// Only the gig named live is; gig IDs are random, so the test never
+	// guesses from their shape which one it is.
+	var live sync.Map
 	env := newEnv(t, engines()[0], func(d *Deps) {
 		d.StreamInfo = func(id string) (any, bool) {
-			if strings.HasPrefix(id, "x") {
+			if _, ok := live.Load(id); !ok {
 				return nil, false
 			}
 			return map[string]any{"video": "h264", "gig": id}, true
 		}
 	})
 	g := env.create("A", testStart, "Play")
+	live.Store(g.ID, true)
 	r := env.do("GET", "/api/gigs/"+g.ID+"/stream", nil)
 	wantStatus(t, r, http.StatusOK)
 	if !strings.Contains(string(r.body), `"video":"h264"`) {
 		t.Fatalf("stream info: %s", r.body)
+	}
+	offAir := env.create("C", testStart, "Play")
+	r = env.do("GET", "/api/gigs/"+offAir.ID+"/stream", nil)
+	wantError(t, r, http.StatusNotFound, "not_found", "")
+	if !strings.Contains(r.errBody(t).Message, "not live") {
+		t.Fatalf("off-air message: %s", r.body)
 	}
 	wantError(t, env.do("GET", "/api/gigs/aaaaaaaaaaaaaaaa/stream", nil), http.StatusNotFound, "not_found", "")
 
