@@ -179,9 +179,9 @@ func (d *downTrack) header(b *trackBinding, p *packet) *rtp.Header {
 
 // sent records that p went out with header h.
 func (d *downTrack) sent(h *rtp.Header, p *packet) {
-	d.packets.Add(1)
+	n := d.packets.Add(1)
 	d.octets.Add(uint32(len(p.payload)))
-	if int16(h.SequenceNumber-d.lastSeq) <= 0 && d.packets.Load() > 1 {
+	if int16(h.SequenceNumber-d.lastSeq) <= 0 && n > 1 {
 		// A late packet (a WHIP publisher's retransmission forwarded
 		// as it came): the viewer's numbering does not move back.
 		return

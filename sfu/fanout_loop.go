@@ -67,21 +67,22 @@ func (l *fanLoop) remove(s *subscriber) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if s.inLoop.Load() {
-		l.subs = deleteSub(l.subs, s)
-		s.inLoop.Store(false)
+		l.drop(s)
 	}
 }
 
-func deleteSub(subs []*subscriber, s *subscriber) []*subscriber {
-	for i, x := range subs {
+// drop takes s out of the loop; l.mu is held.
+func (l *fanLoop) drop(s *subscriber) {
+	for i, x := range l.subs {
 		if x == s {
-			last := len(subs) - 1
-			subs[i] = subs[last]
-			subs[last] = nil
-			return subs[:last]
+			last := len(l.subs) - 1
+			l.subs[i] = l.subs[last]
+			l.subs[last] = nil
+			l.subs = l.subs[:last]
+			break
 		}
 	}
-	return subs
+	s.inLoop.Store(false)
 }
 
 func (l *fanLoop) run() {
@@ -111,8 +112,7 @@ func (l *fanLoop) pass() {
 	}
 	l.ctr.fanout(l.fan.Flush())
 	for i, s := range l.back {
-		l.subs = deleteSub(l.subs, s)
-		s.inLoop.Store(false)
+		l.drop(s)
 		s.notify()
 		l.back[i] = nil
 	}

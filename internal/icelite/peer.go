@@ -344,15 +344,16 @@ func (p *Peer) seal(dst []byte, h *rtp.Header, payload []byte) ([]byte, error) {
 	return dst[:len(dst)+len(out)], nil
 }
 
-// UDPRoute is the socket index (in NewMux's conns) and the address RTP to
-// the viewer goes to; ok is false before its first check and over
-// ICE-TCP.
-func (p *Peer) UDPRoute() (sock int, addr netip.AddrPort, ok bool) {
+// UDPRoute is the socket (one of NewMux's conns) and the address RTP to
+// the viewer goes to, read together; the address is unmapped (an IPv4
+// viewer on a dual-stack socket has its IPv4 address). ok is false before
+// the first check and over ICE-TCP.
+func (p *Peer) UDPRoute() (conn PacketConn, addr netip.AddrPort, ok bool) {
 	r := p.route.Load()
 	if r == nil || r.s == nil {
-		return -1, netip.AddrPort{}, false
+		return nil, netip.AddrPort{}, false
 	}
-	return r.s.i, r.addr, true
+	return r.s.conn, r.addr, true
 }
 
 // WriteRTCP sends RTCP packets (sender reports) as one compound packet.

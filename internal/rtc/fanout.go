@@ -1,8 +1,6 @@
 package rtc
 
 import (
-	"net/netip"
-
 	"github.com/bookmygig/bookmygig/internal/icelite"
 	"github.com/pion/rtp"
 )
@@ -51,15 +49,18 @@ func NewFanout() *Fanout {
 }
 
 // OnRoute reports whether d is where p's RTP goes now: the UDP route of
-// an icelite viewer, which Fanout.WriteRTP writes to. Over ICE-TCP, or
-// once the viewer moved to another address, it does not, and the viewer's
-// packets go through p.WriteRTP instead.
+// an icelite viewer (its socket and address), which Fanout.WriteRTP
+// writes to. Over ICE-TCP, or once the viewer moved to another address or
+// socket, it does not, and the viewer's packets go through p.WriteRTP
+// instead.
 func OnRoute(p *icelite.Peer, d *UDPDest) bool {
 	if d == nil {
 		return false
 	}
-	_, addr, ok := p.UDPRoute()
-	return ok && netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()) == d.addr
+	conn, addr, ok := p.UDPRoute()
+	// Both addresses are unmapped (icelite's on receipt, dest's on
+	// registration).
+	return ok && addr == d.addr && conn == icelite.PacketConn(d.conn)
 }
 
 // WriteRTP encrypts one packet for peer p and queues it for d, the
